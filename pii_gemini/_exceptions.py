@@ -1,0 +1,168 @@
+"""The one exception tree of pii_gemini.
+
+Every error the library raises on purpose derives from ``PiiGeminiError``:
+
+* PiiGeminiError
+  x ConfigError                 - a bad argument or a missing credential/setting
+  x DatasetError                - input data that is missing, malformed or of an unknown schema
+  x TuningError                 - a tuning job that failed, was cancelled or did not finish in time
+    - TuningJobFailed
+    - TuningJobCancelled
+    - TuningTimeout
+  x BackendError                - the service (real or fake) answered with an error
+    - BackendUnavailableError   - the SDK for a backend is not installed
+    - InvalidRequestError       - 400: the request itself is wrong; never retried
+    - PermissionDeniedError     - 401/403: credentials or access; never retried
+    - NotFoundError             - 404: unknown model, job or operation; never retried
+    - AlreadyExistsError        - 409: e.g. a duplicate tuned-model id; never retried
+    - TransientBackendError     - 408/429/5xx: worth retrying
+      · RateLimitError          - 429: quota exhausted, may carry ``retry_after``
+
+Messages never contain raw PII or API keys: backends build them from status codes and
+server messages, and the key is scrubbed (see ``pii_gemini._redact``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "BackendError",
+    "BackendUnavailableError",
+    "ConfigError",
+    "DatasetError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PiiGeminiError",
+    "RateLimitError",
+    "TransientBackendError",
+    "TuningError",
+    "TuningJobCancelled",
+    "TuningJobFailed",
+    "TuningTimeout",
+]
+
+
+class PiiGeminiError(Exception):
+    """Root of every error raised by pii_gemini."""
+
+
+class ConfigError(PiiGeminiError):
+    """A bad argument, option or missing credential."""
+
+
+class DatasetError(PiiGeminiError):
+    """Input data is missing, malformed or of an unknown schema.
+
+    ``column`` and ``row`` name the offending place when known.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, row: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.row = row
+
+
+class TuningError(PiiGeminiError):
+    """A tuning job did not produce a usable model."""
+
+    def __init__(self, message: str, *, job_name: str | None = None) -> None:
+        super().__init__(message)
+        self.job_name = job_name
+
+
+class TuningJobFailed(TuningError):
+    """The service reported the tuning job as failed."""
+
+
+class TuningJobCancelled(TuningError):
+    """The tuning job was cancelled before it finished."""
+
+
+class TuningTimeout(TuningError):
+    """The tuning job did not finish within the caller's timeout."""
+
+
+class BackendError(PiiGeminiError):
+    """The service answered with an error.
+
+    ``code`` is the HTTP status (or the closest equivalent), ``status`` the canonical
+    Google status name such as ``"RESOURCE_EXHAUSTED"``.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BackendUnavailableError(BackendError):
+    """The optional SDK a backend needs is not installed."""
+
+
+class InvalidRequestError(BackendError):
+    """The request was rejected as invalid (HTTP 400)."""
+
+
+class PermissionDeniedError(BackendError):
+    """Authentication or authorisation failed (HTTP 401/403)."""
+
+
+class NotFoundError(BackendError):
+    """The model, job or operation does not exist (HTTP 404)."""
+
+
+class AlreadyExistsError(BackendError):
+    """The resource already exists, e.g. a tuned-model id in use (HTTP 409)."""
+
+
+class TransientBackendError(BackendError):
+    """A temporary failure (HTTP 408, 429, 500, 502, 503, 504) that is worth retrying."""
+
+    retryable = True
+
+
+class RateLimitError(TransientBackendError):
+    """Quota or rate limit exhausted (HTTP 429)."""
+
+
+_BY_CODE: dict[int, type[BackendError]] = {
+    400: InvalidRequestError,
+    401: PermissionDeniedError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: AlreadyExistsError,
+    408: TransientBackendError,
+    429: RateLimitError,
+    500: TransientBackendError,
+    502: TransientBackendError,
+    503: TransientBackendError,
+    504: TransientBackendError,
+}
+
+
+def error_for_code(
+    code: int,
+    message: str,
+    *,
+    status: str | None = None,
+    retry_after: float | None = None,
+) -> BackendError:
+    """Build the library exception that matches an HTTP status code.
+
+    Unknown 5xx codes are transient; other unknown codes are plain ``BackendError``.
+    """
+    cls = _BY_CODE.get(code)
+    if cls is None:
+        cls = TransientBackendError if code >= 500 else BackendError
+    return cls(message, code=code, status=status, retry_after=retry_after)

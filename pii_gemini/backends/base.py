@@ -1,0 +1,74 @@
+"""The small base class every backend implements.
+
+A backend turns the library's own requests (``TuningSpec``, a prompt) into calls to one
+service and its answers into the library's own types (``TuningJobInfo``, ``Generation``).
+It raises only ``pii_gemini`` exceptions and never retries: retrying is the job of the one
+layer in ``pii_gemini._retry``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import ClassVar
+
+from .._types import (
+    Generation,
+    GenerationConfig,
+    TunedModelInfo,
+    TuningJobInfo,
+    TuningSpec,
+)
+
+__all__ = ["Backend"]
+
+
+class Backend(ABC):
+    """A service that can tune models and generate text with them."""
+
+    #: Short name used by the CLI and in messages ("fake", "gemini", "vertex").
+    name: ClassVar[str] = "base"
+
+    @abstractmethod
+    def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
+        """Start tuning ``spec.source_model`` on ``spec.examples``."""
+
+    @abstractmethod
+    def get_tuning_job(self, name: str) -> TuningJobInfo:
+        """Poll a tuning job by the name ``create_tuning_job`` returned."""
+
+    @abstractmethod
+    def cancel_tuning_job(self, name: str) -> None:
+        """Ask the service to stop a running tuning job."""
+
+    @abstractmethod
+    def get_model(self, name: str) -> TunedModelInfo:
+        """Describe one tuned model."""
+
+    @abstractmethod
+    def list_models(self) -> list[TunedModelInfo]:
+        """List the tuned models visible to the caller."""
+
+    @abstractmethod
+    def delete_model(self, name: str) -> None:
+        """Delete a tuned model."""
+
+    @abstractmethod
+    def generate(
+        self, model: str, prompt: str, config: GenerationConfig | None = None
+    ) -> Generation:
+        """Answer one prompt with ``model``; blocked answers are returned, not raised."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Release connections; the default has nothing to release."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        self.close()
