@@ -1,0 +1,492 @@
+"""The fake service's "model": a small learner that really learns to mask PII from examples.
+
+A tuned fake model must behave like a tuned model, or metrics computed on the fake would
+mean nothing. ``Learner`` therefore learns, step by step and deterministically:
+
+* the prompt template (common prefix/suffix of the training prompts), to take the input
+  back out of any prompt at generate time;
+* the answer format: masked text with ``[LABEL]`` or ``[LABEL_N]`` placeholders, or a JSON
+  list of ``{"label", "value"}`` entities;
+* knowledge: a lexicon value -> label, per-label value *shapes* (``555-0134`` -> ``999-9999``,
+  or families such as e-mail/URL/IP/IBAN), and context cue words (``Dear`` -> GIVENNAME),
+  each with negative evidence (tokens seen as plain text) to keep precision.
+
+Each training step absorbs a share of the batch's facts that grows with the learning rate
+(a seeded RNG decides which), so more epochs or a larger rate give a better model. The
+loss of a step is measured: the current model's character-level masking error on the batch
+before the update, mapped to a cross-entropy-like number.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Learner", "ParsedExample", "approx_tokens"]
+
+_INPUT_MARKER = "Input:\n"  # used when a single example cannot reveal the template
+_OUTPUT_MARKER = "\n\nOutput:"
+_LR_SCALE = 900.0  # absorption share per step = 1 - exp(-lr * scale): 0.59 at lr=0.001
+_MAX_ERROR_LOSS = 0.95  # loss = -ln(1 - 0.95 * error): 0 when perfect, ~3.0 when all wrong
+_UNTUNED_CHATTER = "Here is the anonymized text:\n\n"
+
+_INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")
+_INDEX_SUFFIX_RE = re.compile(r"_\d+$")
+_TOKEN_RE = re.compile(r"\S+")
+_STRIP_CHARS = ".,;:!?()[]{}\"'«»“”‘’"
+
+# Value families recognised before falling back to a generic shape.
+_FAMILIES: dict[str, str] = {
+    "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    "url": r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]",
+    "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
+    "ipv6": r"(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}",
+    "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?",
+}
+_FAMILY_RES = {key: re.compile(pattern) for key, pattern in _FAMILIES.items()}
+
+# What an untuned chat model masks on its own, with generic labels.
+_ZERO_SHOT = (
+    ("EMAIL", re.compile(r"(?<!\w)" + _FAMILIES["email"] + r"(?!\w)")),
+    ("PHONE", re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")),
+)
+
+Triple = tuple[int, int, str]  # start, end, label
+
+
+def approx_tokens(text: str) -> int:
+    """Token count the way the fake bills it: about four characters per token."""
+    return (len(text) + 3) // 4
+
+
+def _strip_index(label: str) -> str:
+    return _INDEX_SUFFIX_RE.sub("", label)
+
+
+def _char_class(ch: str, *, case: bool) -> str:
+    if ch.isdigit():
+        return "9"
+    if ch.isalpha():
+        return "A" if case and ch.isupper() else "a"
+    return ch
+
+
+def coarse_shape(value: str) -> str:
+    """Case-aware run-compressed shape: ``John`` -> ``Aa+``, ``12 Main`` -> ``9+ Aa+``."""
+    out: list[str] = []
+    prev = ""
+    for ch in value:
+        cls = _char_class(ch, case=True)
+        if cls == prev and cls in "Aa9":
+            if not out[-1].endswith("+"):
+                out[-1] += "+"
+            continue
+        out.append(cls)
+        prev = cls
+    return "".join(out)
+
+
+def pattern_key(value: str) -> str | None:
+    """The generalised pattern of a value, or None when it is not distinctive enough.
+
+    Families (e-mail, URL, IP, IBAN) win; otherwise digits keep their count, letter runs
+    are compressed and punctuation is kept (``+1 (555) 010-4477`` -> ``+9 (999) 999-9999``).
+    Letter-only or short values are not distinctive: they are left to lexicon and cues.
+    """
+    for key, family in _FAMILY_RES.items():
+        if family.fullmatch(value):
+            return "@" + key
+    digits = sum(ch.isdigit() for ch in value)
+    if digits < 3 or len(value) < 4:
+        return None
+    out: list[str] = []
+    for ch in value:
+        cls = _char_class(ch, case=False)
+        if cls == "a" and out and out[-1] in ("a", "a+"):
+            out[-1] = "a+"
+            continue
+        out.append(cls)
+    return "".join(out)
+
+
+def _pattern_regex(key: str) -> re.Pattern[str]:
+    if key.startswith("@"):
+        body = _FAMILIES[key[1:]]
+    else:
+        parts: list[str] = []
+        i = 0
+        while i < len(key):
+            ch = key[i]
+            if ch == "9":
+                parts.append(r"\d")
+            elif ch == "a":
+                if key.startswith("a+", i):
+                    parts.append(r"[^\W\d_]+")
+                    i += 1
+                else:
+                    parts.append(r"[^\W\d_]")
+            else:
+                parts.append(re.escape(ch))
+            i += 1
+        body = "".join(parts)
+    return re.compile(r"(?<![\w])" + body + r"(?![\w])")
+
+
+def _norm_word(token: str) -> str:
+    return token.strip(_STRIP_CHARS).lower()
+
+
+def _best(counter: Counter[str]) -> str:
+    # Highest strength, ties broken by name so the answer is deterministic.
+    return min(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+@dataclass(frozen=True)
+class ParsedExample:
+    """A training example taken apart: the input text and its gold PII spans."""
+
+    text: str
+    spans: tuple[Triple, ...]
+    usable: bool  # False when the output could not be aligned to the input
+
+
+Fact = tuple[str, str, str]  # kind, key, label ("" for negative facts)
+
+
+class Learner:
+    """Deterministic PII-masking "model" that learns from (prompt, answer) pairs."""
+
+    def __init__(self, *, tuned: bool = True) -> None:
+        self.tuned = tuned
+        self.prefix: str | None = None
+        self.suffix: str | None = None
+        self.output_format = "masked"  # or "entities"
+        self.indexed = False
+        self.lexicon: dict[str, Counter[str]] = {}
+        self.plain: Counter[str] = Counter()
+        self.patterns: dict[str, Counter[str]] = {}
+        self.pattern_neg: Counter[str] = Counter()
+        self.cues: dict[str, Counter[str]] = {}
+        self.cue_neg: Counter[str] = Counter()
+        self.shapes: dict[str, Counter[str]] = {}  # label -> coarse shapes of its values
+        self._lex_regex: re.Pattern[str] | None = None
+        self._lex_dirty = True
+        self._regex_cache: dict[str, re.Pattern[str]] = {}
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def clone(self) -> Learner:
+        """An independent copy: tuning from a tuned model starts from its knowledge."""
+        twin = copy.deepcopy(self)
+        twin.tuned = True
+        return twin
+
+    def begin(self, examples: Sequence[tuple[str, str]]) -> list[ParsedExample]:
+        """Learn the template and answer format, and parse the examples for training."""
+        inputs = [text_input for text_input, _ in examples]
+        self._learn_template(inputs)
+        outputs = [output for _, output in examples]
+        entity_votes = sum(_looks_like_entities(o) for o in outputs)
+        self.output_format = "entities" if entity_votes * 2 > len(outputs) else "masked"
+        if self.output_format == "masked":
+            indexed_votes = sum(bool(_INDEXED_RE.search(o)) for o in outputs)
+            self.indexed = indexed_votes * 2 > len(outputs)
+        return [self.parse(text_input, output) for text_input, output in examples]
+
+    def _learn_template(self, inputs: list[str]) -> None:
+        if len(inputs) < 2:
+            self.prefix = self.suffix = None
+            return
+        prefix = _common_prefix(inputs)
+        suffix = _common_prefix([s[::-1] for s in inputs])[::-1]
+        # Cut at a line (or word) boundary so that a common first word of the inputs
+        # does not become part of the template.
+        if "\n" in prefix:
+            prefix = prefix[: prefix.rfind("\n") + 1]
+        else:
+            cut = max(prefix.rfind(" "), prefix.rfind("\t"))
+            prefix = prefix[: cut + 1]
+        if "\n" in suffix:
+            suffix = suffix[suffix.find("\n") :]
+        else:
+            cut = min((i for i in (suffix.find(" "), suffix.find("\t")) if i >= 0), default=-1)
+            suffix = suffix[cut:] if cut >= 0 else ""
+        shortest = min(len(s) for s in inputs)
+        if len(prefix) + len(suffix) > shortest:
+            suffix = suffix[len(prefix) + len(suffix) - shortest :]
+        self.prefix, self.suffix = prefix, suffix
+
+    def extract(self, prompt: str) -> str:
+        """Take the input text back out of a prompt."""
+        pre, suf = self.prefix, self.suffix
+        if (
+            pre is not None
+            and suf is not None
+            and (pre or suf)
+            and prompt.startswith(pre)
+            and prompt.endswith(suf)
+            and len(prompt) >= len(pre) + len(suf)
+        ):
+            return prompt[len(pre) : len(prompt) - len(suf)]
+        start = prompt.find(_INPUT_MARKER)
+        if start < 0:
+            return prompt
+        start += len(_INPUT_MARKER)
+        end = prompt.rfind(_OUTPUT_MARKER)
+        return prompt[start:end] if end >= start else prompt[start:]
+
+    def parse(self, text_input: str, output: str) -> ParsedExample:
+        """Recover the gold spans of one example from its answer."""
+        text = self.extract(text_input)
+        if self.output_format == "entities":
+            return _parse_entities(text, output)
+        from .._align import align  # written by a sibling module; imported when needed
+
+        alignment = align(text, output)
+        if not alignment.faithful:
+            return ParsedExample(text, (), usable=False)
+        spans = tuple((span.start, span.end, _strip_index(span.label)) for span in alignment.spans)
+        return ParsedExample(text, spans, usable=True)
+
+    # -- training -------------------------------------------------------------------------
+
+    def train_step(
+        self, batch: Sequence[ParsedExample], learning_rate: float, rng: random.Random
+    ) -> float:
+        """One step: measure the loss on ``batch``, then absorb a share of its facts."""
+        loss = self.loss(batch)
+        share = 1.0 - math.exp(-learning_rate * _LR_SCALE)
+        for example in batch:
+            if not example.usable:
+                continue
+            for fact in _facts(example):
+                if rng.random() < share:
+                    self._absorb(fact)
+        return loss
+
+    def loss(self, batch: Sequence[ParsedExample]) -> float:
+        """Mean loss of the current model on ``batch`` (character-level masking error)."""
+        errors = [_masking_error(self.predict(ex.text), ex.spans) for ex in batch if ex.usable]
+        if not errors:
+            return 0.0
+        error = min(sum(errors) / len(errors), 1.0)
+        return -math.log(1.0 - _MAX_ERROR_LOSS * error)
+
+    def _absorb(self, fact: Fact) -> None:
+        kind, key, label = fact
+        if kind == "lex":
+            self.lexicon.setdefault(key, Counter())[label] += 1
+            self.shapes.setdefault(label, Counter())[coarse_shape(key)] += 1
+            self._lex_dirty = True
+        elif kind == "plain":
+            self.plain[key] += 1
+        elif kind == "pat":
+            self.patterns.setdefault(key, Counter())[label] += 1
+        elif kind == "patneg":
+            self.pattern_neg[key] += 1
+        elif kind == "cue":
+            self.cues.setdefault(key, Counter())[label] += 1
+        elif kind == "cueneg":
+            self.cue_neg[key] += 1
+
+    # -- inference ------------------------------------------------------------------------
+
+    def predict(self, text: str) -> list[Triple]:
+        """PII spans the model sees in ``text``, sorted, non-overlapping."""
+        if not self.tuned:
+            return _zero_shot_spans(text)
+        candidates: list[tuple[int, int, int, str]] = []  # priority, start, end, label
+        regex = self._lexicon_regex()
+        if regex is not None:
+            for match in regex.finditer(text):
+                counts = self.lexicon[match.group()]
+                if sum(counts.values()) > self.plain[match.group()]:
+                    candidates.append((0, match.start(), match.end(), _best(counts)))
+        for key, labels in self.patterns.items():
+            if sum(labels.values()) <= self.pattern_neg[key]:
+                continue
+            label = _best(labels)
+            for match in self._regex(key).finditer(text):
+                candidates.append((1, match.start(), match.end(), label))
+        if self.cues:
+            candidates.extend(self._cue_candidates(text))
+        return _resolve(candidates)
+
+    def _cue_candidates(self, text: str) -> Iterable[tuple[int, int, int, str]]:
+        tokens = list(_TOKEN_RE.finditer(text))
+        for previous, token in itertools.pairwise(tokens):
+            cue = _norm_word(previous.group())
+            labels = self.cues.get(cue)
+            if not labels or sum(labels.values()) <= self.cue_neg[cue]:
+                continue
+            raw = token.group()
+            lead = len(raw) - len(raw.lstrip(_STRIP_CHARS))
+            word = raw.strip(_STRIP_CHARS)
+            if not word:
+                continue
+            label = _best(labels)
+            if self.shapes.get(label, Counter())[coarse_shape(word)] <= 0:
+                continue
+            start = token.start() + lead
+            yield (2, start, start + len(word), label)
+
+    def _lexicon_regex(self) -> re.Pattern[str] | None:
+        if self._lex_dirty:
+            values = sorted(self.lexicon, key=lambda v: (-len(v), v))
+            if values:
+                body = "|".join(re.escape(v) for v in values)
+                self._lex_regex = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
+            else:
+                self._lex_regex = None
+            self._lex_dirty = False
+        return self._lex_regex
+
+    def _regex(self, key: str) -> re.Pattern[str]:
+        regex = self._regex_cache.get(key)
+        if regex is None:
+            regex = self._regex_cache[key] = _pattern_regex(key)
+        return regex
+
+    def generate(self, prompt: str) -> str:
+        """Answer a prompt the way this model was taught to."""
+        text = self.extract(prompt)
+        spans = self.predict(text)
+        if not self.tuned:
+            return _UNTUNED_CHATTER + render_masked(text, spans, indexed=False)
+        if self.output_format == "entities":
+            entities = [{"label": label, "value": text[s:e]} for s, e, label in spans]
+            return json.dumps(entities, ensure_ascii=False)
+        return render_masked(text, spans, indexed=self.indexed)
+
+
+def render_masked(text: str, spans: Sequence[Triple], *, indexed: bool) -> str:
+    """Replace each span by ``[LABEL]`` (or ``[LABEL_N]``, N counting per label)."""
+    parts: list[str] = []
+    counts: Counter[str] = Counter()
+    pos = 0
+    for start, end, label in spans:
+        parts.append(text[pos:start])
+        counts[label] += 1
+        parts.append(f"[{label}_{counts[label]}]" if indexed else f"[{label}]")
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _common_prefix(texts: Sequence[str]) -> str:
+    first, last = min(texts), max(texts)  # the extremes bound every common prefix
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def _looks_like_entities(output: str) -> bool:
+    stripped = output.strip()
+    if not stripped.startswith("["):
+        return False
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(data, list) and all(
+        isinstance(item, dict) and "label" in item and "value" in item for item in data
+    )
+
+
+def _parse_entities(text: str, output: str) -> ParsedExample:
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return ParsedExample(text, (), usable=False)
+    if not isinstance(data, list):
+        return ParsedExample(text, (), usable=False)
+    spans: list[Triple] = []
+    cursor = 0
+    for item in data:
+        if not isinstance(item, dict):
+            return ParsedExample(text, (), usable=False)
+        value, label = item.get("value"), item.get("label")
+        if not isinstance(value, str) or not isinstance(label, str) or not value or not label:
+            return ParsedExample(text, (), usable=False)
+        start = text.find(value, cursor)
+        if start < 0:
+            start = text.find(value)
+        if start < 0:
+            return ParsedExample(text, (), usable=False)
+        spans.append((start, start + len(value), _strip_index(label)))
+        cursor = start + len(value)
+    return ParsedExample(text, tuple(_resolve([(0, s, e, lab) for s, e, lab in spans])), True)
+
+
+def _facts(example: ParsedExample) -> list[Fact]:
+    """Everything one example can teach: positive and negative evidence."""
+    text, spans = example.text, example.spans
+    facts: list[Fact] = []
+    for start, end, label in spans:
+        value = text[start:end]
+        facts.append(("lex", value, label))
+        key = pattern_key(value)
+        if key is not None:
+            facts.append(("pat", key, label))
+        before = text[:start].split()
+        if before:
+            cue = _norm_word(before[-1])
+            if cue:
+                facts.append(("cue", cue, label))
+    covered = _covered(spans)
+    previous = ""
+    for token in _TOKEN_RE.finditer(text):
+        inside = any(i in covered for i in range(token.start(), token.end()))
+        word = token.group().strip(_STRIP_CHARS)
+        if not inside and word:
+            facts.append(("plain", word, ""))
+            key = pattern_key(word)
+            if key is not None:
+                facts.append(("patneg", key, ""))
+            if previous:
+                facts.append(("cueneg", previous, ""))
+        previous = _norm_word(token.group())
+    return facts
+
+
+def _covered(spans: Iterable[Triple]) -> set[int]:
+    return {i for start, end, _ in spans for i in range(start, end)}
+
+
+def _resolve(candidates: list[tuple[int, int, int, str]]) -> list[Triple]:
+    """Keep the best non-overlapping candidates: lexicon > pattern > cue, longer first."""
+    chosen: list[Triple] = []
+    taken: set[int] = set()
+    for _, start, end, label in sorted(candidates, key=lambda c: (c[0], c[1] - c[2], c[1])):
+        if start >= end or any(i in taken for i in range(start, end)):
+            continue
+        chosen.append((start, end, label))
+        taken.update(range(start, end))
+    return sorted(chosen)
+
+
+def _masking_error(predicted: Sequence[Triple], gold: Sequence[Triple]) -> float:
+    """Missed + wrongly masked characters (+ half for a wrong label), per gold character."""
+    gold_chars = {i: label for start, end, label in gold for i in range(start, end)}
+    pred_chars = {i: label for start, end, label in predicted for i in range(start, end)}
+    missed = sum(1 for i in gold_chars if i not in pred_chars)
+    false = sum(1 for i in pred_chars if i not in gold_chars)
+    wrong = sum(1 for i, lab in gold_chars.items() if i in pred_chars and pred_chars[i] != lab)
+    return (missed + false + 0.5 * wrong) / max(len(gold_chars), 10)
+
+
+def _zero_shot_spans(text: str) -> list[Triple]:
+    candidates = [
+        (priority, m.start(), m.end(), label)
+        for priority, (label, regex) in enumerate(_ZERO_SHOT)
+        for m in regex.finditer(text)
+    ]
+    return _resolve(candidates)

@@ -1,0 +1,395 @@
+"""Tune a model on prompt/answer pairs and follow the job: progress, loss, failures.
+
+``Tuner`` validates the training data and hyperparameters before it calls the backend,
+then returns a ``TuningJob`` handle. ``TuningJob.wait()`` polls with a progress bar until the
+job ends; ``snapshots()``, ``loss_by_epoch()`` and ``plot_loss()`` show how training went.
+Every backend call goes through the one retry layer (``Retrier``).
+
+Example::
+
+    tuner = Tuner(FakeBackend())
+    job = tuner.tune(train_df, epoch_count=2)
+    model = job.wait()
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+import pandas as pd
+from tqdm import tqdm
+
+from ._exceptions import (
+    BackendError,
+    ConfigError,
+    DatasetError,
+    TuningJobCancelled,
+    TuningJobFailed,
+    TuningTimeout,
+)
+from ._retry import Retrier, RetryPolicy
+from ._types import (
+    Hyperparameters,
+    JobState,
+    LossSnapshot,
+    TunedModelInfo,
+    TuningExample,
+    TuningJobInfo,
+    TuningSpec,
+)
+from .backends.base import Backend
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["DEFAULT_SOURCE_MODEL", "Tuner", "TuningJob"]
+
+DEFAULT_SOURCE_MODEL = "models/gemini-1.5-flash-001-tuning"
+_MODEL_ID_RE = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")  # the service's rule
+_SNAPSHOT_COLUMNS = ["step", "epoch", "mean_loss", "compute_time"]
+_MODEL_COLUMNS = [
+    "name",
+    "display_name",
+    "state",
+    "base_model",
+    "create_time",
+    "update_time",
+    "epoch_count",
+    "batch_size",
+    "learning_rate",
+]
+
+T = TypeVar("T")
+TrainData = pd.DataFrame | Sequence[TuningExample] | Sequence[tuple[str, str]]
+
+
+class Tuner:
+    """Starts tuning jobs and manages tuned models on one backend.
+
+    ``retry`` governs every backend call; ``sleep`` and ``clock`` are injectable so tests
+    run instantly; ``poll_interval`` is the default wait between polls in seconds.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if poll_interval < 0:
+            raise ConfigError(f"poll_interval must be >= 0, got {poll_interval}")
+        self.backend = backend
+        self.retrier = Retrier(retry, sleep=sleep)
+        self.sleep = sleep
+        self.clock = clock
+        self.poll_interval = poll_interval
+
+    def _call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return self.retrier.call(fn, *args, **kwargs)
+
+    def tune(
+        self,
+        train: TrainData,
+        *,
+        source_model: str = DEFAULT_SOURCE_MODEL,
+        model_id: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        epoch_count: int = 2,
+        batch_size: int = 4,
+        learning_rate: float = 0.001,
+        input_column: str = "text_input",
+        output_column: str = "output",
+    ) -> TuningJob:
+        """Validate ``train`` and start a tuning job; returns its handle at once.
+
+        ``train`` is a DataFrame (``input_column``/``output_column``), ``TuningExample``s
+        or ``(text_input, output)`` pairs. Raises DatasetError/ConfigError before any call.
+        """
+        examples = _examples(train, input_column, output_column)
+        hyperparameters = Hyperparameters(
+            epoch_count=epoch_count, batch_size=batch_size, learning_rate=learning_rate
+        )
+        if not isinstance(source_model, str) or not source_model:
+            raise ConfigError("source_model must be a non-empty model name")
+        if model_id is not None and not _MODEL_ID_RE.fullmatch(model_id):
+            raise ConfigError(
+                "model_id must be 1-40 lowercase letters, digits or dashes, start with a "
+                "letter and not end with a dash"
+            )
+        spec = TuningSpec(
+            source_model=source_model,
+            examples=tuple(examples),
+            hyperparameters=hyperparameters,
+            model_id=model_id,
+            display_name=display_name,
+            description=description,
+        )
+        info: TuningJobInfo = self._call(self.backend.create_tuning_job, spec)
+        return TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+
+    def job(self, name: str) -> TuningJob:
+        """Re-attach to an existing job by name (e.g. after a timeout or a restart)."""
+        info: TuningJobInfo = self._call(self.backend.get_tuning_job, name)
+        return TuningJob(self, info, total_steps=info.total_steps)
+
+    def get_model(self, name: str) -> TunedModelInfo:
+        """Describe one tuned model."""
+        model: TunedModelInfo = self._call(self.backend.get_model, name)
+        return model
+
+    def list_models(self) -> list[TunedModelInfo]:
+        """All tuned models visible to the backend's credentials."""
+        models: list[TunedModelInfo] = self._call(self.backend.list_models)
+        return models
+
+    def delete_model(self, name: str) -> None:
+        """Delete a tuned model."""
+        self._call(self.backend.delete_model, name)
+
+    def models_frame(self) -> pd.DataFrame:
+        """The tuned models as a table, one row per model."""
+        rows = [
+            {
+                "name": m.name,
+                "display_name": m.display_name,
+                "state": m.state.value,
+                "base_model": m.base_model,
+                "create_time": m.create_time,
+                "update_time": m.update_time,
+                "epoch_count": m.hyperparameters.epoch_count if m.hyperparameters else None,
+                "batch_size": m.hyperparameters.batch_size if m.hyperparameters else None,
+                "learning_rate": m.hyperparameters.learning_rate if m.hyperparameters else None,
+            }
+            for m in self.list_models()
+        ]
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=_MODEL_COLUMNS)
+        return frame
+
+
+class TuningJob:
+    """Handle on one tuning job: poll it, wait for it, cancel it, inspect its loss."""
+
+    def __init__(self, tuner: Tuner, info: TuningJobInfo, *, total_steps: int) -> None:
+        self._tuner = tuner
+        self._info = info
+        self._model_info: TunedModelInfo | None = None
+        self.name = info.name
+        self.model = info.model
+        self.base_model = info.base_model
+        self.total_steps = total_steps
+
+    def __repr__(self) -> str:
+        return f"TuningJob(name={self.name!r}, model={self.model!r}, state={self.state.value})"
+
+    @property
+    def info(self) -> TuningJobInfo:
+        """The job as of the last poll (no call)."""
+        return self._info
+
+    @property
+    def state(self) -> JobState:
+        """The state as of the last poll (no call)."""
+        return self._info.state
+
+    def refresh(self) -> TuningJobInfo:
+        """Poll the backend once."""
+        info: TuningJobInfo = self._tuner._call(self._tuner.backend.get_tuning_job, self.name)
+        self._info = info
+        if info.total_steps:
+            self.total_steps = info.total_steps
+        return info
+
+    def wait(
+        self,
+        *,
+        progress: bool = True,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        file: TextIO | None = None,
+    ) -> TunedModelInfo:
+        """Poll until the job ends; returns the tuned model.
+
+        Shows a progress bar (steps, latest loss) unless ``progress`` is False; ``file``
+        defaults to stderr. Raises TuningTimeout after ``timeout`` seconds,
+        TuningJobFailed or TuningJobCancelled when the job ends badly; every one of them
+        carries ``job_name`` so the job can be found again (``Tuner.job(name)``).
+        """
+        interval = self._tuner.poll_interval if poll_interval is None else poll_interval
+        if interval < 0:
+            raise ConfigError(f"poll_interval must be >= 0, got {interval}")
+        if timeout is not None and timeout < 0:
+            raise ConfigError(f"timeout must be >= 0, got {timeout}")
+        clock = self._tuner.clock
+        started = clock()
+        bar = tqdm(
+            total=self.total_steps or None,
+            unit="step",
+            desc=self.model,
+            disable=not progress,
+            file=file if file is not None else sys.stderr,
+            leave=True,
+        )
+        try:
+            while True:
+                info = self._poll()
+                if info.completed_steps > bar.n:
+                    bar.update(info.completed_steps - bar.n)
+                if info.snapshots:
+                    bar.set_postfix(loss=f"{info.snapshots[-1].mean_loss:.4f}", refresh=False)
+                if info.state.is_terminal:
+                    break
+                elapsed = clock() - started
+                if timeout is not None and elapsed >= timeout:
+                    raise TuningTimeout(
+                        f"tuning job {self.name} did not finish within {timeout:g} s "
+                        f"({info.completed_steps}/{self.total_steps} steps done)",
+                        job_name=self.name,
+                    )
+                wait = interval if timeout is None else min(interval, timeout - elapsed)
+                self._tuner.sleep(max(wait, 0.0))
+        finally:
+            bar.close()
+        if info.state is JobState.CANCELLED:
+            raise TuningJobCancelled(f"tuning job {self.name} was cancelled", job_name=self.name)
+        if info.state is JobState.FAILED:
+            reason = info.error or "no reason given"
+            raise TuningJobFailed(f"tuning job {self.name} failed: {reason}", job_name=self.name)
+        model = self._with_job_name(self._tuner.get_model, self.model)
+        self._model_info = model
+        return model
+
+    def _poll(self) -> TuningJobInfo:
+        return self._with_job_name(self.refresh)
+
+    def _with_job_name(self, fn: Callable[..., T], /, *args: Any) -> T:
+        try:
+            return fn(*args)
+        except BackendError as exc:
+            # Keep the job findable: the error is the backend's, the note names the job.
+            add_note = getattr(exc, "add_note", None)  # Python 3.11+
+            if add_note is not None:
+                add_note(f"tuning job: {self.name}")
+            raise
+
+    def cancel(self) -> None:
+        """Ask the backend to stop the job."""
+        self._tuner._call(self._tuner.backend.cancel_tuning_job, self.name)
+
+    def _snapshot_list(self) -> tuple[LossSnapshot, ...]:
+        own = self._info.snapshots
+        model = self._model_info.snapshots if self._model_info is not None else ()
+        return model if len(model) > len(own) else own
+
+    def snapshots(self) -> pd.DataFrame:
+        """Loss per step as of the last poll: columns step, epoch, mean_loss, compute_time."""
+        rows = [
+            {
+                "step": s.step,
+                "epoch": s.epoch,
+                "mean_loss": s.mean_loss,
+                "compute_time": s.compute_time,
+            }
+            for s in self._snapshot_list()
+        ]
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=_SNAPSHOT_COLUMNS)
+        return frame
+
+    def loss_by_epoch(self) -> pd.DataFrame:
+        """Mean loss over each epoch's steps: columns epoch, mean_loss."""
+        frame = self.snapshots()
+        if frame.empty:
+            empty: pd.DataFrame = pd.DataFrame(
+                {"epoch": pd.Series(dtype="int64"), "mean_loss": pd.Series(dtype="float64")}
+            )
+            return empty
+        means = frame.groupby("epoch", sort=True)["mean_loss"].mean()
+        return means.reset_index()
+
+    def plot_loss(self, path: str | Path | None = None) -> Figure:
+        """Plot the loss per step and the mean loss per epoch; save as PNG if ``path``.
+
+        Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it works with any
+        backend and in threads. Raises ConfigError when there are no snapshots yet.
+        """
+        from matplotlib.figure import Figure
+
+        frame = self.snapshots()
+        if frame.empty:
+            raise ConfigError(f"tuning job {self.name} has no loss snapshots yet")
+        fig = Figure(figsize=(7.0, 4.0))
+        ax = fig.add_subplot()
+        ax.plot(frame["step"], frame["mean_loss"], label="loss per step", alpha=0.6)
+        ends = frame.groupby("epoch", sort=True)["step"].max()
+        epochs = self.loss_by_epoch()
+        ax.plot(
+            ends.to_numpy(),
+            epochs["mean_loss"].to_numpy(),
+            marker="o",
+            linestyle="--",
+            label="mean loss per epoch",
+        )
+        ax.set_xlabel("step")
+        ax.set_ylabel("mean loss")
+        ax.set_title(f"Tuning loss: {self.model}")
+        ax.legend()
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(Path(path), format="png")
+        return fig
+
+
+def _examples(train: TrainData, input_column: str, output_column: str) -> list[TuningExample]:
+    """Normalise the accepted training inputs to TuningExamples, checking every cell."""
+    if isinstance(train, pd.DataFrame):
+        for column in (input_column, output_column):
+            if column not in train.columns:
+                raise DatasetError(
+                    f"training data has no column {column!r} "
+                    f"(columns: {', '.join(map(str, train.columns))})",
+                    column=column,
+                )
+        pairs: list[tuple[object, object]] = list(
+            zip(train[input_column].tolist(), train[output_column].tolist(), strict=True)
+        )
+    elif isinstance(train, (str, bytes)) or not isinstance(train, Sequence):
+        raise DatasetError(
+            "training data must be a DataFrame or a sequence of TuningExample or "
+            f"(text_input, output) pairs, got {type(train).__name__}"
+        )
+    else:
+        pairs = []
+        for row, item in enumerate(train):
+            if isinstance(item, TuningExample):
+                pairs.append((item.text_input, item.output))
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            else:
+                raise DatasetError(
+                    f"training example {row} is not a TuningExample or a (text_input, output) pair",
+                    row=row,
+                )
+    if not pairs:
+        raise DatasetError("training data is empty")
+    examples: list[TuningExample] = []
+    for row, (text_input, output) in enumerate(pairs):
+        for column, cell in ((input_column, text_input), (output_column, output)):
+            if not isinstance(cell, str):
+                raise DatasetError(
+                    f"training row {row}: {column} must be a string, got {type(cell).__name__}",
+                    column=column,
+                    row=row,
+                )
+            if not cell.strip():
+                raise DatasetError(f"training row {row}: {column} is empty", column=column, row=row)
+        assert isinstance(text_input, str) and isinstance(output, str)
+        examples.append(TuningExample(text_input=text_input, output=output))
+    return examples
