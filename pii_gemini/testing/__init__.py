@@ -1,0 +1,299 @@
+"""A local HTTP emulator of the Gemini API and Vertex AI tuning, for tests (yours too).
+
+``Emulator`` serves an in-memory ``FakeService`` on ``127.0.0.1`` (an ephemeral port) so the
+real, unmodified SDKs can be driven offline, the way moto serves boto3::
+
+    from pii_gemini.testing import Emulator
+
+    with Emulator() as emu:
+        backend = emu.gemini_backend()        # GeminiBackend pointed at emu.url
+        emu.service.inject_fault("generate_content", 429, retry_delay=1.0)
+        ...
+        assert emu.requests[-1].path.endswith(":generateContent")
+
+``fake_backend()`` is the moto ``mock_aws`` style: inside it, ``make_backend("gemini")`` and
+``make_backend("vertex")`` (and the CLI) talk to one shared emulator, with fake credentials
+set in the environment; nesting reuses the emulator, and leaving the outermost block stops it
+and restores the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ConfigError
+from ..backends._service import (
+    DEFAULT_BASE_MODELS,
+    TUNABLE_BASE_MODELS,
+    FakeService,
+    Progression,
+    ServiceError,
+)
+from . import _gemini_routes, _vertex_routes
+from ._server import App, HttpError, RecordedRequest, Router, serve
+from ._vertex_routes import VertexState, parse_gcs_uri
+
+if TYPE_CHECKING:
+    from ..backends.gemini import GeminiBackend
+    from ..backends.vertex import VertexBackend
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_BEARER_TOKEN",
+    "VERTEX_TUNABLE_MODELS",
+    "Emulator",
+    "FakeService",
+    "Progression",
+    "RecordedRequest",
+    "ServiceError",
+    "fake_backend",
+]
+
+#: The API key an emulator expects unless told otherwise (never a real key).
+DEFAULT_API_KEY = "emulator-api-key"
+#: The OAuth bearer token the emulator's Vertex/storage clients send.
+DEFAULT_BEARER_TOKEN = "emulator-oauth-token"
+#: Vertex base models the emulator can tune (served as ``models/<name>`` by the service).
+VERTEX_TUNABLE_MODELS: tuple[str, ...] = (
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-pro",
+    "gemini-2.0-flash-001",
+    "gemini-2.0-flash-lite-001",
+)
+
+
+class Emulator:
+    """Gemini API + Vertex tuning emulator over HTTP, backed by a ``FakeService``.
+
+    ``api_key`` is the key requests must carry (``x-goog-api-key`` header or ``?key=``);
+    ``None`` accepts any key. ``bearer_token`` likewise for ``Authorization: Bearer``
+    (``None`` accepts any token). Without credentials the emulator answers 403 like Google.
+    Extra keyword arguments build the ``FakeService`` (``progression=``, ``seed=``, ...).
+    """
+
+    def __init__(
+        self,
+        service: FakeService | None = None,
+        *,
+        api_key: str | None = DEFAULT_API_KEY,
+        bearer_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **service_kwargs: Any,
+    ) -> None:
+        if service is not None and service_kwargs:
+            raise ConfigError("pass either service= or FakeService keyword arguments, not both")
+        if service is None:
+            vertex = tuple(f"models/{m}" for m in VERTEX_TUNABLE_MODELS)
+            service_kwargs.setdefault("base_models", DEFAULT_BASE_MODELS + vertex)
+            service_kwargs.setdefault("tunable_models", TUNABLE_BASE_MODELS + vertex)
+            service = FakeService(**service_kwargs)
+        self._service = service
+        self.vertex = VertexState()
+        self.api_key = api_key
+        self.bearer_token = bearer_token
+        self._host = host
+        self._port = port
+        router = Router()
+        _gemini_routes.register(router, self)
+        _vertex_routes.register(router, self)
+        self._app = App(
+            router, api_key=api_key, bearer_token=bearer_token, service_error=ServiceError
+        )
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return f"Emulator({state})"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def service(self) -> FakeService:
+        """The in-memory service behind the HTTP API: faults, blocks, progression."""
+        return self._service
+
+    @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` - give it to the SDKs as endpoint/base URL."""
+        if self._server is None:
+            raise ConfigError("the emulator is not running; use 'with Emulator() as emu:'")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Emulator:
+        """Start serving (idempotent)."""
+        if self._server is None:
+            self._server, self._thread = serve(self._app, self._host, self._port)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget all models, jobs, stored objects, faults and recorded requests."""
+        self._service.reset()
+        self.vertex.reset()
+        self.clear_requests()
+
+    # -- inspection -----------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Requests received so far (credentials removed), oldest first."""
+        with self._app._lock:
+            return list(self._app.requests)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self._app._lock:
+            self._app.requests.clear()
+
+    def requests_to(self, fragment: str, method: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests whose path contains ``fragment`` (and of ``method``)."""
+        return [
+            r
+            for r in self.requests
+            if fragment in r.path and (method is None or r.method == method)
+        ]
+
+    # -- storage --------------------------------------------------------------------------
+    def put_object(self, uri: str, data: bytes) -> None:
+        """Store ``data`` at ``gs://bucket/object`` in the emulator's storage."""
+        try:
+            key = parse_gcs_uri(uri)
+        except HttpError as exc:
+            raise ConfigError(exc.message) from None
+        with self.vertex.lock:
+            self.vertex.objects[key] = bytes(data)
+
+    def get_object(self, uri: str) -> bytes:
+        """The bytes stored at ``gs://bucket/object``; KeyError when absent."""
+        try:
+            key = parse_gcs_uri(uri)
+        except HttpError as exc:
+            raise ConfigError(exc.message) from None
+        with self.vertex.lock:
+            return self.vertex.objects[key]
+
+    # -- ready-made backends --------------------------------------------------------------
+    def gemini_backend(self, **kwargs: Any) -> GeminiBackend:
+        """A ``GeminiBackend`` talking to this emulator (REST, the emulator's key)."""
+        from ..backends.gemini import GeminiBackend
+
+        kwargs.setdefault("api_key", self.api_key or DEFAULT_API_KEY)
+        kwargs.setdefault("endpoint", self.url)
+        return GeminiBackend(**kwargs)
+
+    def vertex_backend(self, **kwargs: Any) -> VertexBackend:
+        """A ``VertexBackend`` talking to this emulator, staging data in ``gs://emulator``."""
+        from ..backends.vertex import VertexBackend, static_token_credentials
+
+        kwargs.setdefault("project", "emulator-project")
+        kwargs.setdefault("location", "us-central1")
+        kwargs.setdefault("staging_uri", "gs://emulator-bucket/pii-gemini")
+        kwargs.setdefault("endpoint", self.url)
+        kwargs.setdefault(
+            "credentials", static_token_credentials(self.bearer_token or DEFAULT_BEARER_TOKEN)
+        )
+        return VertexBackend(**kwargs)
+
+
+# -- moto-style context manager -------------------------------------------------------------
+
+_ENV_KEYS = (
+    "PII_GEMINI_ENDPOINT",
+    "PII_GEMINI_ACCESS_TOKEN",
+    "PII_GEMINI_GCS_URI",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+)
+_active_lock = threading.RLock()
+_active: list[tuple[Emulator, dict[str, str | None]]] = []
+
+
+@contextlib.contextmanager
+def fake_backend(
+    *,
+    progression: Progression | None = None,
+    tunable_models: Sequence[str] | None = None,
+) -> Iterator[Emulator]:
+    """Route ``make_backend("gemini"/"vertex")`` to a local emulator while active.
+
+    Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY``/``GEMINI_API_KEY``, a fake
+    project/location, an access token and a ``gs://`` staging URI in ``os.environ``. Nested
+    uses share the outer emulator; the outermost exit stops it, restores the environment and
+    so leaves no state behind. Usable as a decorator too. ``os.environ`` is process-global,
+    so do not enter it from several threads at once.
+    """
+    with _active_lock:
+        if _active:
+            emu = _active[-1][0]
+            _active.append((emu, {}))
+            nested = True
+        else:
+            kwargs: dict[str, Any] = {"progression": progression or Progression.immediate()}
+            if tunable_models is not None:
+                vertex = tuple(f"models/{m}" for m in VERTEX_TUNABLE_MODELS)
+                kwargs["tunable_models"] = tuple(tunable_models)
+                kwargs["base_models"] = tuple(
+                    dict.fromkeys(DEFAULT_BASE_MODELS + vertex + tuple(tunable_models))
+                )
+            emu = Emulator(**kwargs).start()
+            saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+            os.environ.update(
+                {
+                    "PII_GEMINI_ENDPOINT": emu.url,
+                    "PII_GEMINI_ACCESS_TOKEN": DEFAULT_BEARER_TOKEN,
+                    "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
+                    "GOOGLE_API_KEY": DEFAULT_API_KEY,
+                    "GEMINI_API_KEY": DEFAULT_API_KEY,
+                    "GOOGLE_CLOUD_PROJECT": "emulator-project",
+                    "GOOGLE_CLOUD_LOCATION": "us-central1",
+                }
+            )
+            _active.append((emu, saved))
+            nested = False
+    try:
+        yield emu
+    finally:
+        with _active_lock:
+            _, saved = _active.pop()
+            if not nested:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+                emu.reset()
+                emu.stop()
