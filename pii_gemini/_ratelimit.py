@@ -1,0 +1,136 @@
+"""Thread-safe token buckets for requests/minute and tokens/minute quotas.
+
+A bucket hands out *reservations*: taking ``n`` units may drive the balance negative, and the
+caller then sleeps until its slot comes (outside the lock). Reservations are therefore served
+in order, a late wake-up never wastes capacity, and a request larger than the bucket still
+gets through. Guarantee: in any window of ``W`` seconds at most ``capacity + rate * W``
+units are granted. The clock and the sleep are injectable so tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from ._exceptions import ConfigError
+
+__all__ = ["RateLimiter", "TokenBucket"]
+
+
+def _check_positive(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a finite number > 0, got {value}")
+
+
+class TokenBucket:
+    """``rate`` units per second, holding at most ``capacity`` units of unused credit."""
+
+    def __init__(
+        self,
+        rate: float,
+        capacity: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        _check_positive("rate", rate)
+        _check_positive("capacity", capacity)
+        self.rate = float(rate)
+        self.capacity = float(capacity)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.capacity
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._last)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        self._last = max(self._last, now)
+
+    def reserve(self, amount: float = 1.0) -> float:
+        """Take ``amount`` units now; return how many seconds the caller must wait first."""
+        if amount < 0:
+            raise ConfigError(f"amount must be >= 0, got {amount}")
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens -= amount
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def acquire(self, amount: float = 1.0) -> float:
+        """Block until ``amount`` units are granted; return the time waited."""
+        wait = self.reserve(amount)
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def adjust(self, delta: float) -> None:
+        """Charge ``delta`` more units (or refund them if negative) after the fact."""
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(self.capacity, self._tokens - delta)
+
+
+class RateLimiter:
+    """Requests/minute and tokens/minute limits applied together before each API request.
+
+    Requests are spaced evenly (no burst: ``capacity`` 1), so no rolling minute ever sees
+    more than ``requests_per_minute`` of them. Tokens are charged from an estimate up front
+    and settled with the real count afterwards; their bucket holds one second of credit.
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        _check_positive("requests_per_minute", requests_per_minute)
+        _check_positive("tokens_per_minute", tokens_per_minute)
+        self.requests_per_minute = requests_per_minute
+        self.tokens_per_minute = tokens_per_minute
+        self._sleep = sleep
+        self._requests = (
+            TokenBucket(requests_per_minute / 60.0, 1.0, clock=clock, sleep=sleep)
+            if requests_per_minute
+            else None
+        )
+        self._tokens = (
+            TokenBucket(
+                tokens_per_minute / 60.0,
+                max(1.0, tokens_per_minute / 60.0),
+                clock=clock,
+                sleep=sleep,
+            )
+            if tokens_per_minute
+            else None
+        )
+
+    @property
+    def active(self) -> bool:
+        """True when at least one limit is set."""
+        return self._requests is not None or self._tokens is not None
+
+    def acquire(self, tokens: float = 0.0) -> float:
+        """Wait for one request slot and ``tokens`` estimated tokens; return the wait."""
+        wait = 0.0
+        if self._requests is not None:
+            wait = self._requests.reserve(1.0)
+        if self._tokens is not None:
+            wait = max(wait, self._tokens.reserve(tokens))
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def settle(self, estimated: float, actual: float) -> None:
+        """Correct the token charge once the real token count is known."""
+        if self._tokens is not None and actual > 0:
+            self._tokens.adjust(actual - estimated)
