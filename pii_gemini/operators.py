@@ -1,0 +1,455 @@
+"""Operators: what to put in place of each PII span (presidio-anonymizer style).
+
+:func:`anonymize` applies one operator - or one per label - to the spans of a source text
+and returns the new text with the position of every replacement. Built-ins:
+
+=============  ===========================================================  ==========
+name           output                                                       reversible
+=============  ===========================================================  ==========
+``replace``    ``[LABEL]`` (ai4privacy style) or ``new_value``              no
+``numbered``   ``[LABEL_N]``, the same N for the same value                 yes (vault)
+``redact``     nothing                                                      no
+``mask_chars`` ``char`` repeated, the last ``keep_last`` characters kept    no
+``hash``       HMAC-SHA256 hex of the value under the user's ``key``        no
+``surrogate``  a Faker value of the same kind, same value -> same surrogate  yes (vault)
+=============  ===========================================================  ==========
+
+    >>> from pii_gemini._types import Span
+    >>> out = anonymize("Hi Ann, bye Ann", [Span(3, 6, "FIRSTNAME"), Span(12, 15, "FIRSTNAME")],
+    ...                 "numbered")
+    >>> out.text
+    'Hi [FIRSTNAME_1], bye [FIRSTNAME_1]'
+    >>> unmask(out.text, out.vault)
+    'Hi Ann, bye Ann'
+
+Add an operator by subclassing :class:`Operator` and calling :func:`register_operator`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import secrets
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from ._exceptions import ConfigError
+from ._types import Span
+from .vault import Vault, unmask
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+__all__ = [
+    "DEFAULT_OPERATOR_KEY",
+    "OPERATORS",
+    "SURROGATE_PROVIDERS",
+    "Anonymized",
+    "AnonymizedItem",
+    "HashOperator",
+    "MaskCharsOperator",
+    "NumberedOperator",
+    "Operator",
+    "OperatorContext",
+    "RedactOperator",
+    "ReplaceOperator",
+    "SurrogateOperator",
+    "anonymize",
+    "get_operator",
+    "register_operator",
+    "unmask",
+]
+
+DEFAULT_OPERATOR_KEY = "DEFAULT"
+"""Key of a per-label operator dict used for labels not listed (otherwise ``replace``)."""
+
+
+@dataclass
+class OperatorContext:
+    """What an operator may use besides the value: the call's params, the vault, the
+    whole source text, and a per-call scratch dict (caches)."""
+
+    params: Mapping[str, Any]
+    vault: Vault | None
+    source: str = field(repr=False)
+    state: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class Operator(ABC):
+    """Turns one PII value into its replacement.
+
+    ``name`` is the registry key, ``param_names`` the keyword parameters it accepts (others
+    passed to :func:`anonymize` are rejected unless another operator of the call takes
+    them), ``reversible`` says whether it records tokens in a vault.
+    """
+
+    name: ClassVar[str]
+    param_names: ClassVar[frozenset[str]] = frozenset()
+    reversible: ClassVar[bool] = False
+
+    def validate(self, params: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Raise ConfigError for bad parameter values (called before anything is applied)."""
+
+    @abstractmethod
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        """The replacement text for ``value`` of type ``label``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+OPERATORS: dict[str, type[Operator]] = {}
+"""Registry: operator name -> class."""
+
+_O = TypeVar("_O", bound=type[Operator])
+
+
+def register_operator(cls: _O) -> _O:
+    """Register an Operator subclass under its ``name`` (usable as a class decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Operator)):
+        raise ConfigError("register_operator expects an Operator subclass")
+    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
+        raise ConfigError(f"operator class {cls.__name__} needs a non-empty 'name'")
+    OPERATORS[cls.name] = cls
+    return cls
+
+
+def get_operator(name: str) -> Operator:
+    """An instance of the registered operator ``name``."""
+    try:
+        return OPERATORS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"unknown operator {name!r}; known: {', '.join(sorted(OPERATORS))}"
+        ) from None
+
+
+def _need_vault(ctx: OperatorContext) -> Vault:
+    if ctx.vault is None:  # anonymize always passes one to reversible operators
+        raise ConfigError("this operator needs a vault")
+    return ctx.vault
+
+
+@register_operator
+class ReplaceOperator(Operator):
+    """``[LABEL]``, or ``new_value`` for every span when given."""
+
+    name = "replace"
+    param_names = frozenset({"new_value"})
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        new_value = params.get("new_value")
+        if new_value is not None and not isinstance(new_value, str):
+            raise ConfigError("replace: new_value must be a str")
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        new_value = ctx.params.get("new_value")
+        return f"[{label}]" if new_value is None else str(new_value)
+
+
+@register_operator
+class NumberedOperator(Operator):
+    """``[LABEL_N]``: N counts distinct values per label; a value keeps its N wherever it
+    appears (in the document, or across documents sharing the vault)."""
+
+    name = "numbered"
+    reversible = True
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        vault = _need_vault(ctx)
+        avoid = ctx.state.get("placeholder_keys")
+        if avoid is None:
+            avoid = ctx.state["placeholder_keys"] = vault.placeholder_keys_in(ctx.source)
+        return vault.placeholder(label, value, avoid=avoid)
+
+
+@register_operator
+class RedactOperator(Operator):
+    """Removes the value (empty replacement)."""
+
+    name = "redact"
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        return ""
+
+
+@register_operator
+class MaskCharsOperator(Operator):
+    """Every character replaced by ``char`` (default ``*``) except the last ``keep_last``."""
+
+    name = "mask_chars"
+    param_names = frozenset({"char", "keep_last"})
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        char = params.get("char", "*")
+        if not isinstance(char, str) or len(char) != 1:
+            raise ConfigError("mask_chars: char must be a single character")
+        keep = params.get("keep_last", 0)
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ConfigError("mask_chars: keep_last must be an int >= 0")
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        char = str(ctx.params.get("char", "*"))
+        keep = min(int(ctx.params.get("keep_last", 0)), len(value))
+        return char * (len(value) - keep) + value[len(value) - keep :]
+
+
+@register_operator
+class HashOperator(Operator):
+    """Hex HMAC-SHA256 of the value under ``key`` (required), truncated to ``length``
+    (default 16) hex characters: stable for a key, not reversible without the data."""
+
+    name = "hash"
+    param_names = frozenset({"key", "length"})
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        key = params.get("key")
+        if not isinstance(key, (str, bytes)) or not key:
+            raise ConfigError("hash: a non-empty key (str or bytes) is required")
+        length = params.get("length", 16)
+        if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
+            raise ConfigError("hash: length must be an int between 8 and 64")
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        key = ctx.params["key"]
+        raw = key.encode("utf-8") if isinstance(key, str) else key
+        digest = hmac.new(raw, value.encode("utf-8"), hashlib.sha256).hexdigest()
+        return digest[: int(ctx.params.get("length", 16))]
+
+
+SURROGATE_PROVIDERS: dict[str, str] = {
+    # ai4privacy 200k
+    "FIRSTNAME": "first_name", "MIDDLENAME": "first_name", "LASTNAME": "last_name",
+    "PREFIX": "prefix", "EMAIL": "email", "USERNAME": "user_name", "PHONENUMBER": "phone_number",
+    "CITY": "city", "STATE": "state", "COUNTY": "city", "STREET": "street_name",
+    "BUILDINGNUMBER": "building_number", "ZIPCODE": "postcode",
+    "SECONDARYADDRESS": "secondary_address", "COMPANYNAME": "company", "JOBTITLE": "job",
+    "URL": "url", "IPV4": "ipv4", "IPV6": "ipv6", "IP": "ipv4", "MAC": "mac_address",
+    "IBAN": "iban", "BIC": "swift", "ACCOUNTNUMBER": "bban",
+    "CREDITCARDNUMBER": "credit_card_number", "CREDITCARDCVV": "credit_card_security_code",
+    "CREDITCARDISSUER": "credit_card_provider", "SSN": "ssn", "DATE": "date", "DOB": "date",
+    "TIME": "time", "USERAGENT": "user_agent", "PASSWORD": "password",
+    "CURRENCYCODE": "currency_code", "CURRENCYNAME": "currency_name",
+    "VEHICLEVRM": "license_plate",
+    # ai4privacy 300k / 400k / 500k
+    "GIVENNAME": "first_name", "GIVENNAME1": "first_name", "GIVENNAME2": "first_name",
+    "SURNAME": "last_name", "LASTNAME1": "last_name", "LASTNAME2": "last_name",
+    "LASTNAME3": "last_name", "TEL": "phone_number", "TELEPHONENUM": "phone_number",
+    "POSTCODE": "postcode", "BOD": "date", "DATEOFBIRTH": "date", "SOCIALNUM": "ssn",
+    "SOCIALNUMBER": "ssn", "BUILDING": "building_number", "BUILDINGNUM": "building_number",
+    "SECADDRESS": "secondary_address", "PASS": "password", "TITLE": "prefix",
+    # Presidio entity names
+    "PERSON": "name", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number",
+    "LOCATION": "city", "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban",
+    "IP_ADDRESS": "ipv4", "US_SSN": "ssn", "DATE_TIME": "date",
+}  # fmt: skip
+"""Label -> Faker provider method used by ``surrogate``; other labels keep the value's shape
+(each digit -> random digit, each letter -> random letter of the same case)."""
+
+
+_FAKERS: dict[str, Faker] = {}  # one Faker per locale: building one takes milliseconds
+_FAKER_LOCK = threading.RLock()
+
+
+def _shape_surrogate(value: str, rng: random.Random) -> str:
+    out = []
+    for ch in value:
+        if ch.isdigit():
+            out.append(str(rng.randrange(10)))
+        elif ch.isalpha() and ch.isascii():
+            letter = chr(rng.randrange(26) + 97)
+            out.append(letter.upper() if ch.isupper() else letter)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@register_operator
+class SurrogateOperator(Operator):
+    """A realistic fake of the same kind (Faker), recorded in the vault for unmasking.
+
+    Parameters: ``seed`` (int or str; the same seed gives the same surrogate for the same
+    label and value, whatever the order), ``locale`` (Faker locale, default ``en_US``),
+    ``providers`` (label -> Faker method name or ``callable(faker) -> str``, overriding
+    :data:`SURROGATE_PROVIDERS`). Surrogates never occur in the source text and never
+    contain one another, so :func:`unmask` can restore them.
+    """
+
+    name = "surrogate"
+    param_names = frozenset({"seed", "locale", "providers"})
+    reversible = True
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        seed = params.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
+            raise ConfigError("surrogate: seed must be an int or a str")
+        locale = params.get("locale", "en_US")
+        if not isinstance(locale, str):
+            raise ConfigError("surrogate: locale must be a str such as 'en_US'")
+        try:
+            self._faker(locale)
+        except AttributeError as exc:
+            raise ConfigError(f"surrogate: unknown Faker locale {locale!r}") from exc
+        providers = params.get("providers", {})
+        if not isinstance(providers, Mapping):
+            raise ConfigError("surrogate: providers must map labels to Faker methods")
+        for label, provider in providers.items():
+            if isinstance(provider, str):
+                if not callable(getattr(self._faker(locale), provider, None)):
+                    raise ConfigError(f"surrogate: Faker has no provider {provider!r} ({label})")
+            elif not callable(provider):
+                raise ConfigError(f"surrogate: provider for {label} must be a name or callable")
+
+    @staticmethod
+    def _faker(locale: str) -> Faker:
+        with _FAKER_LOCK:
+            fk = _FAKERS.get(locale)
+            if fk is None:
+                from faker import Faker
+
+                fk = _FAKERS[locale] = Faker(locale)
+            return fk
+
+    def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
+        vault = _need_vault(ctx)
+        seed = ctx.params.get("seed")
+        if seed is None:
+            seed = ctx.state.setdefault("random_seed", secrets.token_hex(16))
+        fk = self._faker(ctx.params.get("locale", "en_US"))
+        providers: Mapping[str, str | Callable[[Any], str]] = ctx.params.get("providers", {})
+        provider = providers.get(label, SURROGATE_PROVIDERS.get(label))
+
+        def make(attempt: int) -> str:
+            material = f"{seed}\x00{label}\x00{value}\x00{attempt}".encode()
+            n = int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
+            if provider is None or attempt >= 20:  # shape keeps kind; fallback on collisions
+                return _shape_surrogate(value, random.Random(n))
+            with _FAKER_LOCK:  # seeding + drawing must not interleave across threads
+                fk.seed_instance(n)
+                out = provider(fk) if callable(provider) else getattr(fk, provider)()
+            return str(out)
+
+        return vault.surrogate(label, value, make, avoid=ctx.source)
+
+
+@dataclass(frozen=True)
+class AnonymizedItem:
+    """One replacement: ``start:end`` in the output, ``original_start:original_end`` in
+    the source."""
+
+    start: int
+    end: int
+    label: str
+    operator: str
+    original_start: int
+    original_end: int
+
+
+@dataclass(frozen=True)
+class Anonymized:
+    """The anonymized text, what was replaced where, and the vault when reversible."""
+
+    text: str = field(repr=False)
+    items: tuple[AnonymizedItem, ...]
+    vault: Vault | None = None
+
+
+OperatorSpec = str | Operator
+
+
+def _resolve(spec: OperatorSpec) -> Operator:
+    if isinstance(spec, Operator):
+        return spec
+    if isinstance(spec, str):
+        return get_operator(spec)
+    raise ConfigError(f"an operator must be a name or an Operator, got {type(spec).__name__}")
+
+
+def _merge_overlaps(spans: list[Span], source: str) -> list[Span]:
+    """Sorted spans with overlapping ones merged into their union (nothing left unmasked);
+    the union takes the label of its longest member (earliest on ties)."""
+    groups: list[list[Span]] = []
+    for s in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if groups and s.start < max(g.end for g in groups[-1]):
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    merged = []
+    for g in groups:
+        if len(g) == 1:
+            merged.append(g[0])
+            continue
+        start, end = g[0].start, max(s.end for s in g)
+        label = min(g, key=lambda s: (-(s.end - s.start), s.start)).label
+        merged.append(Span(start, end, label, source[start:end]))
+    return merged
+
+
+def anonymize(
+    source: str,
+    spans: Iterable[Span],
+    operator: OperatorSpec | Mapping[str, OperatorSpec] = "replace",
+    *,
+    vault: Vault | None = None,
+    **params: Any,
+) -> Anonymized:
+    """Replace every span of ``source`` with its operator's output.
+
+    ``operator`` is a name, an :class:`Operator`, or a dict label -> operator (key
+    ``"DEFAULT"`` for the rest, else ``replace``). ``params`` go to the operators, which
+    validate them before anything is applied. Reversible operators record tokens in
+    ``vault`` (a new one per call when None; pass one to share it across documents).
+    Spans are offsets into ``source``; overlapping spans are merged so nothing between
+    them stays visible; empty spans are skipped. Inputs are not modified.
+    """
+    if not isinstance(source, str):
+        raise ConfigError(f"source must be a str, got {type(source).__name__}")
+    if vault is not None and not isinstance(vault, Vault):
+        raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
+    if isinstance(operator, Mapping):
+        per_label = {str(k): _resolve(v) for k, v in operator.items()}
+        default = per_label.pop(DEFAULT_OPERATOR_KEY, None) or get_operator("replace")
+    else:
+        per_label, default = {}, _resolve(operator)
+    used = [default, *per_label.values()]
+    accepted = frozenset().union(*(op.param_names for op in used))
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        names = ", ".join(sorted({op.name for op in used}))
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)} for operator(s) {names}")
+    for op in used:
+        op.validate({k: v for k, v in params.items() if k in op.param_names})
+
+    checked: list[Span] = []
+    for i, span in enumerate(spans):
+        if not isinstance(span, Span):
+            raise ConfigError(f"span {i} must be a Span, got {type(span).__name__}")
+        if span.end > len(source):
+            raise ConfigError(f"span {i} ({span.label}) ends at {span.end}, past the text end")
+        if span.value and source[span.start : span.end] != span.value:
+            raise ConfigError(f"span {i} ({span.label}): its value does not match the text")
+        if span.end > span.start:
+            checked.append(span)
+    merged = _merge_overlaps(checked, source)
+
+    if vault is None and any(op.reversible for op in used):
+        vault = Vault()
+    ctx = OperatorContext(params=params, vault=vault, source=source)
+    pieces: list[str] = []
+    items: list[AnonymizedItem] = []
+    pos = out_len = 0
+    for span in merged:
+        op = per_label.get(span.label, default)
+        replacement = op.apply(source[span.start : span.end], span.label, ctx)
+        gap = source[pos : span.start]
+        pieces += (gap, replacement)
+        out_start = out_len + len(gap)
+        out_len = out_start + len(replacement)
+        items.append(AnonymizedItem(out_start, out_len, span.label, op.name, span.start, span.end))
+        pos = span.end
+    pieces.append(source[pos:])
+    return Anonymized(text="".join(pieces), items=tuple(items), vault=vault)
