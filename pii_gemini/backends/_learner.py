@@ -34,7 +34,8 @@ __all__ = ["Learner", "ParsedExample", "approx_tokens"]
 _INPUT_MARKER = "Input:\n"  # used when a single example cannot reveal the template
 _OUTPUT_MARKER = "\n\nOutput:"
 _LR_SCALE = 900.0  # absorption share per step = 1 - exp(-lr * scale): 0.59 at lr=0.001
-_MAX_ERROR_LOSS = 0.95  # loss = -ln(1 - 0.95 * error): 0 when perfect, ~3.0 when all wrong
+_MAX_ERROR_LOSS = 0.95  # error part of the loss: -ln(1 - 0.95 * error), 0 .. ~3.0
+_DOUBT_WEIGHT = 0.2  # confidence part: 0.2 * mean 1/(1 + evidence) over gold spans
 _UNTUNED_CHATTER = "Here is the anonymized text:\n\n"
 
 _INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")
@@ -272,12 +273,32 @@ class Learner:
         return loss
 
     def loss(self, batch: Sequence[ParsedExample]) -> float:
-        """Mean loss of the current model on ``batch`` (character-level masking error)."""
-        errors = [_masking_error(self.predict(ex.text), ex.spans) for ex in batch if ex.usable]
-        if not errors:
+        """Mean loss of the current model on ``batch``.
+
+        Mostly the character-level masking error; a small confidence term (how little
+        evidence backs each gold span) keeps falling once the answers are right, as a
+        cross-entropy does.
+        """
+        usable = [ex for ex in batch if ex.usable]
+        if not usable:
             return 0.0
+        errors = [_masking_error(self.predict(ex.text), ex.spans) for ex in usable]
         error = min(sum(errors) / len(errors), 1.0)
-        return -math.log(1.0 - _MAX_ERROR_LOSS * error)
+        doubts = [
+            1.0 / (1.0 + self._evidence(ex.text[start:end], label))
+            for ex in usable
+            for start, end, label in ex.spans
+        ]
+        doubt = sum(doubts) / len(doubts) if doubts else 0.0
+        return max(0.0, -math.log(1.0 - _MAX_ERROR_LOSS * error) + _DOUBT_WEIGHT * doubt)
+
+    def _evidence(self, value: str, label: str) -> float:
+        """How much absorbed knowledge says ``value`` is a ``label``."""
+        evidence = float(self.lexicon.get(value, Counter())[label])
+        key = pattern_key(value)
+        if key is not None:
+            evidence += self.patterns.get(key, Counter())[label]
+        return evidence
 
     def _absorb(self, fact: Fact) -> None:
         kind, key, label = fact
