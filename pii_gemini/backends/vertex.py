@@ -1,0 +1,614 @@
+"""VertexBackend: supervised tuning and generation on Vertex AI through google-genai.
+
+This is the working path for tuning Gemini today (the Gemini API's tuning was withdrawn in
+May 2025). google-genai is an optional extra (``pip install 'pii-gemini[vertex]'``) imported
+when a backend is built. Training data goes to Cloud Storage as JSONL in Gemini's
+``contents`` format, then ``client.tunings.tune`` starts a job that is polled by name
+(``projects/.../tuningJobs/...``); the tuned model answers from its endpoint.
+
+The upload uses the Cloud Storage JSON API through google-auth's ``AuthorizedSession``
+(google-auth and requests are already installed with the SDKs), so no google-cloud-storage
+dependency is needed; pass ``uploader=`` to plug in your own. google-genai does not retry
+unless told to, and this backend never tells it to: ``pii_gemini._retry`` is the one retry
+layer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from .._exceptions import (
+    BackendError,
+    BackendUnavailableError,
+    ConfigError,
+    PiiGeminiError,
+    TransientBackendError,
+    error_for_code,
+)
+from .._redact import redact
+from .._types import (
+    Generation,
+    GenerationConfig,
+    JobState,
+    TunedModelInfo,
+    TuningJobInfo,
+    TuningSpec,
+)
+from .base import Backend
+
+__all__ = [
+    "CLOUD_PLATFORM_SCOPE",
+    "GcsUploader",
+    "Uploader",
+    "VertexBackend",
+    "map_vertex_exceptions",
+    "static_token_credentials",
+    "training_jsonl",
+    "translate_vertex_exception",
+]
+
+logger = logging.getLogger(__name__)
+
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+_INSTALL_HINT = "pip install 'pii-gemini[vertex]'  (google-genai)"
+_DEFAULT_LOCATION = "us-central1"
+_JOB_NAME_HINT = "expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
+_BASE_LEARNING_RATE = 0.001  # the learning rate a multiplier of 1.0 stands for here
+
+#: Callable that stores ``data`` at a ``gs://bucket/object`` URI.
+Uploader = Callable[[str, bytes], None]
+
+_STATES: dict[str, JobState] = {
+    "JOB_STATE_UNSPECIFIED": JobState.PENDING,
+    "JOB_STATE_QUEUED": JobState.PENDING,
+    "JOB_STATE_PENDING": JobState.PENDING,
+    "JOB_STATE_RUNNING": JobState.RUNNING,
+    "JOB_STATE_UPDATING": JobState.RUNNING,
+    "JOB_STATE_PAUSED": JobState.RUNNING,
+    "JOB_STATE_CANCELLING": JobState.RUNNING,
+    "JOB_STATE_SUCCEEDED": JobState.SUCCEEDED,
+    "JOB_STATE_PARTIALLY_SUCCEEDED": JobState.SUCCEEDED,
+    "JOB_STATE_FAILED": JobState.FAILED,
+    "JOB_STATE_EXPIRED": JobState.FAILED,
+    "JOB_STATE_CANCELLED": JobState.CANCELLED,
+}
+
+
+def _import_genai() -> tuple[Any, Any]:
+    try:
+        from google import genai
+        from google.genai import types
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the 'vertex' backend needs google-genai: {_INSTALL_HINT}"
+        ) from exc
+    return genai, types
+
+
+def static_token_credentials(token: str) -> Any:
+    """google-auth credentials for a fixed OAuth access token (emulator, short scripts)."""
+    from google.oauth2.credentials import Credentials
+
+    return Credentials(token=token)  # type: ignore[no-untyped-call]
+
+
+def training_jsonl(spec: TuningSpec) -> bytes:
+    """The examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
+    lines = [
+        json.dumps(
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"text": ex.text_input}]},
+                    {"role": "model", "parts": [{"text": ex.output}]},
+                ]
+            },
+            ensure_ascii=False,
+        )
+        for ex in spec.examples
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _split_gcs_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("gs://"):
+        raise ConfigError(f"a Cloud Storage URI must start with gs://, got {uri!r}")
+    bucket, _, name = uri[5:].partition("/")
+    if not bucket or not name:
+        raise ConfigError(f"expected gs://bucket/object, got {uri!r}")
+    return bucket, name
+
+
+# -- error mapping ---------------------------------------------------------------------------
+
+
+def _retry_delay(details: Any) -> float | None:
+    error = details.get("error") if isinstance(details, dict) else None
+    items = error.get("details") if isinstance(error, dict) else None
+    for item in items or ():
+        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            raw = item.get("retryDelay")
+            if isinstance(raw, str) and raw.endswith("s"):
+                try:
+                    return max(0.0, float(raw[:-1]))
+                except ValueError:
+                    return None
+    return None
+
+
+def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Timeout and transport error classes of httpx and/or httpx2 (google-genai uses either)."""
+    import importlib
+
+    timeouts: list[type[BaseException]] = []
+    transports: list[type[BaseException]] = []
+    for module_name in ("httpx", "httpx2"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        transports.append(module.TransportError)
+    return tuple(timeouts), tuple(transports)
+
+
+def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
+    """The library exception for a google-genai/httpx/auth exception, or None."""
+    import requests
+    from google.auth import exceptions as auth_exc
+    from google.genai import errors as genai_errors
+
+    timeouts, transports = _http_error_types()
+    where = f"Vertex AI {action}"
+    if isinstance(exc, genai_errors.APIError):
+        code = int(exc.code) if exc.code else 500
+        status = exc.status or None
+        message = f"{where} failed: {code} {status}: {redact(exc.message)}"
+        return error_for_code(code, message, status=status, retry_after=_retry_delay(exc.details))
+    if isinstance(exc, (*timeouts, requests.exceptions.Timeout)):
+        return TransientBackendError(
+            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
+        )
+    if isinstance(exc, (*transports, requests.exceptions.ConnectionError)):
+        return TransientBackendError(
+            f"{where} could not connect: {redact(exc)}", code=503, status="UNAVAILABLE"
+        )
+    if isinstance(exc, concurrent.futures.TimeoutError):
+        return TransientBackendError(
+            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
+        )
+    if isinstance(exc, auth_exc.DefaultCredentialsError):
+        return ConfigError(
+            "no Google Cloud credentials: run 'gcloud auth application-default login' or set "
+            "GOOGLE_APPLICATION_CREDENTIALS, or pass credentials="
+        )
+    if isinstance(exc, auth_exc.RefreshError):
+        return error_for_code(
+            401, f"{where}: could not refresh credentials: {redact(exc)}", status="UNAUTHENTICATED"
+        )
+    return None
+
+
+@contextmanager
+def map_vertex_exceptions(action: str = "call") -> Iterator[None]:
+    """Re-raise google-genai/httpx/auth errors as pii_gemini exceptions (``from``)."""
+    try:
+        yield
+    except PiiGeminiError:
+        raise
+    except Exception as exc:
+        mapped = translate_vertex_exception(exc, action)
+        if mapped is None:
+            raise
+        logger.debug("%s", mapped)
+        raise mapped from exc
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+
+class GcsUploader:
+    """Uploads bytes with the Cloud Storage JSON API (``uploadType=media``).
+
+    ``credentials`` default to Application Default Credentials (cloud-platform scope);
+    ``base_url`` points at another server, e.g. the local emulator.
+    """
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        base_url: str = "https://storage.googleapis.com",
+        timeout: float = 120.0,
+    ) -> None:
+        self._credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"GcsUploader(base_url={self.base_url!r})"
+
+    def _get_session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import google.auth
+                from google.auth.transport.requests import AuthorizedSession
+
+                credentials = self._credentials
+                if credentials is None:
+                    credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+                self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+            return self._session
+
+    def __call__(self, uri: str, data: bytes) -> None:
+        bucket, name = _split_gcs_uri(uri)
+        with map_vertex_exceptions("upload to Cloud Storage"):
+            response = self._get_session().post(
+                f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o",
+                params={"uploadType": "media", "name": name},
+                data=data,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=self.timeout,
+            )
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error", {})
+            except ValueError:
+                error = {}
+            message = error.get("message") or response.reason or "upload failed"
+            raise error_for_code(
+                response.status_code,
+                f"Cloud Storage upload to {uri} failed: {response.status_code} {redact(message)}",
+                status=error.get("status"),
+            )
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+
+# -- the backend -----------------------------------------------------------------------------
+
+
+def _state_of(job: Any) -> JobState:
+    raw = getattr(job, "state", None)
+    name = getattr(raw, "value", raw)
+    return _STATES.get(str(name), JobState.PENDING)
+
+
+def _as_datetime(value: Any) -> _dt.datetime | None:
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    return None
+
+
+def _step_count(job: Any) -> int:
+    stats = getattr(job, "tuning_data_stats", None)
+    sft = getattr(stats, "supervised_tuning_data_stats", None)
+    steps = getattr(sft, "tuning_step_count", None)
+    return int(steps) if steps else 0
+
+
+def _vertex_base_model(source: str) -> str:
+    if source.startswith("tunedModels/"):
+        raise ConfigError(
+            f"{source!r} is a Gemini API tuned model; Vertex AI tunes a base model such as "
+            "'gemini-2.5-flash' or a Vertex tuned model 'projects/.../models/...'"
+        )
+    if source.startswith("models/"):
+        return source[len("models/") :]
+    return source
+
+
+class VertexBackend(Backend):
+    """Backend over Vertex AI supervised tuning with google-genai.
+
+    ``project``/``location`` default to ``GOOGLE_CLOUD_PROJECT``/``GOOGLE_CLOUD_LOCATION``
+    (location falls back to ``us-central1``). ``staging_uri`` is the ``gs://bucket/prefix``
+    where training JSONL is written (default ``PII_GEMINI_GCS_URI``); it is needed only to
+    tune. ``credentials`` are google-auth credentials (default: ADC). ``endpoint`` points
+    both the API and the uploader at another server, e.g. the emulator.
+
+    Example::
+
+        backend = VertexBackend(project="my-project", staging_uri="gs://my-bucket/pii")
+        job = backend.create_tuning_job(spec)
+    """
+
+    name: ClassVar[str] = "vertex"
+
+    def __init__(
+        self,
+        project: str | None = None,
+        location: str | None = None,
+        *,
+        staging_uri: str | None = None,
+        credentials: Any = None,
+        endpoint: str | None = None,
+        timeout: float = 60.0,
+        uploader: Uploader | None = None,
+        adapter_size: str | None = None,
+        api_version: str | None = None,
+    ) -> None:
+        project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise ConfigError(
+                "no Google Cloud project for the vertex backend: set GOOGLE_CLOUD_PROJECT "
+                "(and GOOGLE_CLOUD_LOCATION) or pass project="
+            )
+        if not timeout or timeout <= 0:
+            raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
+        staging_uri = staging_uri or os.environ.get("PII_GEMINI_GCS_URI")
+        if staging_uri:
+            _split_gcs_uri(staging_uri.rstrip("/") + "/x")  # validate early
+        self._genai, self._types = _import_genai()
+        self.project = project
+        self.location = location or os.environ.get("GOOGLE_CLOUD_LOCATION") or _DEFAULT_LOCATION
+        self.staging_uri = staging_uri.rstrip("/") if staging_uri else None
+        self.endpoint = endpoint
+        self.timeout = float(timeout)
+        self.adapter_size = adapter_size
+        self._credentials = credentials
+        self._uploader: Uploader = uploader or GcsUploader(
+            credentials,
+            base_url=endpoint or "https://storage.googleapis.com",
+            timeout=max(self.timeout, 120.0),
+        )
+        self._lock = threading.Lock()
+        self._total_steps: dict[str, int] = {}  # job name -> steps computed at creation
+        self._endpoints: dict[str, str] = {}  # tuned model / job name -> endpoint
+        http_options: dict[str, Any] = {"timeout": int(self.timeout * 1000)}
+        if endpoint:
+            http_options["base_url"] = endpoint
+        if api_version:
+            http_options["api_version"] = api_version
+        with map_vertex_exceptions("client setup"):
+            try:
+                self._client = self._genai.Client(
+                    vertexai=True,
+                    project=self.project,
+                    location=self.location,
+                    credentials=credentials,
+                    http_options=self._types.HttpOptions(**http_options),
+                )
+            except ValueError as exc:
+                raise ConfigError(f"invalid Vertex AI client settings: {redact(exc)}") from exc
+
+    def __repr__(self) -> str:
+        return (
+            f"VertexBackend(project={self.project!r}, location={self.location!r}, "
+            f"staging_uri={self.staging_uri!r})"
+        )
+
+    # -- tuning ---------------------------------------------------------------------------
+    def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
+        """Upload the examples as JSONL and start a supervised tuning job."""
+        if not self.staging_uri:
+            raise ConfigError(
+                "the vertex backend needs a gs:// staging URI for training data: set "
+                "PII_GEMINI_GCS_URI or pass staging_uri="
+            )
+        base = _vertex_base_model(spec.source_model)
+        slug = re.sub(r"[^a-z0-9-]+", "-", (spec.model_id or spec.display_name or "tuning").lower())
+        uri = f"{self.staging_uri}/{slug.strip('-') or 'tuning'}-{uuid.uuid4().hex[:12]}.jsonl"
+        self._uploader(uri, training_jsonl(spec))
+        hp = spec.hyperparameters
+        types = self._types
+        config = types.CreateTuningJobConfig(
+            epoch_count=hp.epoch_count,
+            learning_rate_multiplier=round(hp.learning_rate / _BASE_LEARNING_RATE, 6),
+            tuned_model_display_name=spec.display_name or spec.model_id,
+            description=spec.description,
+            adapter_size=self.adapter_size,
+        )
+        with map_vertex_exceptions("create tuning job"), warnings.catch_warnings():
+            # tunings.tune() warns once that the SDK's tuning support is experimental.
+            warnings.simplefilter("ignore")
+            job = self._client.tunings.tune(
+                base_model=base,
+                training_dataset=types.TuningDataset(gcs_uri=uri),
+                config=config,
+            )
+        with self._lock:
+            self._total_steps[job.name] = spec.total_steps
+        return self._job_info(job)
+
+    def get_tuning_job(self, name: str) -> TuningJobInfo:
+        """Poll a tuning job by its name ``projects/.../tuningJobs/...``."""
+        return self._job_info(self._get_job(name))
+
+    def _get_job(self, name: str) -> Any:
+        if "/tuningJobs/" not in name:
+            raise ConfigError(
+                f"expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
+            )
+        with map_vertex_exceptions("get tuning job"):
+            return self._client.tunings.get(name=name)
+
+    def cancel_tuning_job(self, name: str) -> None:
+        """Ask Vertex AI to cancel a running tuning job."""
+        if "/tuningJobs/" not in name:
+            raise ConfigError(
+                f"expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
+            )
+        with map_vertex_exceptions("cancel tuning job"):
+            self._client.tunings.cancel(name=name)
+
+    def _job_info(self, job: Any) -> TuningJobInfo:
+        state = _state_of(job)
+        tuned = getattr(job, "tuned_model", None)
+        model = getattr(tuned, "model", None) or ""
+        endpoint = getattr(tuned, "endpoint", None)
+        with self._lock:
+            total = _step_count(job) or self._total_steps.get(job.name, 0)
+            if endpoint:
+                self._endpoints[job.name] = endpoint
+                if model:
+                    self._endpoints[model] = endpoint
+        error = getattr(job, "error", None)
+        message = None
+        if error is not None and state in (JobState.FAILED, JobState.CANCELLED):
+            message = redact(getattr(error, "message", None) or "tuning job failed")
+        return TuningJobInfo(
+            name=job.name,
+            model=model,
+            state=state,
+            base_model=getattr(job, "base_model", None) or "",
+            total_steps=total,
+            completed_steps=total if state is JobState.SUCCEEDED else 0,
+            snapshots=(),
+            error=message,
+            endpoint=endpoint,
+        )
+
+    # -- models ---------------------------------------------------------------------------
+    def _jobs(self) -> list[Any]:
+        with map_vertex_exceptions("list tuning jobs"):
+            return list(self._client.tunings.list())
+
+    def _model_info(self, job: Any) -> TunedModelInfo:
+        tuned = getattr(job, "tuned_model", None)
+        return TunedModelInfo(
+            name=getattr(tuned, "model", None) or job.name,
+            state=_state_of(job),
+            base_model=getattr(job, "base_model", None) or "",
+            display_name=getattr(job, "tuned_model_display_name", None) or "",
+            description=getattr(job, "description", None) or "",
+            create_time=_as_datetime(getattr(job, "create_time", None)),
+            update_time=_as_datetime(getattr(job, "update_time", None)),
+            endpoint=getattr(tuned, "endpoint", None),
+        )
+
+    def _find_job(self, name: str) -> Any:
+        if "/tuningJobs/" in name:
+            return self._get_job(name)
+        for job in self._jobs():
+            tuned = getattr(job, "tuned_model", None)
+            if name in (getattr(tuned, "model", None), getattr(tuned, "endpoint", None)):
+                return job
+        raise error_for_code(
+            404, f"no Vertex AI tuning job produced the model {name!r}", status="NOT_FOUND"
+        )
+
+    def get_model(self, name: str) -> TunedModelInfo:
+        """Describe a tuned model by tuning-job, model or endpoint name."""
+        return self._model_info(self._find_job(name))
+
+    def list_models(self) -> list[TunedModelInfo]:
+        """One entry per tuning job in the project/location (its tuned model when done)."""
+        return [self._model_info(job) for job in self._jobs()]
+
+    def delete_model(self, name: str) -> None:
+        """Not supported: Vertex models are deleted after undeploying their endpoint."""
+        raise BackendError(
+            "the vertex backend cannot delete tuned models: undeploy the endpoint and delete "
+            "the model with 'gcloud ai endpoints undeploy-model' and 'gcloud ai models delete' "
+            f"(model {name!r})"
+        )
+
+    # -- generation -----------------------------------------------------------------------
+    def _resolve(self, model: str) -> str:
+        """The name to generate with: an endpoint for tuned models, else the base model."""
+        if "/endpoints/" in model:
+            return model
+        if model.startswith("projects/"):
+            with self._lock:
+                cached = self._endpoints.get(model)
+            if cached:
+                return cached
+            job = self._find_job(model)
+            endpoint = getattr(getattr(job, "tuned_model", None), "endpoint", None)
+            if not endpoint:
+                raise error_for_code(
+                    400,
+                    f"{model!r} has no endpoint yet (tuning job state {_state_of(job).value})",
+                    status="FAILED_PRECONDITION",
+                )
+            with self._lock:
+                self._endpoints[model] = endpoint
+            return str(endpoint)
+        return _vertex_base_model(model)
+
+    def generate(
+        self, model: str, prompt: str, config: GenerationConfig | None = None
+    ) -> Generation:
+        """Answer one prompt; blocked prompts and SAFETY stops come back as a Generation."""
+        config = config or GenerationConfig()
+        target = self._resolve(model)
+        gen_config = self._types.GenerateContentConfig(
+            temperature=config.temperature,
+            top_p=config.top_p,
+            top_k=config.top_k,
+            max_output_tokens=config.max_output_tokens,
+        )
+        with map_vertex_exceptions("generate_content"):
+            response = self._client.models.generate_content(
+                model=target, contents=prompt, config=gen_config
+            )
+        return _generation(response)
+
+    def close(self) -> None:
+        """Close the uploader's and the client's HTTP connections."""
+        close = getattr(self._uploader, "close", None)
+        if callable(close):
+            close()
+        client_close = getattr(self._client, "close", None)
+        if callable(client_close):
+            try:
+                client_close()
+            except Exception:  # best effort
+                logger.debug("closing the google-genai client failed", exc_info=True)
+
+
+def _enum_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = getattr(value, "value", value)
+    text = str(text)
+    if not text or text.endswith("_UNSPECIFIED"):
+        return None
+    return text
+
+
+def _generation(response: Any) -> Generation:
+    """google-genai GenerateContentResponse -> Generation (it never raises on blocks)."""
+    usage = getattr(response, "usage_metadata", None)
+    prompt_tokens = int(getattr(usage, "prompt_token_count", 0) or 0)
+    output_tokens = int(getattr(usage, "candidates_token_count", 0) or 0)
+    feedback = getattr(response, "prompt_feedback", None)
+    block_reason = _enum_text(getattr(feedback, "block_reason", None))
+    candidates = list(getattr(response, "candidates", None) or ())
+    if block_reason or not candidates:
+        return Generation(
+            text=None,
+            finish_reason=None,
+            block_reason=block_reason,
+            prompt_tokens=prompt_tokens,
+            output_tokens=output_tokens,
+        )
+    candidate = candidates[0]
+    parts = getattr(getattr(candidate, "content", None), "parts", None) or ()
+    texts = [p.text for p in parts if getattr(p, "text", None) and not getattr(p, "thought", None)]
+    return Generation(
+        text="".join(texts) if texts else None,
+        finish_reason=_enum_text(getattr(candidate, "finish_reason", None)),
+        block_reason=None,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
+    )
