@@ -80,6 +80,7 @@ class Vault:
         self._entries: dict[str, VaultEntry] = {}
         self._keys: dict[str, VaultEntry] = {}  # normalised placeholder key -> entry
         self._by_value: dict[tuple[Kind, str, str], str] = {}
+        self._originals: set[str] = set()
         self._next: Counter[str] = Counter()  # label (upper) -> last placeholder index
         self._pattern: re.Pattern[str] | None = None
         for entry in entries:
@@ -130,6 +131,7 @@ class Vault:
                 up = m.group(1).upper()
                 self._next[up] = max(self._next[up], int(m.group(2)))
             self._entries[entry.token] = entry
+            self._originals.add(entry.original)
             self._by_value.setdefault((entry.kind, entry.label, entry.original), entry.token)
             self._pattern = None
 
@@ -162,9 +164,9 @@ class Vault:
     ) -> str:
         """The surrogate for ``original``, created with ``make(attempt)`` on first use.
 
-        A candidate is rejected when it is empty, equals the original, occurs in ``avoid``
-        (the source text), or is a substring of another surrogate or contains one - so that
-        :func:`unmask` maps every surrogate back to exactly one value.
+        A candidate is rejected when it is empty, equals an original value of the vault,
+        occurs in ``avoid`` (the source text), or is a substring of another surrogate or
+        contains one - so that :func:`unmask` maps every surrogate back to exactly one value.
         """
         with self._lock:
             token = self._by_value.get(("surrogate", label, original))
@@ -177,6 +179,7 @@ class Vault:
                     cand
                     and cand.strip() == cand
                     and cand != original
+                    and cand not in self._originals
                     and cand not in self._entries
                     and cand not in avoid
                     and not any(cand in o or o in cand for o in others)
