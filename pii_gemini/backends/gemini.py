@@ -98,8 +98,8 @@ def _import_genai() -> Any:
     """Import google.generativeai, or explain how to install it."""
     try:
         with warnings.catch_warnings():
-            # The package warns on import that its support has ended; docs/backends.md
-            # says so, and the warning would fail test runs with filterwarnings=error.
+            # The package warns on import that its support has ended (docs/backends.md
+            # says so), and google.api_core about the Python version's end of life.
             warnings.simplefilter("ignore", FutureWarning)
             import google.generativeai as genai
     except ImportError as exc:
@@ -156,8 +156,12 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
     ``ResourceExhausted``); catching the base classes covers both.
     """
     import requests
-    from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
+
+    with warnings.catch_warnings():
+        # google.api_core warns on import about the Python version's end of life.
+        warnings.simplefilter("ignore", FutureWarning)
+        from google.api_core import exceptions as gexc
 
     where = f"Gemini API {action}"
     if isinstance(exc, gexc.RetryError):

@@ -453,7 +453,9 @@ class VertexBackend(Backend):
     def _job_info(self, job: Any) -> TuningJobInfo:
         state = _state_of(job)
         tuned = getattr(job, "tuned_model", None)
-        model = getattr(tuned, "model", None) or ""
+        # Until the job succeeds there is no model yet; the job name stands in for it
+        # (get_model and generate accept it and resolve the tuned model later).
+        model = getattr(tuned, "model", None) or job.name
         endpoint = getattr(tuned, "endpoint", None)
         with self._lock:
             total = _step_count(job) or self._total_steps.get(job.name, 0)
