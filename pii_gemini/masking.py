@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._align import align
 from ._checkpoint import iter_records, repair_tail
 from ._chunking import default_overlap, merge_spans, split_text
+from ._entities import ground_entities, parse_entities, render_masked
 from ._exceptions import (
     BackendUnavailableError,
     ConfigError,
@@ -40,6 +42,7 @@ from ._exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
+from ._hygiene import clean_output
 from ._io import InputRow, JsonlAppender, count_rows, iter_rows
 from ._ratelimit import RateLimiter
 from ._retry import Retrier, RetryPolicy
@@ -226,60 +229,27 @@ def _error_name(exc: BaseException) -> str:
 
 
 def _default_prompter() -> _Prompter:
-    try:
-        from .dataset import PromptBuilder
-    except ImportError:  # pragma: no cover - until dataset.py lands
-        return _SeedPrompt()
+    from .dataset import PromptBuilder  # late: dataset pulls in heavier imports
+
     builder: _Prompter = PromptBuilder()
     return builder
 
 
-class _SeedPrompt:
-    """The seed template; stands in only while ``dataset.PromptBuilder`` is unavailable."""
-
-    target = "masked_text"
-    _TEMPLATE = (
-        "Given the information below, mask the personal identifiable information.\n\n"
-        "Input:\n{input}\n\nOutput:\n"
-    )
-
-    def format(self, text: str) -> str:
-        return self._TEMPLATE.replace("{input}", text)
-
-
 def _clean(raw: str) -> str:
-    """Strip model chatter around the answer (``_hygiene.clean_output``)."""
-    try:
-        from ._hygiene import clean_output
-    except ImportError:  # pragma: no cover - until _hygiene.py lands
-        return raw.strip()
-    return str(clean_output(raw).text)
+    """Strip model chatter around the answer."""
+    return clean_output(raw).text
 
 
 def _render(source: str, spans: tuple[Span, ...]) -> str:
-    """``source`` with every span replaced by ``[LABEL]`` (``_entities.render_masked``)."""
-    try:
-        from ._entities import render_masked
-    except ImportError:  # pragma: no cover - until _entities.py lands
-        parts: list[str] = []
-        pos = 0
-        for span in spans:
-            parts += [source[pos : span.start], f"[{span.label}]"]
-            pos = span.end
-        parts.append(source[pos:])
-        return "".join(parts)
-    return str(render_masked(source, spans))
+    """``source`` with every span replaced by ``[LABEL]``."""
+    return render_masked(source, spans)
 
 
 def _spans_from_masked(source: str, masked: str) -> tuple[Span, ...]:
-    from ._align import align
-
     return align(source, masked).spans
 
 
 def _spans_from_entities(source: str, output: str) -> tuple[Span, ...]:
-    from ._entities import ground_entities, parse_entities
-
     return tuple(ground_entities(source, parse_entities(output)))
 
 
@@ -614,22 +584,30 @@ class Masker:
     # -- one text -------------------------------------------------------------------------
 
     def _mask_text(self, text: str, run: _Run) -> MaskResult:
-        """Mask one text, in pieces when it is longer than ``max_input_chars``."""
+        """Mask one text, in pieces when it is longer than ``max_input_chars``.
+
+        Each piece is sent without its surrounding whitespace (a model trims its answer,
+        which would otherwise stretch the last span over it) and spans are shifted back.
+        """
         pieces = split_text(text, self.max_input_chars, self._overlap)
         if len(pieces) == 1:
-            o = self._mask_piece(text, run)
-            return MaskResult(
-                text, o.masked_text, o.status, o.spans, o.finish_reason, o.error, o.raw_output
-            )
-        spans: list[Span] = []
+            start, end = _trim(text, 0, len(text))
+            o = self._mask_piece(text[start:end], run)
+            masked = None if o.masked_text is None else text[:start] + o.masked_text + text[end:]
+            spans = _shift(o.spans, start)
+            return MaskResult(text, masked, o.status, spans, o.finish_reason, o.error, o.raw_output)
+        found: list[Span] = []
         finish: str | None = None
         for piece in pieces:
-            o = self._mask_piece(text[piece.start : piece.end], run)
+            start, end = _trim(text, piece.start, piece.end)
+            if start == end:
+                continue
+            o = self._mask_piece(text[start:end], run)
             if o.status is not MaskStatus.OK:  # stop paying for a text that cannot succeed
                 return MaskResult(text, None, o.status, (), o.finish_reason, o.error)
-            spans += [Span(s.start + piece.start, s.end + piece.start, s.label) for s in o.spans]
+            found += _shift(o.spans, start)
             finish = o.finish_reason
-        merged = merge_spans(text, spans)
+        merged = merge_spans(text, found)
         return MaskResult(text, _render(text, merged), MaskStatus.OK, merged, finish)
 
     def _mask_piece(self, piece: str, run: _Run) -> _Outcome:
@@ -765,6 +743,21 @@ class Masker:
         with self._cache_lock:
             if key not in self._cache:
                 self._remember(key, _completed(result))
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed to exclude leading and trailing whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _shift(spans: tuple[Span, ...], offset: int) -> tuple[Span, ...]:
+    if not offset:
+        return spans
+    return tuple(Span(s.start + offset, s.end + offset, s.label, s.value) for s in spans)
 
 
 def _count_lines(path: Path) -> int:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +14,7 @@ from pii_gemini._types import Span
 def _check_cover(text: str, pieces: list[Piece], max_chars: int) -> None:
     assert pieces[0].start == 0
     assert pieces[-1].end == len(text)
-    for a, b in zip(pieces, pieces[1:], strict=False):
+    for a, b in itertools.pairwise(pieces):
         assert a.start < b.start <= a.end  # progress, and no gap
     assert all(p.end - p.start <= max_chars for p in pieces)
 
@@ -28,7 +30,7 @@ def test_cuts_at_sentence_ends_with_overlap_at_word_starts() -> None:
     pieces = split_text(text, 300, overlap=40)
     assert len(pieces) > 5
     _check_cover(text, pieces, 300)
-    for a, b in zip(pieces, pieces[1:], strict=False):
+    for a, b in itertools.pairwise(pieces):
         assert text[a.end - 2 : a.end] == ". "  # a sentence boundary
         assert a.end - b.start <= 40 + 20  # overlap about as asked (word start)
         assert b.start == 0 or text[b.start - 1] == " "  # starts at a word
