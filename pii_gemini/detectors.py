@@ -444,9 +444,10 @@ _SSN_CUE = re.compile(r"(?i)\b(?:SSN|social security(?: number| no\.?| #)?|SS#)"
 
 def _ssn_parts_valid(area: str, group: str, serial: str) -> bool:
     """US SSN rules: area not 000, 666 or 9xx; group not 00; serial not 0000."""
-    return not (
-        area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000"
-    ) and f"{area}{group}{serial}" not in _SSN_ADVERTISED
+    return (
+        not (area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000")
+        and f"{area}{group}{serial}" not in _SSN_ADVERTISED
+    )
 
 
 _SSN_ADVERTISED = frozenset({"078051120", "219099999", "123456789"})  # famous invalid ones
@@ -496,7 +497,7 @@ for _num, _names in enumerate(
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
 _DOB_CUE = re.compile(
-    r"(?i)(?:\bborn\b|\bbirth|\bd\.?o\.?b\b|\bné(?:e|\(e\))?\b|\bnaissance\b|\bgeboren\b"
+    r"(?i)(?:\bborn\b|birth|\bd\.?o\.?b\b|\bné(?:e|\(e\))?\b|\bnaissance\b|\bgeboren\b"
     r"|\bgeb\.|\bgeburts|\bnat[oa]\b|\bnascita\b)"
 )
 _DATE_RE = re.compile(

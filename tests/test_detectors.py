@@ -183,6 +183,7 @@ def test_ssn_unseparated_needs_cue() -> None:
         ("Il est né le 3 avril 1970 à Lyon", ["3 avril 1970"]),
         ("geboren am 24.12.1969", ["24.12.1969"]),
         ("nata il 5 maggio 1990", ["5 maggio 1990"]),
+        ("[DATE_OF_BIRTH]: 1954-01-13", ["1954-01-13"]),
         ("DOB: 13/25/1985", []),  # neither day-first nor month-first is a date
         ("DOB: 29/02/1999", []),  # not a leap year
         ("born 12/03/2999", []),  # in the future
