@@ -1,0 +1,593 @@
+"""Faker-based generator of ai4privacy-format rows, for tests, the demo and benchmarks.
+
+The project ships no ai4privacy rows (their licence forbids redistribution), so everything
+that needs data in the dataset's shape uses :func:`generate_rows`. It writes either schema of
+pii-masking-200k:
+
+* ``"current"`` (since April 2024): ``source_text``, ``target_text`` with ``[LABEL]``
+  placeholders, ``privacy_mask`` as a list of ``{value, start, end, label}``, ``span_labels``
+  (JSON string), ``id``, ``language``, ``set``;
+* ``"legacy"`` (Nov 2023, the seed article's): ``unmasked_text``, ``masked_text`` with
+  ``[LABEL_N]`` placeholders indexed per label per text, ``privacy_mask`` as a Python
+  dict-repr string, ``span_labels`` (Python-repr string), ``language``.
+
+It reproduces the real quirks: adjacent placeholders (``[CURRENCYSYMBOL][AMOUNT]`` for
+"£850.75", ``[PREFIX][LASTNAME]`` for "Mr.Smith"), a value repeated within a text, unicode
+names from the fr/de/it locales and literal brackets that are not placeholders ("[sic]").
+
+Speed: values are drawn once per locale into pools with a seeded Faker (cached), then every
+row is assembled with numpy; 200,000 rows take a few seconds and the output depends only on
+the arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import random
+import re
+import string
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._exceptions import ConfigError
+
+__all__ = ["LOCALES", "SCHEMAS", "TEMPLATES", "generate_rows", "write_dataset"]
+
+LOCALES: dict[str, tuple[str, ...]] = {
+    "en": ("en_US", "en_GB"),
+    "fr": ("fr_FR",),
+    "de": ("de_DE",),
+    "it": ("it_IT",),
+}
+"""Faker locales used for each supported language (values are split evenly between them)."""
+
+SCHEMAS = ("current", "legacy")
+
+_MAX_POOL = 256  # distinct values per label and language; more adds Faker time, not realism.
+_MIN_POOL = 16
+
+TEMPLATES: tuple[str, ...] = (
+    # support tickets
+    "Dear {PREFIX} {LASTNAME}, your support ticket about the login issue has been escalated. "
+    "We will call you at {PHONENUMBER} before {TIME}.",
+    "Hi {FIRSTNAME}, thanks for contacting us. Please confirm that {EMAIL} is still the best "
+    "address to reach you, {FIRSTNAME}.",
+    "[urgent] Customer {FIRSTNAME} {LASTNAME} reports that the app crashes on login from {IPV4}. "
+    "User agent: {USERAGENT}.",
+    "Hello {FIRSTNAME}, the replacement card ending in {MASKEDNUMBER} will arrive at {STREET} "
+    "{BUILDINGNUMBER}, {ZIPCODE} {CITY}. Your new PIN is {PIN}.",
+    "Your account {USERNAME} was locked. Visit {URL} and enter the code we sent to {PHONENUMBER}.",
+    "Dear {FIRSTNAME} {LASTNAME}, we noticed a login to {USERNAME} from {IP} at {TIME}. If it was "
+    "not you, reset your password at {URL}.",
+    # HR
+    "Employee {FIRSTNAME} {MIDDLENAME} {LASTNAME} ({GENDER}, {AGE} years old) joins {COMPANYNAME} "
+    "as {JOBTITLE} on {DATE}.",
+    "Please update the personnel file of {PREFIX}{LASTNAME}: new address {BUILDINGNUMBER} "
+    "{STREET}, {CITY}, {STATE} {ZIPCODE}.",
+    "Job offer: {COMPANYNAME} is hiring a {JOBTYPE} {JOBTITLE} in {CITY}; send your CV to {EMAIL}.",
+    "Payroll update: the salary of {FIRSTNAME} {LASTNAME} ({CURRENCYSYMBOL}{AMOUNT}) will be paid "
+    "to {IBAN} every month.",
+    "{FIRSTNAME} {LASTNAME} ({EMAIL}) has been promoted to {JOBTITLE} in the {JOBAREA} "
+    "department. Congratulations, {FIRSTNAME}!",
+    # banking
+    "A payment of {CURRENCYSYMBOL}{AMOUNT} was sent from IBAN {IBAN} (BIC {BIC}) on {DATE}.",
+    "Your card {CREDITCARDNUMBER} issued by {CREDITCARDISSUER} with CVV {CREDITCARDCVV} has been "
+    "blocked after three failed attempts.",
+    "Account {ACCOUNTNUMBER} ({ACCOUNTNAME}) received {AMOUNT} {CURRENCYCODE} from {FIRSTNAME} "
+    "{LASTNAME}.",
+    "Transfer of {CURRENCYSYMBOL}{AMOUNT} to {FIRSTNAME} {LASTNAME} failed because IBAN {IBAN} is "
+    "invalid [urgent].",
+    "BIC {BIC} and account {ACCOUNTNUMBER} belong to {COMPANYNAME}, {BUILDINGNUMBER} {STREET}, "
+    "{CITY}.",
+    "{ACCOUNTNAME} {ACCOUNTNUMBER}: the PIN of card {MASKEDNUMBER} was changed to {PIN} on {DATE}.",
+    "{PREFIX}{LASTNAME} called about the invoice of {CURRENCYSYMBOL}{AMOUNT} due on {DATE}.",
+    # medical
+    "Appointment confirmed for {FIRSTNAME} {LASTNAME}, born {DOB}, on {DATE} at {TIME} with "
+    "{PREFIX} {LASTNAME:2}.",
+    "Patient record: {SEX}, {AGE} y/o, height {HEIGHT}, eye color {EYECOLOR}. Emergency contact: "
+    "{PHONENUMBER}.",
+    "{PREFIX} {FIRSTNAME} {LASTNAME}, aged {AGE}, gender {GENDER}, is scheduled for surgery on "
+    "{DATE}.",
+    "Reminder: {FIRSTNAME}, your blood test is on {DATE} at {TIME}. Call {PHONENUMBER} to "
+    "reschedule.",
+    "Session notes for {FIRSTNAME} ({AGE}, {SEX}): the client discussed stress at {COMPANYNAME}, "
+    "where they work as {JOBTITLE}.",
+    # education
+    "The assessment of student {FIRSTNAME} {LASTNAME} in {JOBAREA} was found on device IMEI "
+    "{PHONEIMEI}. Can you please collect it?",
+    "Dear {FIRSTNAME}, your login for the e-learning portal is {USERNAME} and your temporary "
+    "password is {PASSWORD}.",
+    "Greetings {FIRSTNAME} {LASTNAME}, your certificate for the {JOBAREA} course will be posted to "
+    "{BUILDINGNUMBER} {STREET}, {CITY} {ZIPCODE}.",
+    "Student card lost by {FIRSTNAME} {MIDDLENAME} {LASTNAME}, {HEIGHT} tall with {EYECOLOR} eyes; "
+    "please return it to {COMPANYNAME}.",
+    # IT logs
+    "Audit log: user {USERNAME} logged in from {IPV6} (MAC {MAC}) and downloaded files from {URL}.",
+    "Firewall alert [sic]: repeated requests from {IP} targeting {URL}; contact the admin at "
+    "{EMAIL}.",
+    "Session {USERNAME} [note: automated]: password reset requested for {EMAIL} from {IPV4} at "
+    "{TIME}.",
+    "New device registered for {USERNAME}: MAC {MAC}, IP {IPV4}, browser {USERAGENT}.",
+    "Error 503 at {TIME}: the request from {IPV6} with agent {USERAGENT} failed for user "
+    "{USERNAME}.",
+    # legal, insurance, real estate
+    "The tenant {FIRSTNAME} {LASTNAME}, SSN {SSN}, residing at {BUILDINGNUMBER} {STREET}, "
+    "{SECONDARYADDRESS}, {CITY}, agrees to the terms.",
+    "Court summons for {PREFIX} {LASTNAME} regarding case 2023/114 [sic]; the hearing is on "
+    "{DATE} at {TIME} in {CITY}.",
+    "Claim filed by {FIRSTNAME} {LASTNAME} (DOB {DOB}) for the vehicle {VEHICLEVRM}; the payout of "
+    "{AMOUNT} {CURRENCY} goes to account {ACCOUNTNUMBER}.",
+    "Viewing at {BUILDINGNUMBER} {STREET}, {SECONDARYADDRESS}, {CITY}, {STATE} {ZIPCODE} "
+    "({ORDINALDIRECTION} side) with agent {FIRSTNAME}.",
+    # vehicles, travel, logistics
+    "Vehicle with VIN {VEHICLEVIN} and registration {VEHICLEVRM} was reported near "
+    "{NEARBYGPSCOORDINATE} in {COUNTY}.",
+    "Booking for {PREFIX} {FIRSTNAME} {LASTNAME}: head {ORDINALDIRECTION} on {STREET} to reach the "
+    "hotel in {CITY}, {STATE}.",
+    "Passenger {FIRSTNAME} {LASTNAME}, {GENDER}, born {DOB}, seat 14C, contact {EMAIL}.",
+    "Delivery driver {FIRSTNAME} was last seen at {NEARBYGPSCOORDINATE} heading {ORDINALDIRECTION} "
+    "in {VEHICLEVRM}.",
+    "Order shipped to {FIRSTNAME} {LASTNAME}, {BUILDINGNUMBER} {STREET}, {CITY}, {ZIPCODE}. Card "
+    "{CREDITCARDNUMBER} was charged {CURRENCYSYMBOL}{AMOUNT}.",
+    "{FIRSTNAME} {LASTNAME} wrote: I moved to {CITY} and my new number is {PHONENUMBER}. Please "
+    "tell {FIRSTNAME:2} too.",
+    # crypto
+    "Please send {AMOUNT} {CURRENCYNAME} to the Bitcoin address {BITCOINADDRESS} or to "
+    "{ETHEREUMADDRESS} before {DATE}.",
+    "Your Litecoin wallet {LITECOINADDRESS} was credited with {CURRENCYSYMBOL}{AMOUNT}.",
+    "Wallet recovery: {FIRSTNAME}, your Ethereum address {ETHEREUMADDRESS} was linked to {EMAIL} "
+    "on {DATE}.",
+)
+"""Sentence templates; ``{LABEL}`` is a slot, ``{LABEL:k}`` a second, independent value of the
+same label. A slot written twice (``{FIRSTNAME}`` ... ``{FIRSTNAME}``) repeats one value."""
+
+_SLOT_RE = re.compile(r"\{([A-Z][A-Z0-9]*)(?::(\w+))?\}")
+
+# Fixed vocabularies for labels Faker does not cover (or covers badly, e.g. fr_FR prefix()).
+_PREFIXES = {
+    "en": ("Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Mx.", "Prof."),
+    "fr": ("M.", "Mme", "Mlle", "Dr", "Pr"),
+    "de": ("Herr", "Frau", "Dr.", "Prof."),
+    "it": ("Sig.", "Sig.ra", "Dott.", "Dott.ssa", "Prof."),
+}
+_GENDERS = (
+    "Male",
+    "Female",
+    "Non-binary",
+    "Intersex person",
+    "Transgender woman",
+    "Transgender man",
+    "Genderqueer",
+    "Agender",
+)
+_SEXES = ("male", "female", "M", "F", "Male", "Female")
+_EYECOLORS = ("Blue", "Brown", "Green", "Hazel", "Grey", "Amber", "Black")
+_JOBAREAS = (
+    "Optimization",
+    "Factors",
+    "Research",
+    "Security",
+    "Markets",
+    "Branding",
+    "Accounts",
+    "Infrastructure",
+    "Quality",
+    "Mobility",
+    "Tactics",
+    "Usability",
+)
+_JOBTYPES = (
+    "Manager",
+    "Engineer",
+    "Specialist",
+    "Coordinator",
+    "Consultant",
+    "Analyst",
+    "Technician",
+    "Architect",
+    "Designer",
+    "Administrator",
+)
+_ACCOUNTNAMES = (
+    "Savings Account",
+    "Checking Account",
+    "Investment Account",
+    "Personal Loan Account",
+    "Credit Card Account",
+    "Money Market Account",
+)
+_DIRECTIONS = ("North", "South", "East", "West", "Northeast", "Northwest", "Southeast", "Southwest")
+_CURRENCY_SYMBOLS = ("£", "$", "€", "¥", "₹", "₣", "₽")
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%B %d, %Y", "%d.%m.%Y", "%m/%d/%Y")
+_TIME_FORMATS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p")
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _first_method(fake: Any, *names: str) -> Callable[[], Any]:
+    """The first Faker provider method the locale has (e.g. state/region differ by country)."""
+    for name in names:
+        method = getattr(fake, name, None)
+        if method is not None:
+            return method  # type: ignore[no-any-return]
+    raise AttributeError(names[0])  # pragma: no cover - every locale has the last fallback
+
+
+def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
+    """One zero-argument value factory per label, bound to a seeded Faker instance."""
+    r: random.Random = fake.random  # the Faker instance's seeded random.Random
+
+    def pick(seq: Sequence[str]) -> Callable[[], str]:
+        return lambda: r.choice(seq)
+
+    def digits(lo: int, hi: int) -> Callable[[], str]:
+        return lambda: "".join(r.choice(string.digits) for _ in range(r.randint(lo, hi)))
+
+    def date() -> str:
+        return str(fake.date_between("-5y", "+1y").strftime(r.choice(_DATE_FORMATS)))
+
+    def dob() -> str:
+        return str(
+            fake.date_of_birth(minimum_age=1, maximum_age=95).strftime(r.choice(_DATE_FORMATS))
+        )
+
+    def amount() -> str:
+        value = r.choice((r.uniform(1, 999), r.uniform(1_000, 999_999), float(r.randint(5, 5000))))
+        return r.choice((f"{value:.2f}", f"{value:,.2f}", f"{value:.0f}"))
+
+    def height() -> str:
+        cm = r.randint(140, 205)
+        inches = round(cm / 2.54)
+        return r.choice(
+            (f"{cm} cm", f"{cm}centimeters", f"{cm / 100:.2f} m", f"{inches // 12}'{inches % 12}\"")
+        )
+
+    def imei() -> str:
+        d = "".join(r.choice(string.digits) for _ in range(15))
+        return f"{d[:2]}-{d[2:8]}-{d[8:14]}-{d[14]}"
+
+    def base58(prefixes: Sequence[str], lo: int, hi: int) -> Callable[[], str]:
+        return lambda: (
+            r.choice(prefixes) + "".join(r.choice(_BASE58) for _ in range(r.randint(lo, hi)))
+        )
+
+    def gps() -> str:
+        return f"[{r.uniform(-90, 90):.4f}, {r.uniform(-180, 180):.4f}]"
+
+    def masked_number() -> str:
+        return r.choice(("XXXX-XXXX-XXXX-", "****", "**** **** **** ")) + digits(4, 4)()
+
+    def county() -> str:
+        if lang == "en":
+            return f"{fake.last_name()} County"
+        return str(_first_method(fake, "administrative_unit", "region", "state", "city")())
+
+    state = _first_method(fake, "state", "administrative_unit", "region", "city")
+    secondary = getattr(fake, "secondary_address", None)
+    if secondary is None:
+        secondary = lambda: r.choice(("Apt. ", "Bât. ", "Etage ", "Suite ")) + digits(1, 3)()  # noqa: E731
+
+    return {
+        "ACCOUNTNAME": pick(_ACCOUNTNAMES),
+        "ACCOUNTNUMBER": digits(8, 12),
+        "AGE": lambda: str(r.randint(1, 95)),
+        "AMOUNT": amount,
+        "BIC": fake.swift,
+        "BITCOINADDRESS": base58(("1", "3"), 25, 33),
+        "BUILDINGNUMBER": fake.building_number,
+        "CITY": fake.city,
+        "COMPANYNAME": fake.company,
+        "COUNTY": county,
+        "CREDITCARDCVV": fake.credit_card_security_code,
+        "CREDITCARDISSUER": lambda: fake.credit_card_provider().split(" ")[0],
+        "CREDITCARDNUMBER": fake.credit_card_number,  # Luhn-valid
+        "CURRENCY": fake.currency_name,
+        "CURRENCYCODE": fake.currency_code,
+        "CURRENCYNAME": fake.currency_name,
+        "CURRENCYSYMBOL": pick(_CURRENCY_SYMBOLS),
+        "DATE": date,
+        "DOB": dob,
+        "EMAIL": fake.email,
+        "ETHEREUMADDRESS": lambda: "0x" + fake.hexify("^" * 40),
+        "EYECOLOR": pick(_EYECOLORS),
+        "FIRSTNAME": fake.first_name,
+        "GENDER": pick(_GENDERS),
+        "HEIGHT": height,
+        "IBAN": fake.iban,
+        "IP": lambda: fake.ipv4() if r.random() < 0.5 else fake.ipv6(),
+        "IPV4": fake.ipv4,
+        "IPV6": fake.ipv6,
+        "JOBAREA": pick(_JOBAREAS),
+        "JOBTITLE": fake.job,
+        "JOBTYPE": pick(_JOBTYPES),
+        "LASTNAME": fake.last_name,
+        "LITECOINADDRESS": base58(("L", "M"), 32, 33),
+        "MAC": fake.mac_address,
+        "MASKEDNUMBER": masked_number,
+        "MIDDLENAME": fake.first_name,
+        "NEARBYGPSCOORDINATE": gps,
+        "ORDINALDIRECTION": pick(_DIRECTIONS),
+        "PASSWORD": lambda: fake.password(length=r.randint(8, 16)),
+        "PHONEIMEI": imei,
+        "PHONENUMBER": fake.phone_number,
+        "PIN": digits(4, 6),
+        "PREFIX": pick(_PREFIXES[lang]),
+        "SECONDARYADDRESS": secondary,
+        "SEX": pick(_SEXES),
+        "SSN": fake.ssn,
+        "STATE": state,
+        "STREET": fake.street_name,
+        "TIME": lambda: str(fake.date_time().strftime(r.choice(_TIME_FORMATS))),
+        "URL": fake.url,
+        "USERAGENT": fake.user_agent,
+        "USERNAME": fake.user_name,
+        "VEHICLEVIN": fake.vin,
+        "VEHICLEVRM": fake.license_plate,
+        "ZIPCODE": fake.postcode,
+    }
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Pre-drawn values of one label in one language."""
+
+    values: npt.NDArray[np.object_]
+    lengths: npt.NDArray[np.int64]
+    reprs: npt.NDArray[np.object_]  # repr(value), for the legacy dict-repr privacy_mask
+
+
+@functools.lru_cache(maxsize=32)
+def _pools(lang: str, seed: int, size: int, labels: frozenset[str]) -> dict[str, _Pool]:
+    """Draw ``size`` values per label with seeded Faker instances of the language's locales."""
+    from faker import Faker  # imported lazily: Faker's import is slow-ish and only needed here
+
+    locales = LOCALES[lang]
+    per_locale = [size // len(locales) + (i < size % len(locales)) for i in range(len(locales))]
+    drawn: dict[str, list[str]] = {label: [] for label in sorted(labels)}
+    for locale, count in zip(locales, per_locale, strict=True):
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        makers = _value_makers(fake, lang)
+        for label in sorted(labels):
+            make = makers[label]
+            out = drawn[label]
+            for _ in range(count):
+                value = " ".join(str(make()).split())  # one line, no edge whitespace
+                out.append(value or "x")
+    pools = {}
+    for label, values in drawn.items():
+        arr = np.array(values, dtype=object)
+        pools[label] = _Pool(
+            values=arr,
+            lengths=np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values)),
+            reprs=np.array([repr(v) for v in values], dtype=object),
+        )
+    return pools
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A template split into literals and slots; literals[i] precedes slots[i]."""
+
+    literals: tuple[str, ...]  # len(slots) + 1
+    slots: tuple[str, ...]  # slot keys, e.g. "FIRSTNAME" or "LASTNAME:2"
+    labels: tuple[str, ...]  # label of each slot
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Distinct slot keys in order of first appearance (one value each)."""
+        return tuple(dict.fromkeys(self.slots))
+
+
+@functools.cache
+def _parse_template(template: str) -> _Template:
+    literals: list[str] = []
+    slots: list[str] = []
+    labels: list[str] = []
+    pos = 0
+    for m in _SLOT_RE.finditer(template):
+        literals.append(template[pos : m.start()])
+        slots.append(m.group(0)[1:-1])
+        labels.append(m.group(1))
+        pos = m.end()
+    literals.append(template[pos:])
+    return _Template(tuple(literals), tuple(slots), tuple(labels))
+
+
+def _str_array(values: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    return np.array(list(map(str, values.tolist())), dtype=object)
+
+
+def generate_rows(
+    n: int,
+    *,
+    seed: int = 0,
+    schema: str = "current",
+    languages: Sequence[str] = ("en",),
+) -> pd.DataFrame:
+    """Generate ``n`` synthetic rows in the raw ai4privacy-200k ``schema``.
+
+    Deterministic for a given ``(n, seed, schema, languages)``. ``languages`` are ISO codes
+    among ``LOCALES`` (rows are spread uniformly over them). Offsets are exact:
+    ``source_text[start:end] == value`` for every span.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ConfigError(f"n must be a non-negative int, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    if schema not in SCHEMAS:
+        raise ConfigError(f"schema must be one of {SCHEMAS}, got {schema!r}")
+    if isinstance(languages, str):
+        languages = (languages,)
+    langs = tuple(languages)
+    if not langs or any(lang not in LOCALES for lang in langs):
+        raise ConfigError(
+            f"languages must be a non-empty subset of {sorted(LOCALES)}, got {langs!r}"
+        )
+    n = int(n)
+    legacy = schema == "legacy"
+    rng = np.random.default_rng(int(seed))
+    templates = [_parse_template(t) for t in TEMPLATES]
+    template_of = rng.integers(0, len(templates), size=n)
+    lang_of = rng.integers(0, len(langs), size=n)
+    split_of = rng.random(n) < 0.8
+    size = int(min(_MAX_POOL, max(_MIN_POOL, n)))
+    all_labels = frozenset(label for t in templates for label in t.labels)
+
+    source: npt.NDArray[np.object_] = np.empty(n, dtype=object)
+    target: npt.NDArray[np.object_] = np.empty(n, dtype=object)
+    spans: npt.NDArray[np.object_] = np.empty(n, dtype=object)
+    masks: list[Any] = [None] * n
+
+    order = np.lexsort((template_of, lang_of))  # group rows by (language, template)
+    keys = lang_of[order] * len(templates) + template_of[order]
+    bounds = np.flatnonzero(np.diff(keys)) + 1
+    for rows in np.split(order, bounds):
+        if rows.size == 0:
+            continue
+        lang = langs[int(lang_of[rows[0]])]
+        tpl = templates[int(template_of[rows[0]])]
+        pools = _pools(lang, int(seed), size, all_labels)
+        m = rows.size
+        picks = {
+            key: rng.integers(0, size, size=m) for key in tpl.keys
+        }  # one draw per distinct slot: a repeated slot repeats its value
+        # offsets: literal lengths are constants, value lengths come from the pools
+        starts: list[npt.NDArray[np.int64]] = []
+        ends: list[npt.NDArray[np.int64]] = []
+        pos = np.full(m, len(tpl.literals[0]), dtype=np.int64)
+        for key, label, lit in zip(tpl.slots, tpl.labels, tpl.literals[1:], strict=True):
+            starts.append(pos)
+            end = pos + pools[label].lengths[picks[key]]
+            ends.append(end)
+            pos = end + len(lit)
+        text: npt.NDArray[np.object_] = np.full(m, tpl.literals[0], dtype=object)
+        for key, label, lit in zip(tpl.slots, tpl.labels, tpl.literals[1:], strict=True):
+            text = text + pools[label].values[picks[key]] + lit
+        source[rows] = text
+
+        # placeholders: "[LABEL]" (current) or "[LABEL_N]" counted per label (legacy)
+        seen: dict[str, int] = {}
+        names = []
+        for label in tpl.labels:
+            seen[label] = seen.get(label, 0) + 1
+            names.append(f"{label}_{seen[label]}" if legacy else label)
+        target[rows] = tpl.literals[0] + "".join(
+            f"[{name}]{lit}" for name, lit in zip(names, tpl.literals[1:], strict=True)
+        )
+
+        quote = "'" if legacy else '"'
+        start_s = [_str_array(s) for s in starts]
+        end_s = [_str_array(e) for e in ends]
+        total = _str_array(pos)
+        sl: npt.NDArray[np.object_] = np.full(m, "[", dtype=object)
+        prev = None
+        for i, name in enumerate(names):
+            if tpl.literals[i]:  # an "O" gap before the span (none between adjacent slots)
+                lo = "0" if prev is None else prev
+                sl = sl + "[" + lo + ", " + start_s[i] + f", {quote}O{quote}], "
+            sl = sl + "[" + start_s[i] + ", " + end_s[i] + f", {quote}{name}{quote}], "
+            prev = end_s[i]
+        if tpl.literals[-1]:
+            sl = (
+                sl
+                + "["
+                + (prev if prev is not None else "0")
+                + ", "
+                + total
+                + f", {quote}O{quote}]]"
+            )
+        else:
+            sl = np.array([s[:-2] + "]" for s in sl.tolist()], dtype=object)
+        spans[rows] = sl
+
+        if legacy:
+            pm: npt.NDArray[np.object_] = np.full(m, "{", dtype=object)
+            for i, (key, label, name) in enumerate(zip(tpl.slots, tpl.labels, names, strict=True)):
+                sep = "" if i == 0 else ", "
+                pm = pm + f"{sep}'[{name}]': " + pools[label].reprs[picks[key]]
+            pm = pm + "}"
+            for r, v in zip(rows.tolist(), pm.tolist(), strict=True):
+                masks[r] = v
+        else:
+            per_slot = [
+                [
+                    {"value": v, "start": s, "end": e, "label": label}
+                    for v, s, e in zip(
+                        pools[label].values[picks[key]].tolist(),
+                        st.tolist(),
+                        en.tolist(),
+                        strict=True,
+                    )
+                ]
+                for key, label, st, en in zip(tpl.slots, tpl.labels, starts, ends, strict=True)
+            ]
+            for r, row_spans in zip(rows.tolist(), zip(*per_slot, strict=True), strict=True):
+                masks[r] = list(row_spans)
+
+    language = np.array(langs, dtype=object)[lang_of]
+    frame: pd.DataFrame
+    if legacy:
+        frame = pd.DataFrame(
+            {
+                "masked_text": target,
+                "unmasked_text": source,
+                "privacy_mask": masks,
+                "span_labels": spans,
+                "language": language,
+            }
+        )
+    else:
+        frame = pd.DataFrame(
+            {
+                "source_text": source,
+                "target_text": target,
+                "privacy_mask": pd.Series(masks, dtype=object),
+                "span_labels": spans,
+                "id": np.arange(n, dtype=np.int64),
+                "language": language,
+                "set": np.where(split_of, "train", "validation").astype(object),
+            }
+        )
+    return frame
+
+
+def write_dataset(path: str | os.PathLike[str], n: int, **kwargs: Any) -> Path:
+    """Generate ``n`` rows (``kwargs`` as for :func:`generate_rows`) and write them to ``path``.
+
+    The format follows the suffix: ``.jsonl``, ``.json`` (a list of records), ``.csv``
+    (list-valued ``privacy_mask`` stored as a JSON string) or ``.parquet``.
+    """
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".jsonl", ".json", ".csv", ".parquet"):
+        raise ConfigError(
+            f"unsupported file suffix {suffix!r}: use .jsonl, .json, .csv or .parquet"
+        )
+    df = generate_rows(n, **kwargs)
+    if suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    elif suffix == ".csv":
+        df = df.copy()
+        df["privacy_mask"] = [
+            v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            for v in df["privacy_mask"].tolist()
+        ]
+        df.to_csv(out, index=False)
+    else:
+        records = df.to_dict(orient="records")
+        with out.open("w", encoding="utf-8") as fh:
+            if suffix == ".json":
+                json.dump(records, fh, ensure_ascii=False)
+            else:
+                for rec in records:
+                    fh.write(json.dumps(rec, ensure_ascii=False))
+                    fh.write("\n")
+    return out
