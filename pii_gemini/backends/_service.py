@@ -14,6 +14,7 @@ serves it over HTTP, so every public method holds ``lock``.
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as _dt
 import functools
 import math
@@ -295,6 +296,31 @@ class FakeService:
             self._rng = random.Random(self.seed)
             self._untuned = Learner(tuned=False)
             self.calls.clear()
+
+    def export_state(self) -> dict[str, object]:
+        """The tuned models, operations and id RNG, picklable (for saving between runs).
+
+        Faults, blocks and call counts are test controls and are not included.
+        """
+        with self.lock:
+            return copy.deepcopy(
+                {"jobs": self._jobs, "operations": self._operations, "rng": self._rng}
+            )
+
+    def import_state(self, state: dict[str, object]) -> None:
+        """Replace the tuned models with those of ``export_state()``."""
+        jobs, operations, rng = state["jobs"], state["operations"], state["rng"]
+        if not (
+            isinstance(jobs, dict)
+            and isinstance(operations, dict)
+            and isinstance(rng, random.Random)
+            and all(isinstance(job, _Job) for job in jobs.values())
+        ):
+            raise ValueError("not a FakeService state")
+        with self.lock:
+            self._jobs = copy.deepcopy(jobs)
+            self._operations = dict(operations)
+            self._rng = copy.deepcopy(rng)
 
     def inject_fault(
         self,

@@ -434,3 +434,24 @@ def test_reset_and_thread_safety() -> None:
     assert service.calls["generate_content"] == 100
     service.reset()
     assert service.calls == {} and service.list_tuned_models() == ([], None)
+
+
+def test_state_export_and_import_round_trip() -> None:
+    import pickle
+
+    service = FakeService(progression=Progression.per_poll(2), seed=4)
+    running = create(service, tuned_model_id="running")
+    done = service.create_tuned_model(examples=examples(4), base_model=BASE, epoch_count=1)
+    service.get_operation(done.name)
+    service.get_operation(running)
+    blob = pickle.dumps(service.export_state())
+    restored = FakeService(progression=Progression.per_poll(2), seed=4)
+    restored.import_state(pickle.loads(blob))
+    prompt = PROMPT.format("Hello Ann, mail ann@x.org now.")
+    assert restored.generate_content(done.tuned_model, prompt) == service.generate_content(
+        done.tuned_model, prompt
+    )
+    assert restored.get_operation(running).completed_steps == 4  # resumes where it was
+    assert service.peek_tuned_model("tunedModels/running").completed_steps == 2  # independent
+    with pytest.raises(ValueError):
+        restored.import_state({"jobs": {"x": 1}, "operations": {}, "rng": None})
