@@ -120,13 +120,18 @@ def parse_entities(output: str) -> list[tuple[str, str]]:
         i, j = text.find(open_), text.rfind(close)
         if 0 <= i < j:
             candidates.append(text[i : j + 1])
+    parsed: list[tuple[str, str]] | None = None
     for cand in candidates:
         parsed = _from_obj(_loads(cand))
         if parsed is not None:
-            return parsed
+            if cand.startswith("["):
+                return parsed
+            break
     pairs = [(_clean_label(lab), _unquote(val)) for lab, val in _PAIR_RE.findall(text)]
     if not pairs:
         pairs = [(_clean_label(lab), _unquote(val)) for val, lab in _PAIR_REV_RE.findall(text)]
+    if parsed is not None and len(parsed) >= len(pairs):
+        return parsed
     if pairs:
         return pairs
     return [(_clean_label(lab), val) for lab, val in _LINE_RE.findall(text)]

@@ -63,6 +63,11 @@ _REFUSAL_RE = re.compile(
 )
 _FENCE_RE = re.compile(r"```[\w-]*[ \t]*\n(.*?)\n?```", re.DOTALL)
 _ECHO_RE = re.compile(r"^\s*(?:output|answer|result|masked text|anonymi[sz]ed text)\s*:\s*", re.I)
+_INLINE_PREAMBLE_RE = re.compile(
+    r"(?:here(?:'s|’s| is)[^:\n]{0,80}|output):[ \t]+(?=\S)", re.IGNORECASE
+)
+_NEEDS_FIX_RE = re.compile(r"\[[$€£¥₹+#@]?[A-Z][A-Z0-9]*[ _\-][A-Z]|\[[$€£¥₹+#@][A-Z]")
+_DROP_JOINERS = str.maketrans("", "", " _-")
 _PARA_SEP_RE = re.compile(r"\n[ \t]*\n\s*")
 # a placeholder as models write it: caps words joined by _ - or space, optional symbol outside
 _LOOSE_PLACEHOLDER_RE = re.compile(
@@ -166,7 +171,7 @@ def clean_output(raw: str) -> CleanedOutput:
     if sep and rest.strip() and _is_preamble(first_line.strip()):
         prefix_parts.append(first_line + sep)
         body = rest
-    m = re.match(r"(?:here(?:'s|’s| is)[^:\n]{0,80}|output):[ \t]+(?=\S)", body, re.IGNORECASE)
+    m = _INLINE_PREAMBLE_RE.match(body)
     if m is not None and _ABOUT_OUTPUT_RE.search(m.group(0)):
         prefix_parts.append(m.group(0))
         body = body[m.end() :]
@@ -177,9 +182,8 @@ def clean_output(raw: str) -> CleanedOutput:
     body = body.strip()
     removed_prefix = "".join(prefix_parts).strip()
     removed_suffix = "".join(suffix_parts).strip()
-    return CleanedOutput(
-        body, bool(removed_prefix or removed_suffix), removed_prefix, removed_suffix
-    )
+    had = fence is not None or bool(removed_prefix or removed_suffix)
+    return CleanedOutput(body, had, removed_prefix, removed_suffix)
 
 
 def normalize_placeholders(text: str) -> str:
@@ -189,12 +193,12 @@ def normalize_placeholders(text: str) -> str:
     a symbol inside the brackets moves out (``[$AMOUNT]`` -> ``$[AMOUNT]``); an ``_N`` index
     is kept. Brackets that are not all-caps labels (``[sic]``, ``[1]``) are left alone.
     """
-    if "[" not in text:
+    if "[" not in text or _NEEDS_FIX_RE.search(text) is None:
         return text
 
     def fix(m: re.Match[str]) -> str:
         symbol, label, index = m.group(1), m.group(2), m.group(3)
-        label = re.sub(r"[ _\-]", "", label)
+        label = label.translate(_DROP_JOINERS)
         return f"{symbol}[{label}{'_' + index if index else ''}]"
 
     return _LOOSE_PLACEHOLDER_RE.sub(fix, text)
@@ -205,40 +209,38 @@ def invented_labels(masked: str, labels: Collection[str]) -> list[str]:
     return [m.group(1) for m in PLACEHOLDER_RE.finditer(masked) if m.group(1) not in labels]
 
 
-_KEPT_TOKEN_AFTER_RE = re.compile(r"\s*(?:[:=\-–(]\s*)?([^\s,;()\[\]]+)")
-_KEPT_TOKEN_BEFORE_RE = re.compile(r"([^\s,;()\[\]]+)\s*(?:[:=\-–)]\s*)?$")
+_KEPT_TOKEN_RE = re.compile(
+    r"[ \t]*[:=\-–(]?[ \t]+([^\s,;()\[\]]+)|[ \t]*[:=][ \t]*([^\s,;()\[\]]+)"
+)
 
 
 def _value_like(token: str) -> bool:
-    digits = sum(ch.isdigit() for ch in token)
-    return len(token) >= 4 and (digits >= 3 or "@" in token)
+    return len(token) >= 5 and (sum(ch.isdigit() for ch in token) >= 5 or "@" in token)
 
 
 def kept_values(source: str, masked: str) -> list[Span]:
-    """Source spans of values kept right next to a tag inserted for them.
+    """Source spans of values kept right after a tag inserted for them.
 
-    Detects "bearing [IMEI] : 06-184755-866851-3": a placeholder directly followed (or
-    preceded) by a value-like token (at least 3 digits, or an e-mail) that still occurs in the
-    source. The span's label is the tag's label.
+    Detects "bearing [IMEI] : 06-184755-866851-3": a placeholder followed, after a space or
+    a colon, by a value-like token (at least 5 digits, or an e-mail address) that still
+    occurs in the source. The span's label is the tag's label. A value glued to the tag
+    ("[CURRENCYSYMBOL]100.00") is a partial mask, not a kept value.
     """
     found: list[Span] = []
     seen: set[tuple[int, int]] = set()
     for m in PLACEHOLDER_RE.finditer(masked):
         if m.group(0) in source:
             continue
-        for token_match in (
-            _KEPT_TOKEN_AFTER_RE.match(masked, m.end()),
-            _KEPT_TOKEN_BEFORE_RE.search(masked[max(0, m.start() - 80) : m.start()]),
-        ):
-            if token_match is None:
-                continue
-            token = token_match.group(1).rstrip(".!?:'\"")
-            if not _value_like(token):
-                continue
-            pos = source.find(token)
-            if pos >= 0 and (pos, pos + len(token)) not in seen:
-                seen.add((pos, pos + len(token)))
-                found.append(Span(pos, pos + len(token), m.group(1), token))
+        tm = _KEPT_TOKEN_RE.match(masked, m.end())
+        if tm is None:
+            continue
+        token = (tm.group(1) or tm.group(2)).rstrip(".!?:'\"")
+        if not _value_like(token):
+            continue
+        pos = source.find(token)
+        if pos >= 0 and (pos, pos + len(token)) not in seen:
+            seen.add((pos, pos + len(token)))
+            found.append(Span(pos, pos + len(token), m.group(1), token))
     found.sort(key=lambda s: s.start)
     return found
 

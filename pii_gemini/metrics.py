@@ -1,0 +1,411 @@
+"""Metrics for PII masking: exact match, span recovery and an honest evaluation report.
+
+Exact match alone says little (prompted LLMs almost never reproduce the reference byte for
+byte). :func:`evaluate` cleans each answer, recovers its spans, and reports span precision /
+recall / F1 / F2 (strict and lenient), PII leakage (verbatim and normalised), preservation of
+the non-PII text, chatter, refusals, invented labels and kept values::
+
+    report = metrics.evaluate(df.source_text, predictions, gold_spans=df.privacy_mask)
+    print(report.to_markdown())
+    report.plot_recall("recall.png")
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ._align import Alignment
+from ._align import align as _align
+from ._entities import render_masked
+from ._exceptions import ConfigError, DatasetError
+from ._hygiene import clean_output, kept_values, normalize_placeholders
+from ._report import EvaluationReport, SpanScores
+from ._types import Span
+from .labels import ALL_LABELS, PLACEHOLDER_RE
+
+__all__ = [
+    "Alignment",
+    "EvaluationReport",
+    "SpanScores",
+    "align",
+    "align_detailed",
+    "compare",
+    "evaluate",
+    "exact_match",
+]
+
+_DROP_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-–.,()/_'’\u00a0\u202f")
+_INDEX_RE = re.compile(r"_\d+$")
+
+
+def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> list[Span]:
+    """The spans of ``source`` hidden by the placeholders of ``masked`` (see align_detailed)."""
+    return list(_align(source, masked, labels=labels).spans)
+
+
+def align_detailed(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:
+    """Spans plus whether they are ambiguous, whether ``masked`` is faithful, and issues.
+
+    Placeholders are ``[LABEL]`` or ``[LABEL_N]``; adjacent placeholders are split by value
+    shape when that is certain and flagged ``ambiguous`` otherwise; text the model rewrote is
+    reported in ``changes`` and makes ``faithful`` False.
+    """
+    return _align(source, masked, labels=labels)
+
+
+def _texts(values: Iterable[Any], name: str) -> list[str]:
+    if isinstance(values, str):
+        raise ConfigError(f"{name} must be a sequence of texts, not a single str")
+    out: list[str] = []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out.append("")
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            raise DatasetError(f"{name}[{i}] is {type(v).__name__}, expected str", row=i)
+    return out
+
+
+def _same_length(**columns: Sequence[Any]) -> int:
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ConfigError(f"inputs differ in length: {lengths}")
+    return next(iter(lengths.values()))
+
+
+def exact_match(predictions: Iterable[Any], references: Iterable[Any]) -> float:
+    """Share of predictions equal to their reference (surrounding whitespace ignored)."""
+    preds = _texts(predictions, "predictions")
+    refs = _texts(references, "references")
+    n = _same_length(predictions=preds, references=refs)
+    if n == 0:
+        raise ConfigError("exact_match needs at least one row")
+    return sum(p.strip() == r.strip() for p, r in zip(preds, refs, strict=True)) / n
+
+
+def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
+    """Gold spans from a privacy_mask entry: list of dicts/Spans, or its JSON/repr string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError) as exc:
+                raise DatasetError("gold_spans entry is not a list", row=row) from exc
+    if value is None:
+        return ()
+    spans: list[Span] = []
+    for k, item in enumerate(list(value)):
+        if isinstance(item, Span):
+            spans.append(item)
+            continue
+        if not isinstance(item, dict) and not isinstance(item, Mapping):
+            raise DatasetError(f"gold_spans[{row}][{k}] is not a dict or Span", row=row)
+        try:
+            start, end, label = int(item["start"]), int(item["end"]), str(item["label"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(
+                f"gold_spans[{row}][{k}] needs integer start/end and a label", row=row
+            ) from exc
+        if not 0 <= start < end <= len(source):
+            raise DatasetError(
+                f"gold_spans[{row}][{k}] offsets {start}..{end} are outside the text", row=row
+            )
+        spans.append(Span(start, end, _INDEX_RE.sub("", label), source[start:end]))
+    spans.sort(key=lambda s: (s.start, s.end))
+    return tuple(spans)
+
+
+_ROW_COLUMNS = (
+    "row", "exact", "n_gold", "n_pred", "strict_tp", "strict_recall", "strict_precision",
+    "lenient_recall", "leaked", "leaked_normalized", "preserved_rate", "faithful", "ambiguous",
+    "chatter", "refused", "invented_labels", "kept_values", "issues", "leading_chatter",
+    "leaked_raw", "n_tags", "len_pred_hit", "len_gold_hit", "kept_chars", "nonpii_chars",
+    "gold_ambiguous", "source", "prediction", "reference",
+)  # fmt: skip
+_TEXT_COLUMNS = frozenset({"source", "prediction", "reference", "issues"})
+
+
+def _norm(text: str) -> str:
+    return text.translate(_DROP_SEPARATORS).casefold()
+
+
+def _leaks(gold: Sequence[Span], output: str, reference: str) -> tuple[int, int]:
+    """(verbatim, normalised) count of gold spans whose value the output still holds.
+
+    A value leaks when it occurs in the output more often than in the ideal masked text
+    (so a value that is also legitimately non-PII elsewhere is not counted).
+    """
+    if not gold:
+        return 0, 0
+    out = PLACEHOLDER_RE.sub("\x00", output)
+    ref = PLACEHOLDER_RE.sub("\x00", reference)
+    by_value = Counter(s.value for s in gold if s.value.strip())
+    verbatim = normalised = 0
+    out_n = ref_n = None
+    for value, n_spans in by_value.items():
+        excess = out.count(value) - ref.count(value)
+        v = min(max(excess, 0), n_spans)
+        verbatim += v
+        nv = _norm(value)
+        if not nv:
+            normalised += v
+            continue
+        if out_n is None or ref_n is None:
+            out_n, ref_n = _norm(out), _norm(ref)
+        nexcess = out_n.count(nv) - ref_n.count(nv)
+        normalised += max(v, min(max(nexcess, 0), n_spans))
+    return verbatim, normalised
+
+
+def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
+    """For each span of ``a``: does it overlap a span of ``b``? (both sorted by start)"""
+    if not b:
+        return [False] * len(a)
+    out: list[bool] = []
+    j = 0
+    nb = len(b)
+    for s in a:
+        while j < nb and b[j].end <= s.start:
+            j += 1
+        k = j
+        hit = False
+        while k < nb and b[k].start < s.end:
+            if b[k].end > s.start:
+                hit = True
+                break
+            k += 1
+        out.append(hit)
+    return out
+
+
+def _preserved(n: int, gold: Sequence[Span], covered: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """(kept, total) non-PII characters: outside gold, not masked and not rewritten."""
+    if n == 0:
+        return 0, 0
+    mask = bytearray(n)
+    for s in gold:
+        mask[s.start : s.end] = b"\x01" * (s.end - s.start)
+    total = mask.count(0)
+    for a, b in covered:
+        if b > a:
+            mask[a:b] = b"\x01" * (b - a)
+    return mask.count(0), total
+
+
+def evaluate(
+    sources: Iterable[Any],
+    predictions: Iterable[Any],
+    *,
+    references: Iterable[Any] | None = None,
+    gold_spans: Iterable[Any] | None = None,
+    labels: Collection[str] | None = None,
+    clean: bool = True,
+) -> EvaluationReport:
+    """Evaluate masked ``predictions`` of ``sources`` against the gold PII.
+
+    Gold spans come from ``gold_spans`` (one ``privacy_mask`` per row: a list of
+    ``{"value", "start", "end", "label"}`` dicts or Spans) when given, else from aligning
+    ``references`` (the gold masked texts) to the sources. ``labels`` is the label set used to
+    count invented labels (default: every ai4privacy label). With ``clean`` each answer first
+    goes through chatter removal and placeholder normalisation.
+    """
+    srcs = _texts(sources, "sources")
+    preds = _texts(predictions, "predictions")
+    if gold_spans is None and references is None:
+        raise ConfigError("evaluate needs references or gold_spans")
+    refs = _texts(references, "references") if references is not None else None
+    golds_in = list(gold_spans) if gold_spans is not None else None
+    columns: dict[str, Sequence[Any]] = {"sources": srcs, "predictions": preds}
+    if refs is not None:
+        columns["references"] = refs
+    if golds_in is not None:
+        columns["gold_spans"] = golds_in
+    n = _same_length(**columns)
+    if n == 0:
+        raise ConfigError("evaluate needs at least one row")
+    label_set = frozenset(labels) if labels is not None else ALL_LABELS
+
+    tp_strict = Counter[str]()
+    gold_by_label = Counter[str]()
+    pred_by_label = Counter[str]()
+    lenient_by_label = Counter[str]()
+    leak_by_label = Counter[str]()
+    cols: dict[str, list[Any]] = {name: [] for name in _ROW_COLUMNS}
+    for i in range(n):
+        source, raw = srcs[i], preds[i]
+        if golds_in is not None:
+            gold = _gold_row(golds_in[i], source, i)
+            gold_amb = False
+        else:
+            assert refs is not None
+            g_al = _align(source, refs[i])
+            gold, gold_amb = g_al.spans, g_al.ambiguous
+            if not g_al.faithful:
+                raise DatasetError(
+                    f"references[{i}] does not match its source outside placeholders", row=i
+                )
+        reference = refs[i] if refs is not None else render_masked(source, gold)
+        if clean:
+            cleaned = clean_output(raw)
+            text = normalize_placeholders(cleaned.text)
+            chatter, refused = cleaned.had_chatter, cleaned.refused
+            lead = bool(cleaned.removed_prefix) and not refused
+        else:
+            text, chatter, lead, refused = raw, False, False, False
+        exact = text.strip() == reference.strip()
+        al = _align(source, text)
+        pred = al.spans
+        gold_labels = [s.label for s in gold]
+        gold_by_label.update(gold_labels)
+        pred_by_label.update(s.label for s in pred)
+        # strict: same boundaries and label (multiset)
+        if exact:
+            strict_tp = len(gold)
+            tp_strict.update(gold_labels)
+        else:
+            gold_keys = Counter((s.start, s.end, s.label) for s in gold)
+            strict_tp = 0
+            for s in pred:
+                key = (s.start, s.end, s.label)
+                if gold_keys[key] > 0:
+                    gold_keys[key] -= 1
+                    strict_tp += 1
+                    tp_strict[s.label] += 1
+        gold_hits = _overlaps(gold, pred)
+        len_gold_hit = sum(gold_hits)
+        len_pred_hit = sum(_overlaps(pred, gold))
+        lenient_by_label.update(lab for lab, hit in zip(gold_labels, gold_hits, strict=True) if hit)
+        if exact:
+            leaked = leaked_n = 0
+        else:
+            leaked, leaked_n = _leaks(gold, text, reference)
+            if leaked_n:
+                leak_by_label.update(s.label for s in gold if _leaks((s,), text, reference)[1])
+        leaked_raw = _leaks(gold, raw, reference)[0] if raw != text else leaked
+        covered = [(s.start, s.end) for s in pred]
+        covered.extend((c[0], c[1]) for c in al.changes)
+        kept, total = _preserved(len(source), gold, covered)
+        n_tags = 0
+        n_invented = 0
+        for m in PLACEHOLDER_RE.finditer(text):
+            if m.group(0) not in source:
+                n_tags += 1
+                n_invented += m.group(1) not in label_set
+        n_kept = len(kept_values(source, text)) if n_tags and not exact else 0
+        n_gold, n_pred = len(gold), len(pred)
+        for name, value in zip(
+            _ROW_COLUMNS,
+            (
+                i, exact, n_gold, n_pred, strict_tp,
+                strict_tp / n_gold if n_gold else 1.0,
+                strict_tp / n_pred if n_pred else 1.0,
+                len_gold_hit / n_gold if n_gold else 1.0,
+                leaked, leaked_n, kept / total if total else 1.0,
+                al.faithful, al.ambiguous, chatter, refused, n_invented, n_kept,
+                ",".join(al.issues), lead, leaked_raw, n_tags, len_pred_hit, len_gold_hit,
+                kept, total, gold_amb, source, text, reference,
+            ),
+            strict=True,
+        ):  # fmt: skip
+            cols[name].append(value)
+
+    frame = pd.DataFrame(cols)
+    totals = {c: int(frame[c].sum()) for c in frame.columns if c not in _TEXT_COLUMNS}
+
+    def rate(key: str, denom: str | int) -> float:
+        d = totals[denom] if isinstance(denom, str) else denom
+        return totals[key] / d if d else 0.0
+
+    per_label = _per_label(
+        gold_by_label, pred_by_label, tp_strict, tp_strict, lenient_by_label, leak_by_label
+    )
+    return EvaluationReport(
+        n_rows=n,
+        exact_match=rate("exact", n),
+        strict=SpanScores.from_counts(
+            totals["strict_tp"], totals["n_pred"], totals["strict_tp"], totals["n_gold"]
+        ),
+        lenient=SpanScores.from_counts(
+            totals["len_pred_hit"], totals["n_pred"], totals["len_gold_hit"], totals["n_gold"]
+        ),
+        leak_rate=rate("leaked", "n_gold"),
+        leak_rate_normalized=rate("leaked_normalized", "n_gold"),
+        rows_with_leak_rate=float((frame["leaked"] > 0).mean()),
+        rows_with_leak_rate_normalized=float((frame["leaked_normalized"] > 0).mean()),
+        leak_rate_raw=rate("leaked_raw", "n_gold"),
+        preservation_rate=rate("kept_chars", "nonpii_chars") if totals["nonpii_chars"] else 1.0,
+        faithful_rate=rate("faithful", n),
+        chatter_rate=rate("chatter", n),
+        leading_chatter_rate=rate("leading_chatter", n),
+        refusal_rate=rate("refused", n),
+        invented_label_rate=float((frame["invented_labels"] > 0).mean()),
+        invented_placeholder_share=rate("invented_labels", "n_tags"),
+        kept_value_rate=float((frame["kept_values"] > 0).mean()),
+        ambiguous_alignments=totals["ambiguous"],
+        gold_ambiguous_alignments=totals["gold_ambiguous"],
+        n_gold_spans=totals["n_gold"],
+        n_pred_spans=totals["n_pred"],
+        per_label=per_label,
+        _rows=frame,
+    )
+
+
+def _per_label(
+    gold: Counter[str],
+    pred: Counter[str],
+    tp: Counter[str],
+    pred_tp: Counter[str],
+    lenient: Counter[str],
+    leaked: Counter[str],
+) -> pd.DataFrame:
+    records = []
+    for label in sorted(gold):
+        sc = SpanScores.from_counts(pred_tp[label], pred[label], tp[label], gold[label])
+        records.append(
+            {
+                "label": label,
+                "support": gold[label],
+                "n_pred": pred[label],
+                "strict_tp": tp[label],
+                "strict_precision": sc.precision,
+                "strict_recall": sc.recall,
+                "strict_f1": sc.f1,
+                "strict_f2": sc.f2,
+                "lenient_recall": lenient[label] / gold[label],
+                "leak_rate_normalized": leaked[label] / gold[label],
+            }
+        )
+    columns = [
+        "label", "support", "n_pred", "strict_tp", "strict_precision", "strict_recall",
+        "strict_f1", "strict_f2", "lenient_recall", "leak_rate_normalized",
+    ]  # fmt: skip
+    out: pd.DataFrame = pd.DataFrame(records, columns=columns)
+    return out
+
+
+def compare(
+    sources: Iterable[Any],
+    predictions: Iterable[Any],
+    references: Iterable[Any],
+    *,
+    show_pii: bool = False,
+) -> pd.DataFrame:
+    """One row per input: exact match, chatter, faithfulness, span and leak counts.
+
+    Text columns (source, prediction, reference) are included only with ``show_pii``.
+    """
+    out: pd.DataFrame = evaluate(sources, predictions, references=references).rows(
+        show_pii=show_pii
+    )
+    return out

@@ -1,0 +1,226 @@
+"""Tests for pii_gemini.metrics: exact match, align, evaluate. Fixtures are hand-written."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from pii_gemini import metrics
+from pii_gemini._entities import render_masked
+from pii_gemini._exceptions import ConfigError, DatasetError
+from pii_gemini._types import Span
+
+SOURCES = [
+    "Dear Ann Lee, your card 4111-1111-1111-1111 is active.",
+    "Meet Bob at 10 Elm Street tomorrow, Bob.",
+    "Hello Mr.Kerluke, pay £850.50 by Friday.",
+    "No personal data here at all.",
+]
+
+
+def _spans(source: str, items: list[tuple[str, str]]) -> list[dict[str, object]]:
+    out, cursor = [], 0
+    for label, value in items:
+        start = source.index(value, cursor)
+        out.append({"value": value, "start": start, "end": start + len(value), "label": label})
+        cursor = start + len(value)
+    return out
+
+
+GOLD = [
+    _spans(
+        SOURCES[0],
+        [("FIRSTNAME", "Ann"), ("LASTNAME", "Lee"), ("CREDITCARDNUMBER", "4111-1111-1111-1111")],
+    ),
+    _spans(
+        SOURCES[1],
+        [
+            ("FIRSTNAME", "Bob"),
+            ("BUILDINGNUMBER", "10"),
+            ("STREET", "Elm Street"),
+            ("FIRSTNAME", "Bob"),
+        ],
+    ),  # fmt: skip
+    _spans(
+        SOURCES[2],
+        [("PREFIX", "Mr."), ("LASTNAME", "Kerluke"), ("CURRENCYSYMBOL", "£"), ("AMOUNT", "850.50")],
+    ),
+    [],
+]
+REFERENCES = [
+    render_masked(s, [Span(int(d["start"]), int(d["end"]), str(d["label"])) for d in g])  # type: ignore[call-overload]
+    for s, g in zip(SOURCES, GOLD, strict=True)
+]
+
+
+def test_references_fixture_is_what_we_think() -> None:
+    assert REFERENCES[2] == "Hello [PREFIX][LASTNAME], pay [CURRENCYSYMBOL][AMOUNT] by Friday."
+
+
+def test_exact_match() -> None:
+    assert metrics.exact_match(["a", "b "], ["a", "c"]) == 0.5
+    assert metrics.exact_match(pd.Series(["x"]), ["x"]) == 1.0
+    with pytest.raises(ConfigError, match="length"):
+        metrics.exact_match(["a"], ["a", "b"])
+    with pytest.raises(ConfigError):
+        metrics.exact_match([], [])
+    with pytest.raises(ConfigError, match="single str"):
+        metrics.exact_match("abc", "abc")
+    with pytest.raises(DatasetError, match=r"predictions\[0\]"):
+        metrics.exact_match([3], ["a"])
+
+
+def test_align_wrappers() -> None:
+    spans = metrics.align(SOURCES[0], REFERENCES[0])
+    assert [s.value for s in spans] == ["Ann", "Lee", "4111-1111-1111-1111"]
+    detail = metrics.align_detailed(SOURCES[2], REFERENCES[2])
+    assert detail.faithful and not detail.ambiguous
+
+
+@pytest.mark.parametrize("use", ["gold_spans", "references", "both"])
+def test_gold_masked_text_scores_perfectly(use: str) -> None:
+    kwargs: dict[str, object] = {}
+    if use in ("gold_spans", "both"):
+        kwargs["gold_spans"] = GOLD
+    if use in ("references", "both"):
+        kwargs["references"] = REFERENCES
+    r = metrics.evaluate(SOURCES, REFERENCES, **kwargs)  # type: ignore[arg-type]
+    assert r.n_rows == 4 and r.exact_match == 1.0
+    for scores in (r.strict, r.lenient):
+        assert (scores.precision, scores.recall, scores.f1, scores.f2) == (1.0, 1.0, 1.0, 1.0)
+    assert r.leak_rate == r.leak_rate_normalized == r.rows_with_leak_rate == 0.0
+    assert r.preservation_rate == 1.0 and r.faithful_rate == 1.0
+    assert r.chatter_rate == r.invented_label_rate == r.kept_value_rate == 0.0
+    assert r.ambiguous_alignments == 0 and r.n_gold_spans == r.n_pred_spans == 11
+    assert (r.to_dataframe()["strict_recall"] == 1.0).all()
+
+
+def test_gold_with_chatter_still_perfect_spans_but_chatter_counted() -> None:
+    preds = [f"Here is the anonymized output:\n\n{t}" for t in REFERENCES]
+    r = metrics.evaluate(SOURCES, preds, gold_spans=GOLD)
+    assert r.chatter_rate == 1.0 and r.leading_chatter_rate == 1.0
+    assert r.strict.f1 == 1.0 and r.exact_match == 1.0
+    raw = metrics.evaluate(SOURCES, preds, gold_spans=GOLD, clean=False)
+    assert raw.exact_match == 0.0 and raw.faithful_rate == 0.0
+
+
+def test_identity_output_leaks_everything() -> None:
+    r = metrics.evaluate(SOURCES, SOURCES, gold_spans=GOLD)
+    assert r.strict.recall == 0.0 and r.lenient.recall == 0.0
+    assert r.strict.precision == 1.0  # nothing predicted
+    assert r.leak_rate == 1.0 and r.leak_rate_normalized == 1.0
+    assert r.rows_with_leak_rate == 0.75  # the PII-free row does not leak
+    assert r.preservation_rate == 1.0
+
+
+def test_realistic_model_output() -> None:
+    preds = [
+        # normalised leak: the card number comes back without separators
+        "Sure! Here it is:\n\nDear [NAME], your card 4111111111111111 is active.",
+        # one Bob leaked verbatim, the address collapsed into one invented label
+        "Meet [FIRSTNAME] at [ADDRESS] tomorrow, Bob.",
+        # inserted tag, kept value; rewritten tail
+        "Hello [PREFIX][LASTNAME], pay [AMOUNT] : £850.50 soon.",
+        "No personal data here at all.",
+    ]
+    r = metrics.evaluate(SOURCES, preds, gold_spans=GOLD)
+    rows = r.rows()
+    assert list(rows["leaked"]) == [0, 1, 2, 0]  # row 2 keeps both "£" and "850.50"
+    assert list(rows["leaked_normalized"]) == [1, 1, 2, 0]
+    assert r.leak_rate == pytest.approx(3 / 11)
+    assert r.leak_rate_normalized == pytest.approx(4 / 11)
+    assert r.rows_with_leak_rate == 0.5 and r.rows_with_leak_rate_normalized == 0.75
+    assert r.chatter_rate == 0.25
+    assert list(rows["invented_labels"]) == [1, 1, 0, 0]
+    assert r.invented_label_rate == 0.5
+    assert list(rows["faithful"]) == [False, True, False, True]  # row 0 dropped the dashes
+    assert r.preservation_rate < 1.0
+    # strict: only FIRSTNAME Bob (row 1) and PREFIX/LASTNAME (row 2) are exact
+    assert rows["strict_tp"].tolist() == [0, 1, 2, 0]
+    # lenient: [NAME] overlaps Ann and Lee, [ADDRESS] overlaps 10 and Elm Street
+    assert rows["lenient_recall"].tolist()[:2] == [pytest.approx(2 / 3), 0.75]
+    table = r.to_dataframe().set_index("label")
+    assert table.loc["FIRSTNAME", "support"] == 3
+    assert table.loc["FIRSTNAME", "strict_recall"] == pytest.approx(1 / 3)
+
+
+def test_kept_value_counted() -> None:
+    src = ["Device IMEI: 06-184755-866851-3 found."]
+    gold = [_spans(src[0], [("PHONEIMEI", "06-184755-866851-3")])]
+    r = metrics.evaluate(src, ["Device [IMEI] : 06-184755-866851-3 found."], gold_spans=gold)
+    assert r.kept_value_rate == 1.0 and r.leak_rate == 1.0
+
+
+def test_refusal_and_missing_prediction() -> None:
+    preds = ["I cannot provide personal information.", None, float("nan"), SOURCES[3]]
+    r = metrics.evaluate(SOURCES, preds, gold_spans=GOLD)
+    assert r.refusal_rate == 0.25
+    assert r.strict.recall == 0.0 and r.leak_rate == 0.0
+    assert r.preservation_rate < 0.5
+
+
+def test_gold_spans_accept_strings_and_spans() -> None:
+    as_json = [str(g).replace("'", '"') for g in GOLD]
+    r = metrics.evaluate(SOURCES, REFERENCES, gold_spans=as_json)
+    assert r.strict.f1 == 1.0
+    as_spans = [metrics.align(s, t) for s, t in zip(SOURCES, REFERENCES, strict=True)]
+    assert metrics.evaluate(SOURCES, REFERENCES, gold_spans=as_spans).strict.f1 == 1.0
+
+
+def test_indexed_gold_labels_are_normalised() -> None:
+    gold = [[{"value": "Ann", "start": 5, "end": 8, "label": "FIRSTNAME_1"}]]
+    r = metrics.evaluate(["Dear Ann"], ["Dear [FIRSTNAME_1]"], gold_spans=gold)
+    assert r.strict.f1 == 1.0
+
+
+@pytest.mark.parametrize(
+    ("gold", "match"),
+    [
+        ([[{"start": 0, "end": 3}]], "label"),
+        ([[{"start": 0, "end": 99, "label": "X"}]], "outside"),
+        ([["not a dict"]], "not a dict"),
+        (["{not json"], "not a list"),
+    ],
+)
+def test_bad_gold_spans_name_the_row(gold: list[object], match: str) -> None:
+    with pytest.raises(DatasetError, match=match) as info:
+        metrics.evaluate(["Dear Ann"], ["Dear [X]"], gold_spans=gold)
+    assert info.value.row == 0
+    assert "Ann" not in str(info.value)
+
+
+def test_evaluate_bad_arguments() -> None:
+    with pytest.raises(ConfigError, match="references or gold_spans"):
+        metrics.evaluate(["a"], ["a"])
+    with pytest.raises(ConfigError, match="length"):
+        metrics.evaluate(["a", "b"], ["a"], references=["a", "b"])
+    with pytest.raises(ConfigError, match="at least one"):
+        metrics.evaluate([], [], references=[])
+    with pytest.raises(DatasetError, match=r"references\[0\]"):
+        metrics.evaluate(["Dear Ann"], ["x"], references=["Hello [FIRSTNAME]"])
+
+
+def test_custom_label_set_for_invented_labels() -> None:
+    r = metrics.evaluate(
+        ["Dear Ann"], ["Dear [NAME]"], references=["Dear [FIRSTNAME]"], labels={"NAME"}
+    )
+    assert r.invented_label_rate == 0.0
+    r2 = metrics.evaluate(["Dear Ann"], ["Dear [NAME]"], references=["Dear [FIRSTNAME]"])
+    assert r2.invented_label_rate == 1.0 and r2.lenient.f1 == 1.0 and r2.strict.f1 == 0.0
+
+
+def test_compare_per_row_frame_hides_pii_by_default() -> None:
+    df = metrics.compare(SOURCES, SOURCES, REFERENCES)
+    assert len(df) == 4 and "exact" in df.columns and "chatter" in df.columns
+    assert not {"source", "prediction", "reference"} & set(df.columns)
+    shown = metrics.compare(SOURCES, SOURCES, REFERENCES, show_pii=True)
+    assert shown["source"].tolist() == SOURCES
+
+
+def test_f2_weights_recall() -> None:
+    s = metrics.SpanScores.from_counts(tp_pred=1, n_pred=1, tp_gold=1, n_gold=4)
+    assert s.precision == 1.0 and s.recall == 0.25
+    assert s.f2 < s.f1 or math.isclose(s.f1, s.f2)
+    assert s.f2 == pytest.approx(5 * 0.25 / (4 + 0.25))

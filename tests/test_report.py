@@ -1,0 +1,97 @@
+"""Tests for the evaluation report (pii_gemini._report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from pii_gemini import metrics
+from pii_gemini._exceptions import ConfigError
+from pii_gemini._report import EvaluationReport, SpanScores, markdown_table
+
+SOURCES = ["Dear Ann, call 555-0101.", "Bob lives in Oslo.", "Nothing here."]
+REFS = ["Dear [FIRSTNAME], call [PHONENUMBER].", "[FIRSTNAME] lives in [CITY].", "Nothing here."]
+PREDS = [
+    "Dear [FIRSTNAME], call 555-0101.",
+    "Here you go:\n\n[NAME] lives in [CITY].",
+    "Nothing here.",
+]
+
+
+@pytest.fixture
+def report() -> EvaluationReport:
+    return metrics.evaluate(SOURCES, PREDS, references=REFS)
+
+
+def test_repr_has_no_text_or_pii(report: EvaluationReport) -> None:
+    text = repr(report)
+    for secret in ("Ann", "555-0101", "Bob", "Oslo"):
+        assert secret not in text
+    assert "n_rows=3" in text
+
+
+def test_summary_and_getitem(report: EvaluationReport) -> None:
+    s = report.summary()
+    assert s["n_rows"] == 3 and report["strict_recall"] == s["strict_recall"] == 0.5
+    assert report["leak_rate"] == 0.25 and report["rows_with_leak_rate"] == pytest.approx(1 / 3)
+    with pytest.raises(KeyError):
+        report["nope"]
+
+
+def test_to_markdown(report: EvaluationReport) -> None:
+    md = report.to_markdown()
+    assert "| metric | value |" in md and "| strict_f1 |" in md
+    assert "| label | support |" in md and "| PHONENUMBER | 1 |" in md
+    assert "555-0101" not in md and "Ann" not in md
+
+
+def test_to_dataframe_is_a_copy(report: EvaluationReport) -> None:
+    df = report.to_dataframe()
+    assert set(df["label"]) == {"FIRSTNAME", "PHONENUMBER", "CITY"}
+    df.loc[0, "support"] = 999
+    assert report.to_dataframe().loc[0, "support"] != 999
+
+
+def test_rows_hide_pii_unless_asked(report: EvaluationReport) -> None:
+    hidden = report.rows()
+    assert "source" not in hidden.columns and "prediction" not in hidden.columns
+    shown = report.rows(show_pii=True)
+    assert shown.loc[0, "source"] == SOURCES[0]
+
+
+def test_worst_rows(report: EvaluationReport) -> None:
+    worst = report.worst_rows(2)
+    assert list(worst["row"]) == [0, 1]  # the leak first, then the lower recall
+    assert "source" not in worst.columns
+    assert "reference" in report.worst_rows(1, show_pii=True).columns
+    with pytest.raises(ConfigError):
+        report.worst_rows(-1)
+
+
+def test_plot_recall_saves_png(report: EvaluationReport, tmp_path: Path) -> None:
+    path = tmp_path / "recall.png"
+    fig = report.plot_recall(path)
+    assert isinstance(fig, Figure)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report.plot_recall() is not None
+
+
+def test_plot_loss(tmp_path: Path) -> None:
+    loss = pd.DataFrame({"step": [1, 2, 3], "epoch": [1, 1, 2], "mean_loss": [2.0, 1.2, 0.7]})
+    fig = EvaluationReport.plot_loss(loss, tmp_path / "loss.png")
+    assert isinstance(fig, Figure) and (tmp_path / "loss.png").stat().st_size > 0
+    with pytest.raises(ConfigError, match="mean_loss"):
+        EvaluationReport.plot_loss(pd.DataFrame({"step": [1]}))
+
+
+def test_span_scores_edge_cases() -> None:
+    assert SpanScores.from_counts(0, 0, 0, 0) == SpanScores(1.0, 1.0, 1.0, 1.0)
+    assert SpanScores.from_counts(0, 3, 0, 2) == SpanScores(0.0, 0.0, 0.0, 0.0)
+
+
+def test_markdown_table_formats_floats() -> None:
+    md = markdown_table(pd.DataFrame({"a": [1], "b": [0.123456], "c": [float("nan")]}))
+    assert md.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.1235 | nan |"]
