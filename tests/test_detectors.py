@@ -323,3 +323,11 @@ def _labels(spans: Iterable[Span]) -> list[str]:
 def test_overlapping_detector_hits_resolved_deterministically() -> None:
     text = "see https://192.168.1.1/admin now"  # URL contains an IPv4: the longer one wins
     assert _labels(SafetyNet().scan(text)) == ["URL"]
+
+
+def test_module_docstring_example_runs() -> None:
+    import doctest
+
+    from pii_gemini import detectors
+
+    assert doctest.testmod(detectors).failed == 0

@@ -332,3 +332,29 @@ def test_round_trip_survives_llm_style_placeholder_edits(doc: tuple[str, list[Sp
     assert out.vault is not None
     edited = out.text.replace("[", "[ ").replace("]", " ]").lower()
     assert unmask(edited, out.vault).lower() == text.lower()
+
+
+def test_module_docstring_example_runs() -> None:
+    import doctest
+
+    from pii_gemini import operators
+
+    assert doctest.testmod(operators).failed == 0
+
+
+def test_shared_vault_is_consistent_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    vault = Vault()
+    names = [f"Name{i % 7}" for i in range(200)]
+
+    def mask(name: str) -> str:
+        text = f"Hello {name}!"
+        return anonymize(text, [Span(6, 6 + len(name), "FIRSTNAME")], "numbered", vault=vault).text
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outputs = list(pool.map(mask, names))
+    assert len(vault) == 7
+    by_name = dict(zip(names, outputs, strict=True))
+    assert len(set(by_name.values())) == 7
+    assert all(unmask(out, vault) == f"Hello {name}!" for name, out in by_name.items())
