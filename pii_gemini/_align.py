@@ -262,11 +262,11 @@ def _enumerate(
                     best, best_tie = list(cur), tie
             return
         lit = lits[i]
-        p = source.find(lit, max(lo_pos[i], prev_end + 1), hi_pos[i] + 1)
+        p = source.find(lit, max(lo_pos[i], prev_end + 1), hi_pos[i] + len(lit))
         while 0 <= p <= hi_pos[i]:
             cur[i] = p
             rec(i + 1, p + len(lit))
-            p = source.find(lit, p + 1, hi_pos[i] + 1) if lit else p + 1
+            p = source.find(lit, p + 1, hi_pos[i] + len(lit)) if lit else p + 1
             if p > hi_pos[i]:
                 break
 
