@@ -212,7 +212,7 @@ def source_and_spans(draw: st.DrawFn) -> tuple[str, list[Span]]:
     return text + tail, spans
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(source_and_spans())
 def test_render_then_align_roundtrip(data: tuple[str, list[Span]]) -> None:
     source, spans = data

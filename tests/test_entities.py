@@ -142,7 +142,7 @@ def text_with_spans(draw: st.DrawFn) -> tuple[str, tuple[Span, ...]]:
     return text + draw(st.text(_CHARS, max_size=3)), tuple(spans)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(text_with_spans())
 def test_ground_of_entities_of_spans_returns_the_spans(data: tuple[str, tuple[Span, ...]]) -> None:
     source, spans = data
@@ -155,7 +155,7 @@ def test_ground_of_entities_of_spans_returns_the_spans(data: tuple[str, tuple[Sp
         assert source[s.start : s.end] == s.value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(text_with_spans())
 def test_render_then_align_returns_spans_when_not_ambiguous(
     data: tuple[str, tuple[Span, ...]],

@@ -42,7 +42,7 @@ GOLD = [
             ("STREET", "Elm Street"),
             ("FIRSTNAME", "Bob"),
         ],
-    ),  # fmt: skip
+    ),
     _spans(
         SOURCES[2],
         [("PREFIX", "Mr."), ("LASTNAME", "Kerluke"), ("CURRENCYSYMBOL", "£"), ("AMOUNT", "850.50")],
