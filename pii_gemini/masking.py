@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -538,7 +538,7 @@ class Masker:
         key = self.cache_key(value)
         with self._cache_lock:
             hit = self._cache.get(key)
-            if hit is not None:
+            if hit is not None and not hit.cancelled():
                 self._cache.move_to_end(key)
                 run.cached += 1
                 return hit
@@ -568,14 +568,23 @@ class Masker:
         """Results for ``values`` in order, with a bounded number submitted ahead."""
         window = self.concurrency * _WINDOW_PER_WORKER
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pii-gemini-mask")
-        pending: deque[Future[MaskResult]] = deque()
+        pending: deque[tuple[object, Future[MaskResult]]] = deque()
+
+        def next_result() -> MaskResult:
+            value, fut = pending.popleft()
+            try:
+                return fut.result()
+            except CancelledError:
+                # A cached future shared with another run that was aborted: redo it here.
+                return self._submit(pool, value, run).result()
+
         try:
             for value in values:
-                pending.append(self._submit(pool, value, run))
-                while len(pending) >= window or (pending and pending[0].done()):
-                    yield pending.popleft().result()
+                pending.append((value, self._submit(pool, value, run)))
+                while len(pending) >= window or (pending and pending[0][1].done()):
+                    yield next_result()
             while pending:
-                yield pending.popleft().result()
+                yield next_result()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -407,6 +407,19 @@ def test_cache_key_depends_on_model_and_config() -> None:
     assert a.cache_key("x") != hot.cache_key("x")
 
 
+def test_cancelled_cached_future_is_redone() -> None:
+    from concurrent.futures import Future
+
+    backend = ScriptedBackend()
+    masker = make_masker(backend)
+    text = "Alice is here."
+    cancelled: Future[object] = Future()
+    cancelled.cancel()
+    masker._cache[masker.cache_key(text)] = cancelled  # type: ignore[assignment]
+    assert masker.mask_many([text])[0].masked_text == "[FIRSTNAME] is here."
+    assert backend.calls == 1
+
+
 def test_failed_results_are_not_cached() -> None:
     state = {"fail": True}
 

@@ -1,0 +1,259 @@
+"""Masking at scale: throughput, rate limiting, per-row overhead and memory of mask_file.
+
+Run: ``python benchmarks/bench_masking.py`` (about a minute with the default sizes;
+``--sizes 10000,100000,1000000`` for the full memory run, a few minutes more).
+
+* throughput - a backend with a fixed simulated latency (20 ms per request, slept outside
+  any lock) behind ``Masker``; rows/s against the ideal ``concurrency / latency``.
+* rate limit - the same backend with ``requests_per_minute`` set far below what the
+  concurrency allows; the measured request rate and the busiest one-second window.
+* overhead - a zero-latency backend; ``Masker.mask_many`` against the baseline of calling
+  ``backend.generate`` on each prompt in a plain loop, per row.
+* memory - ``mask_file`` over generated JSONL inputs of growing size, each in a fresh
+  process; peak RSS (``ru_maxrss``) must stay flat as the input grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pii_gemini._types import Generation, GenerationConfig, TunedModelInfo, TuningJobInfo
+from pii_gemini.backends.base import Backend
+from pii_gemini.backends.fake import FakeBackend
+from pii_gemini.dataset import PromptBuilder
+from pii_gemini.masking import Masker
+
+MODEL = "models/gemini-1.5-flash-001"
+_INPUT = re.compile(r"Input:\n(.*)\n\nOutput:\n?$", re.S)
+_PHONE = re.compile(r"\b\d{3}-\d{4}\b")
+_NAME = re.compile(r"\b(?:Alice|Bruno|Chen|Dana)\b")
+
+
+class EchoBackend(Backend):
+    """Instant, deterministic masking of names and phone numbers (no service model)."""
+
+    name = "echo"
+
+    def generate(
+        self, model: str, prompt: str, config: GenerationConfig | None = None
+    ) -> Generation:
+        match = _INPUT.search(prompt)
+        text = match.group(1) if match else prompt
+        out = _NAME.sub("[FIRSTNAME]", _PHONE.sub("[PHONENUMBER]", text))
+        return Generation(out, "STOP", None, len(prompt) // 4, len(out) // 4)
+
+    def create_tuning_job(self, spec: object) -> TuningJobInfo:  # type: ignore[override]
+        raise NotImplementedError
+
+    def get_tuning_job(self, name: str) -> TuningJobInfo:
+        raise NotImplementedError
+
+    def cancel_tuning_job(self, name: str) -> None:
+        raise NotImplementedError
+
+    def get_model(self, name: str) -> TunedModelInfo:
+        raise NotImplementedError
+
+    def list_models(self) -> list[TunedModelInfo]:
+        raise NotImplementedError
+
+    def delete_model(self, name: str) -> None:
+        raise NotImplementedError
+
+
+class LatencyBackend(EchoBackend):
+    """Wraps a backend: sleeps ``latency`` seconds per request, then delegates.
+
+    FakeService has no latency option (and serialises calls under its lock), so the
+    simulated network time is added here, outside that lock. Records request times.
+    """
+
+    name = "latency"
+
+    def __init__(self, inner: Backend, latency: float) -> None:
+        self.inner = inner
+        self.latency = latency
+        self.times: list[float] = []
+        self._lock = threading.Lock()
+
+    def generate(
+        self, model: str, prompt: str, config: GenerationConfig | None = None
+    ) -> Generation:
+        with self._lock:
+            self.times.append(time.perf_counter())
+        time.sleep(self.latency)
+        return self.inner.generate(model, prompt, config)
+
+
+def make_text(i: int) -> str:
+    names = ("Alice", "Bruno", "Chen", "Dana")
+    return (
+        f"Ticket {i}: {names[i % 4]} asked us to call back on {100 + i % 900}-{1000 + i % 9000} "
+        f"about order {i * 7} before Friday."
+    )
+
+
+def bench_throughput(latency: float, concurrencies: list[int]) -> bool:
+    print(f"\n== throughput, FakeBackend behind {latency * 1000:.0f} ms simulated latency ==")
+    print(f"{'concurrency':>11} {'rows':>6} {'rows/s':>9} {'ideal':>8} {'ratio':>6}")
+    ok = True
+    for conc in concurrencies:
+        n = max(200, conc * 30)
+        backend = LatencyBackend(FakeBackend(), latency)
+        masker = Masker(backend, MODEL, concurrency=conc, cache=False)
+        texts = [make_text(i) for i in range(n)]
+        masker.mask_many(texts[: conc * 2])  # warm up threads and imports
+        start = time.perf_counter()
+        results = masker.mask_many(texts)
+        elapsed = time.perf_counter() - start
+        assert len(results) == n
+        rate, ideal = n / elapsed, conc / latency
+        ok &= rate >= 0.9 * ideal
+        print(f"{conc:>11} {n:>6} {rate:>9.1f} {ideal:>8.1f} {rate / ideal:>6.1%}")
+    return ok
+
+
+def bench_rate_limit(latency: float, rpm: float, concurrency: int, n: int) -> bool:
+    print(f"\n== requests_per_minute={rpm:.0f} with concurrency {concurrency} ==")
+    backend = LatencyBackend(EchoBackend(), latency)
+    masker = Masker(backend, MODEL, concurrency=concurrency, requests_per_minute=rpm, cache=False)
+    masker.mask_many([make_text(i) for i in range(n)])
+    times = sorted(backend.times)
+    span = times[-1] - times[0]
+    per_min = (len(times) - 1) / span * 60 if span > 0 else float("inf")
+    busiest, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - 1.0:
+            lo += 1
+        busiest = max(busiest, hi - lo + 1)
+    limit_per_s = rpm / 60
+    unlimited = concurrency / latency * 60
+    print(f"  without the limit the pool could send {unlimited:.0f}/min")
+    print(f"  measured {per_min:.0f} requests/min ({per_min / rpm:.1%} of the limit)")
+    print(f"  busiest 1 s window: {busiest} requests (limit {limit_per_s:.0f}/s + 1 burst)")
+    return per_min <= rpm * 1.001 and busiest <= limit_per_s + 1
+
+
+def bench_overhead(n: int) -> bool:
+    print(f"\n== library overhead per row, zero-latency backend, {n} rows ==")
+    backend = EchoBackend()
+    builder = PromptBuilder()
+    texts = [make_text(i) for i in range(n)]
+    start = time.perf_counter()
+    for text in texts:
+        backend.generate(MODEL, builder.format(text), GenerationConfig())
+    baseline = (time.perf_counter() - start) / n
+    print(f"  baseline (format + backend.generate in a loop): {baseline * 1e6:8.1f} us/row")
+    ok = True
+    for conc in (1, 8):
+        masker = Masker(backend, MODEL, concurrency=conc, cache=True)
+        masker.mask_many(texts[:200])
+        masker.clear_cache()
+        start = time.perf_counter()
+        masker.mask_many(texts)
+        per_row = (time.perf_counter() - start) / n
+        overhead = per_row - baseline
+        ok &= overhead < 1e-3
+        print(
+            f"  Masker.mask_many concurrency={conc}: {per_row * 1e6:8.1f} us/row, "
+            f"overhead {overhead * 1e6:7.1f} us/row ({per_row / baseline:.1f}x baseline)"
+        )
+    return ok
+
+
+_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from benchmarks.bench_masking import EchoBackend, MODEL
+from pii_gemini.masking import Masker
+masker = Masker(EchoBackend(), MODEL, concurrency=4)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+summary = masker.mask_file(sys.argv[1], sys.argv[2], id_column="id", progress=False)
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kb": before, "peak_kb": peak, "elapsed": elapsed,
+                  "done": summary.done}))
+"""
+
+
+def _write_input(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"t{i}", "source_text": make_text(i)}) + "\n")
+
+
+def bench_memory(sizes: list[int]) -> bool:
+    print("\n== mask_file peak memory (fresh process per size, zero-latency backend) ==")
+    print(
+        f"{'rows':>9} {'input MB':>9} {'RSS after import':>17} {'peak RSS':>9} "
+        f"{'growth':>8} {'rows/s':>8}"
+    )
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            src, dst = Path(tmp) / f"in_{n}.jsonl", Path(tmp) / f"out_{n}.jsonl"
+            _write_input(src, n)
+            env = dict(os.environ, PYTHONPATH=str(ROOT))
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(src), str(dst), str(ROOT)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            ).stdout
+            r = json.loads(out)
+            assert r["done"] == n
+            peaks.append(r["peak_kb"])
+            print(
+                f"{n:>9} {src.stat().st_size / 1e6:>9.1f} {r['before_kb'] / 1024:>14.1f} MB "
+                f"{r['peak_kb'] / 1024:>6.1f} MB {(r['peak_kb'] - r['before_kb']) / 1024:>5.1f} MB "
+                f"{n / r['elapsed']:>8.0f}"
+            )
+            src.unlink()
+            dst.unlink()
+    ratio = peaks[-1] / peaks[0]
+    print(
+        f"  peak RSS at {sizes[-1]} rows / at {sizes[0]} rows: {ratio:.2f}x "
+        f"(input grew {sizes[-1] / sizes[0]:.0f}x)"
+    )
+    return ratio < 1.25
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.020)
+    parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--overhead-rows", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    _ = resource  # the parent's own RSS is not what is measured
+    checks = {
+        "throughput >= 90% of concurrency/latency": bench_throughput(
+            args.latency, [int(c) for c in args.concurrency.split(",")]
+        ),
+        "never above requests_per_minute": bench_rate_limit(args.latency, 3000, 16, 400),
+        "overhead < 1 ms/row": bench_overhead(args.overhead_rows),
+        "peak memory flat": bench_memory([int(s) for s in args.sizes.split(",")]),
+    }
+    print()
+    for name, passed in checks.items():
+        print(f"{'PASS' if passed else 'FAIL'}  {name}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
