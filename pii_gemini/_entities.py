@@ -140,7 +140,7 @@ def parse_entities(output: str) -> list[tuple[str, str]]:
 def format_entities(spans: Iterable[Span]) -> str:
     """The canonical entities answer for ``spans``: a compact JSON list in order of appearance."""
     items = [{"label": s.label, "value": s.value} for s in sorted(spans, key=lambda s: s.start)]
-    return json.dumps(items, ensure_ascii=False)
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

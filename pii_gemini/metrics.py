@@ -44,6 +44,7 @@ __all__ = [
 
 _DROP_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-–.,()/_'’\u00a0\u202f")
 _INDEX_RE = re.compile(r"_\d+$")
+_LABEL_LIKE_RE = re.compile(r"[A-Z0-9_\[\]]+")
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> list[Span]:
@@ -100,8 +101,9 @@ def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
         except ValueError:
             try:
                 value = ast.literal_eval(value)
-            except (ValueError, SyntaxError) as exc:
-                raise DatasetError("gold_spans entry is not a list", row=row) from exc
+            except (ValueError, SyntaxError):
+                # from None: the parser's message would quote the (PII) text
+                raise DatasetError("gold_spans entry is not a list", row=row) from None
     if value is None:
         return ()
     spans: list[Span] = []
@@ -140,32 +142,47 @@ def _norm(text: str) -> str:
     return text.translate(_DROP_SEPARATORS).casefold()
 
 
-def _leaks(gold: Sequence[Span], output: str, reference: str) -> tuple[int, int]:
-    """(verbatim, normalised) count of gold spans whose value the output still holds.
+def _leak_flags(
+    gold: Sequence[Span], output: str, reference: str, *, normalised: bool = True
+) -> tuple[list[bool], list[bool]]:
+    """Per gold span: is its value still in the output (verbatim, and after normalising)?
 
     A value leaks when it occurs in the output more often than in the ideal masked text
-    (so a value that is also legitimately non-PII elsewhere is not counted).
+    (so a value that is also legitimately non-PII elsewhere is not counted); with a repeated
+    value, that many of its spans count as leaked.
     """
+    verbatim = [False] * len(gold)
+    norm = [False] * len(gold)
     if not gold:
-        return 0, 0
-    out = PLACEHOLDER_RE.sub("\x00", output)
-    ref = PLACEHOLDER_RE.sub("\x00", reference)
-    by_value = Counter(s.value for s in gold if s.value.strip())
-    verbatim = normalised = 0
-    out_n = ref_n = None
-    for value, n_spans in by_value.items():
-        excess = out.count(value) - ref.count(value)
-        v = min(max(excess, 0), n_spans)
-        verbatim += v
-        nv = _norm(value)
-        if not nv:
-            normalised += v
+        return verbatim, norm
+    groups: dict[str, list[int]] = {}
+    for k, s in enumerate(gold):
+        if s.value.strip():
+            groups.setdefault(s.value, []).append(k)
+    out, ref = output, reference
+    out_n = ref_n = ""
+    for value, idxs in groups.items():
+        n_spans = len(idxs)
+        if out is output and _LABEL_LIKE_RE.fullmatch(value):
+            # a value like "IP" could match inside "[IPV4]": count outside placeholders only
+            out = PLACEHOLDER_RE.sub("\x00", output)
+            ref = PLACEHOLDER_RE.sub("\x00", reference)
+        v = min(max(out.count(value) - ref.count(value), 0), n_spans)
+        for k in idxs[:v]:
+            verbatim[k] = True
+        if not normalised:
             continue
-        if out_n is None or ref_n is None:
-            out_n, ref_n = _norm(out), _norm(ref)
-        nexcess = out_n.count(nv) - ref_n.count(nv)
-        normalised += max(v, min(max(nexcess, 0), n_spans))
-    return verbatim, normalised
+        nv_count = v
+        if v < n_spans:
+            nv = _norm(value)
+            if nv:
+                if not out_n:  # placeholders out first: "[FIRSTNAME]" must not match "name"
+                    out_n = _norm(PLACEHOLDER_RE.sub("\x00", output)) or "\x00"
+                    ref_n = _norm(PLACEHOLDER_RE.sub("\x00", reference))
+                nv_count = max(v, min(max(out_n.count(nv) - ref_n.count(nv), 0), n_spans))
+        for k in idxs[:nv_count]:
+            norm[k] = True
+    return verbatim, norm
 
 
 def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
@@ -236,11 +253,11 @@ def evaluate(
         raise ConfigError("evaluate needs at least one row")
     label_set = frozenset(labels) if labels is not None else ALL_LABELS
 
-    tp_strict = Counter[str]()
-    gold_by_label = Counter[str]()
-    pred_by_label = Counter[str]()
-    lenient_by_label = Counter[str]()
-    leak_by_label = Counter[str]()
+    tp_labels: list[str] = []
+    gold_labels_all: list[str] = []
+    pred_labels_all: list[str] = []
+    lenient_labels: list[str] = []
+    leak_labels: list[str] = []
     cols: dict[str, list[Any]] = {name: [] for name in _ROW_COLUMNS}
     for i in range(n):
         source, raw = srcs[i], preds[i]
@@ -267,32 +284,39 @@ def evaluate(
         al = _align(source, text)
         pred = al.spans
         gold_labels = [s.label for s in gold]
-        gold_by_label.update(gold_labels)
-        pred_by_label.update(s.label for s in pred)
+        gold_labels_all.extend(gold_labels)
+        pred_labels_all.extend([s.label for s in pred])
         # strict: same boundaries and label (multiset)
         if exact:
             strict_tp = len(gold)
-            tp_strict.update(gold_labels)
+            tp_labels.extend(gold_labels)
         else:
-            gold_keys = Counter((s.start, s.end, s.label) for s in gold)
+            gold_keys: dict[tuple[int, int, str], int] = {}
+            for s in gold:
+                key = (s.start, s.end, s.label)
+                gold_keys[key] = gold_keys.get(key, 0) + 1
             strict_tp = 0
             for s in pred:
                 key = (s.start, s.end, s.label)
-                if gold_keys[key] > 0:
+                if gold_keys.get(key, 0) > 0:
                     gold_keys[key] -= 1
                     strict_tp += 1
-                    tp_strict[s.label] += 1
+                    tp_labels.append(s.label)
         gold_hits = _overlaps(gold, pred)
         len_gold_hit = sum(gold_hits)
         len_pred_hit = sum(_overlaps(pred, gold))
-        lenient_by_label.update(lab for lab, hit in zip(gold_labels, gold_hits, strict=True) if hit)
+        lenient_labels.extend(lab for lab, hit in zip(gold_labels, gold_hits, strict=True) if hit)
         if exact:
             leaked = leaked_n = 0
         else:
-            leaked, leaked_n = _leaks(gold, text, reference)
+            flags_v, flags_n = _leak_flags(gold, text, reference)
+            leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
-                leak_by_label.update(s.label for s in gold if _leaks((s,), text, reference)[1])
-        leaked_raw = _leaks(gold, raw, reference)[0] if raw != text else leaked
+                leak_labels.extend(lab for lab, f in zip(gold_labels, flags_n, strict=True) if f)
+        if raw != text:
+            leaked_raw = sum(_leak_flags(gold, raw, reference, normalised=False)[0])
+        else:
+            leaked_raw = leaked
         covered = [(s.start, s.end) for s in pred]
         covered.extend((c[0], c[1]) for c in al.changes)
         kept, total = _preserved(len(source), gold, covered)
@@ -327,8 +351,14 @@ def evaluate(
         d = totals[denom] if isinstance(denom, str) else denom
         return totals[key] / d if d else 0.0
 
+    tp_strict = Counter(tp_labels)
     per_label = _per_label(
-        gold_by_label, pred_by_label, tp_strict, tp_strict, lenient_by_label, leak_by_label
+        Counter(gold_labels_all),
+        Counter(pred_labels_all),
+        tp_strict,
+        tp_strict,
+        Counter(lenient_labels),
+        Counter(leak_labels),
     )
     return EvaluationReport(
         n_rows=n,
