@@ -122,7 +122,7 @@ def parse_entities(output: str) -> list[tuple[str, str]]:
             candidates.append(text[i : j + 1])
     parsed: list[tuple[str, str]] | None = None
     for cand in candidates:
-        parsed = _from_obj(_loads(cand))
+        parsed = _from_obj(_loads(cand)) or None  # "[1, 2]" in chatter is not an answer
         if parsed is not None:
             if cand.startswith("["):
                 return parsed

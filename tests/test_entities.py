@@ -153,6 +153,12 @@ def test_ground_of_entities_of_spans_returns_the_spans(data: tuple[str, tuple[Sp
     assert [(s.label, s.value) for s in got] == [(s.label, s.value) for s in spans]
     for s in got:
         assert source[s.start : s.end] == s.value
+    prev_end, unique = 0, True
+    for s in spans:
+        unique = unique and source.find(s.value, prev_end) == s.start
+        prev_end = s.end
+    if unique:  # no value also occurs between its predecessor and itself: exact same spans
+        assert got == spans
 
 
 @settings(max_examples=150, deadline=None)
@@ -165,3 +171,11 @@ def test_render_then_align_returns_spans_when_not_ambiguous(
     assert a.faithful
     if not a.ambiguous and "split_by_shape" not in a.issues:
         assert a.spans == spans
+
+
+def test_parse_entities_label_lines_with_brackets_in_values() -> None:
+    out = "NEARBYGPSCOORDINATE: [-56.5612,-68.9245]\nCITY: Oslo"
+    assert parse_entities(out) == [
+        ("NEARBYGPSCOORDINATE", "[-56.5612,-68.9245]"),
+        ("CITY", "Oslo"),
+    ]
