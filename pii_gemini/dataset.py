@@ -15,6 +15,8 @@ vectorised string operations.
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import json
 import logging
 import math
@@ -22,7 +24,7 @@ import os
 import re
 import string
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,8 @@ _ISO_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 # "[[0, 5, 'O'], [5, 8, 'PREFIX_1'], ...]" (legacy, Python repr) or the JSON form (current)
 _SPAN_LABEL_RE = re.compile(r"\[\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(['\"])(.*?)\3\s*\]")
+# the canonical legacy form, non-"O" entries only (anything else takes the careful path)
+_FAST_SPAN_RE = re.compile(r"\[(\d+), (\d+), '(?!O')([A-Z][A-Z0-9_]*)'\]")
 _BY_START = itemgetter("start")
 
 
@@ -331,7 +335,8 @@ def _detect_schema(columns: Sequence[str], forced: str | None) -> str:
     )
 
 
-_LABELS: dict[str, str] = {}
+_LABELS: dict[str, str] = {}  # raw label -> normalised label
+_IDENTITY_LABELS: set[str] = set()  # labels that are already normalised
 
 
 def _label(raw: object, column: str) -> str:
@@ -346,6 +351,8 @@ def _label(raw: object, column: str) -> str:
             raise _RowError(column, "a span label is not a valid PII label") from None
         if len(_LABELS) < 10_000:
             _LABELS[raw] = label
+            if label == raw:
+                _IDENTITY_LABELS.add(raw)
         return label
     raise _RowError(column, "a span label is not a string")
 
@@ -521,6 +528,83 @@ def _ids_of(frame: pd.DataFrame) -> pd.Series:
     return numbers
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building millions of small dicts (it rescans them all)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fast_current(text: object, mask: object) -> list[dict[str, Any]] | None:
+    """The common case, checked without allocating: a list of 4-key span dicts, in order,
+    matching the text, with normalised labels. Returns the input list or None (careful path)."""
+    if type(text) is not str or type(mask) is not list:
+        return None
+    n = len(text)
+    last = 0
+    identity = _IDENTITY_LABELS
+    try:
+        for span in mask:
+            if type(span) is not dict or len(span) != 4:
+                return None
+            value = span["value"]
+            start = span["start"]
+            end = span["end"]
+            if (
+                type(start) is not int
+                or type(end) is not int
+                or start < last
+                or end < start
+                or end > n
+                or text[start:end] != value
+                or span["label"] not in identity
+            ):
+                return None
+            last = start
+    except KeyError:
+        return None
+    return mask
+
+
+def _fast_legacy(text: object, raw_mask: object, raw_spans: object) -> list[dict[str, Any]] | None:
+    """The common legacy case: canonical span_labels whose values re-create privacy_mask's
+    repr exactly. Returns fresh span dicts or None (careful path)."""
+    if type(text) is not str or type(raw_spans) is not str or type(raw_mask) is not str:
+        return None
+    n = len(text)
+    last = 0
+    labels = _LABELS
+    spans = []
+    expected = {}
+    for a, b, name in _FAST_SPAN_RE.findall(raw_spans):
+        start = int(a)
+        end = int(b)
+        label = labels.get(name)
+        if start < last or end < start or end > n or label is None:
+            return None
+        value = text[start:end]
+        expected["[" + name + "]"] = value
+        spans.append({"value": value, "start": start, "end": end, "label": label})
+        last = start
+    if repr(expected) != raw_mask:
+        return None
+    return spans
+
+
+def _bad_strings(series: pd.Series) -> set[int]:
+    """Positions whose value is not a string (vectorised for string dtypes)."""
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        bad = series.isna().to_numpy()
+    else:
+        bad = np.fromiter((type(v) is not str for v in series.tolist()), bool, len(series))
+    return set(np.flatnonzero(bad).tolist())
+
+
 def _normalise(
     frame: pd.DataFrame,
     *,
@@ -532,63 +616,73 @@ def _normalise(
     name = _detect_schema([str(c) for c in frame.columns], schema)
     src_col, tgt_col, mask_col = SCHEMAS[name]
     lang = _languages_of(frame)
+    candidates: Sequence[int]
     if languages is not None:
-        candidates = np.flatnonzero(pd.Series(lang).isin(languages).to_numpy())
+        candidates = np.flatnonzero(pd.Series(lang).isin(languages).to_numpy()).tolist()
     else:
-        candidates = np.arange(len(frame))
-    if limit is not None and errors == "raise":
-        candidates = candidates[:limit]
+        candidates = range(len(frame))
+    wanted = len(candidates) if limit is None else min(limit, len(candidates))
 
     sources = frame[src_col].tolist()
     masks = frame[mask_col].tolist()
-    targets = frame[tgt_col].tolist()
-    legacy_spans = (
-        frame["span_labels"].tolist()
-        if name == "legacy" and "span_labels" in frame.columns
-        else None
+    bad_targets = _bad_strings(frame[tgt_col])
+    legacy = name == "legacy"
+    span_labels = (
+        frame["span_labels"].tolist() if legacy and "span_labels" in frame.columns else None
     )
-    wanted = len(candidates) if limit is None else min(limit, len(candidates))
+
+    def careful(row: int) -> list[dict[str, Any]]:
+        """Full validation of one row; raises _RowError naming the column."""
+        if row in bad_targets:
+            raise _RowError(tgt_col, f"{tgt_col} is not a string")
+        if legacy:
+            raw_spans = span_labels[row] if span_labels is not None else None
+            return _spans_legacy(sources[row], frame[tgt_col].iat[row], masks[row], raw_spans)
+        try:
+            return _spans_current(sources[row], masks[row])
+        except _RowError as exc:
+            if exc.column == "source_text":
+                exc.column = src_col
+            raise
 
     good: list[int] = []
     out_masks: list[list[dict[str, Any]]] = []
     skipped = 0
-    for row in candidates.tolist():
-        if len(good) >= wanted:
-            break
-        try:
-            if type(targets[row]) is not str:
-                raise _RowError(tgt_col, f"{tgt_col} is not a string")
-            if name == "legacy":
-                spans = _spans_legacy(
-                    sources[row], targets[row], masks[row],
-                    legacy_spans[row] if legacy_spans is not None else None,
-                )  # fmt: skip
-            else:
+    with _gc_paused():
+        for row in candidates:
+            if len(good) >= wanted:
+                break
+            spans: list[dict[str, Any]] | None = None
+            if row not in bad_targets:
+                if not legacy:
+                    spans = _fast_current(sources[row], masks[row])
+                elif span_labels is not None:
+                    spans = _fast_legacy(sources[row], masks[row], span_labels[row])
+            if spans is None:
                 try:
-                    spans = _spans_current(sources[row], masks[row])
+                    spans = careful(row)
                 except _RowError as exc:
-                    if exc.column == "source_text":
-                        exc.column = src_col
-                    raise
-        except _RowError as exc:
-            if errors == "raise":
-                raise DatasetError(
-                    f"row {row}: column {exc.column!r}: {exc.reason}", column=exc.column, row=row
-                ) from None
-            skipped += 1
-            continue
-        good.append(row)
-        out_masks.append(spans)
+                    if errors == "raise":
+                        raise DatasetError(
+                            f"row {row}: column {exc.column!r}: {exc.reason}",
+                            column=exc.column,
+                            row=row,
+                        ) from None
+                    skipped += 1
+                    continue
+            good.append(row)
+            out_masks.append(spans)
 
     positions = np.asarray(good, dtype=np.intp)
     ids = _ids_of(frame)
+    every = len(good) == len(frame)  # nothing filtered or skipped: no take() copies needed
     result: pd.DataFrame = pd.DataFrame(
         {
-            "id": ids.take(positions).reset_index(drop=True),
-            "source_text": frame[src_col].take(positions).astype(str).reset_index(drop=True),
-            "target_text": frame[tgt_col].take(positions).astype(str).reset_index(drop=True),
+            "id": ids if every else ids.take(positions).reset_index(drop=True),
+            "source_text": _as_text(frame[src_col], None if every else positions),
+            "target_text": _as_text(frame[tgt_col], None if every else positions),
             "privacy_mask": pd.Series(out_masks, dtype=object, index=pd.RangeIndex(len(good))),
-            "language": pd.Series(lang[positions], dtype=object),
+            "language": pd.Series(lang if every else lang[positions], dtype=object),
         }
     )
     result.attrs["schema"] = name
@@ -596,6 +690,13 @@ def _normalise(
     if skipped:
         logger.warning("skipped %d malformed row(s) of %d", skipped, skipped + len(good))
     return result
+
+
+def _as_text(series: pd.Series, positions: np.ndarray[Any, Any] | None) -> pd.Series:
+    if positions is not None:
+        series = series.take(positions)
+    out: pd.Series = series.astype(str).reset_index(drop=True)
+    return out
 
 
 # --------------------------------------------------------------------------- splitting
