@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ._types import Span
 from .labels import PLACEHOLDER_RE
 
-__all__ = ["Alignment", "MaskedParts", "align", "split_masked"]
+__all__ = ["Alignment", "MaskedParts", "align", "fits", "split_masked"]
 
 _MAX_SPLITS = 256  # placements enumerated per ambiguous group before giving up on shapes
 _MAX_VALUE_CHARS = 400  # loose path: longest value a placeholder may stand for
@@ -459,6 +459,14 @@ def _split_region(
         Span(start + s, start + e, lab, region[s:e])
         for s, e, lab in zip(starts, ends, labels, strict=True)
     ], amb
+
+
+def fits(source: str, masked: str, *, labels: Collection[str] | None = None) -> bool:
+    """True when ``masked`` equals ``source`` outside its placeholders (cheap check)."""
+    parts = split_masked(masked, source, labels=labels)
+    if not parts.labels:
+        return masked == source
+    return _fast(source, parts) is not None
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from ._align import align, split_masked
+from ._align import align, fits, split_masked
 from ._entities import render_masked
 from ._types import Span
 from .labels import PLACEHOLDER_RE
@@ -116,17 +116,21 @@ def _is_trailer(par: str, after_trailer: bool) -> bool:
     return False
 
 
-def clean_output(raw: str) -> CleanedOutput:
+def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     """Extract the masked text from a raw model answer.
 
     Removes code fences, preambles ("Here is the anonymized output:", "Sure! ..."), an
     "Output:" echo of the prompt, and trailing notes or bullet lists explaining the
     replacements. A refusal yields an empty text with ``refused=True``. Inner text is kept
-    byte for byte; only the removed parts and surrounding whitespace change.
+    byte for byte; only the removed parts and surrounding whitespace change. With
+    ``source``, an answer that already matches the source outside its placeholders is
+    returned as is (so a source that itself ends with "Note: ..." is not cut).
     """
     if not isinstance(raw, str):
         raise TypeError(f"clean_output expects a str, got {type(raw).__name__}")
     text = raw.strip()
+    if source is not None and fits(source.strip(), text):
+        return CleanedOutput(text, False)
     prefix_parts: list[str] = []
     suffix_parts: list[str] = []
     fence = _FENCE_RE.search(text)

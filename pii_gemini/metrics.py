@@ -67,10 +67,10 @@ def _texts(values: Iterable[Any], name: str) -> list[str]:
         raise ConfigError(f"{name} must be a sequence of texts, not a single str")
     out: list[str] = []
     for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append("")
-        elif isinstance(v, str):
+        if isinstance(v, str):
             out.append(v)
+        elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            out.append("")
         else:
             raise DatasetError(f"{name}[{i}] is {type(v).__name__}, expected str", row=i)
     return out
@@ -274,7 +274,7 @@ def evaluate(
                 )
         reference = refs[i] if refs is not None else render_masked(source, gold)
         if clean:
-            cleaned = clean_output(raw)
+            cleaned = clean_output(raw, source)
             text = normalize_placeholders(cleaned.text)
             chatter, refused = cleaned.had_chatter, cleaned.refused
             lead = bool(cleaned.removed_prefix) and not refused

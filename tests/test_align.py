@@ -236,3 +236,11 @@ def test_align_never_crashes_and_spans_are_valid(source: str, masked: str) -> No
         assert source[s.start : s.end] == s.value
         assert s.start >= prev
         prev = s.end
+
+
+def test_fits() -> None:
+    from pii_gemini._align import fits
+
+    assert fits("Call Ann now", "Call [FIRSTNAME] now")
+    assert not fits("Call Ann now", "Call [FIRSTNAME] later")
+    assert fits("plain", "plain") and not fits("plain", "other")

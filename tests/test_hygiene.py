@@ -133,3 +133,13 @@ def test_repair_drops_unanchored_placeholder_and_reports_it() -> None:
     masked = "Hi [PREFIX][LASTNAME], pay now please."
     assert check_faithfulness(src, masked).unanchored_placeholders == 2
     assert repair(src, masked) == src
+
+
+def test_clean_output_with_source_keeps_a_faithful_answer() -> None:
+    src = "Dear Ann, see you.\n\nNote: I replaced the booking for you."
+    masked = "Dear [FIRSTNAME], see you.\n\nNote: I replaced the booking for you."
+    assert clean_output(masked).text == "Dear [FIRSTNAME], see you."  # without source: cut
+    out = clean_output(masked, src)
+    assert out.text == masked and not out.had_chatter
+    chatty = clean_output(f"Here is the output:\n\n{masked}", src)
+    assert chatty.had_chatter
