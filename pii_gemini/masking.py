@@ -52,12 +52,15 @@ from .backends.base import Backend
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .dataset import PromptBuilder
+
 __all__ = ["MaskSummary", "Masker"]
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_CACHE_SIZE = 10_000  # results kept for identical texts; bounds memory on huge runs
 _WINDOW_PER_WORKER = 16  # rows submitted ahead per worker, so one slow row stalls no one
+_MAX_BATCH = 8  # most rows handed to a worker at once
 _CHARS_PER_TOKEN = 4  # rough token estimate for the tokens/minute limit before the real count
 _OUTPUT_TOKEN_SLACK = 16  # tokens allowed above the input size for an answer estimate
 _MIN_INPUT_CHARS = 50  # smallest sensible max_input_chars
@@ -125,6 +128,17 @@ class _Outcome:
     finish_reason: str | None = None
     error: str | None = None
     raw_output: str | None = None
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """A row's future, and whether this run created it (else it is shared via the cache)."""
+
+    future: Future[MaskResult]
+    owned: bool = False
+
+
+_Batch = list[tuple[str, "Future[MaskResult]"]]
 
 
 @dataclass(frozen=True)
@@ -282,7 +296,7 @@ class Masker:
         backend: Backend,
         model: str,
         *,
-        prompt_builder: _Prompter | None = None,
+        prompt_builder: PromptBuilder | None = None,
         generation_config: GenerationConfig | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -351,8 +365,7 @@ class Masker:
         if not isinstance(text, str):
             raise ConfigError(f"text must be a str, got {type(text).__name__}")
         run = self._new_run()
-        fut = self._submit(None, text, run)
-        result = fut.result()
+        result = self._submit(text, run, None).future.result()
         run.count(result)
         self.last_summary = run.summary()
         return result
@@ -522,70 +535,99 @@ class Masker:
     def _new_run(self) -> _Run:
         return _Run(self.retry, self._sleep)
 
-    def _submit(
-        self, pool: ThreadPoolExecutor | None, value: object, run: _Run
-    ) -> Future[MaskResult]:
-        """A future for ``value``'s result: from the cache, in the pool, or run inline."""
+    def _submit(self, value: object, run: _Run, batch: _Batch | None) -> _Ticket:
+        """A future for ``value``'s result: done at once, from the cache, or new.
+
+        A new future is appended to ``batch`` (to be run by the pool) and owned by the
+        caller; with ``batch=None`` it is computed inline in the calling thread.
+        """
         if isinstance(value, _BadRow):
-            return _completed(MaskResult("", None, MaskStatus.FAILED, error=value.error))
+            return _Ticket(_completed(MaskResult("", None, MaskStatus.FAILED, error=value.error)))
         if not isinstance(value, str):
             error = f"input is not text ({type(value).__name__})"
-            return _completed(MaskResult("", None, MaskStatus.FAILED, error=error))
+            return _Ticket(_completed(MaskResult("", None, MaskStatus.FAILED, error=error)))
         if not value.strip():  # nothing to mask: no request
-            return _completed(MaskResult(value, value, MaskStatus.OK))
-        if not self._cache_enabled:
-            return self._start(pool, value, run)
-        key = self.cache_key(value)
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None and not hit.cancelled():
-                self._cache.move_to_end(key)
-                run.cached += 1
-                return hit
-            fut: Future[MaskResult] = (
-                Future() if pool is None else pool.submit(self._mask_text, value, run)
-            )
-            self._remember(key, fut)
-        if pool is None:
-            self._run_inline(fut, value, run)
-        fut.add_done_callback(lambda f: self._forget_unless_ok(key, f))
-        return fut
-
-    def _start(self, pool: ThreadPoolExecutor | None, text: str, run: _Run) -> Future[MaskResult]:
-        if pool is not None:
-            return pool.submit(self._mask_text, text, run)
+            return _Ticket(_completed(MaskResult(value, value, MaskStatus.OK)))
         fut: Future[MaskResult] = Future()
-        self._run_inline(fut, text, run)
-        return fut
+        if self._cache_enabled:
+            key = self.cache_key(value)
+            with self._cache_lock:
+                hit = self._cache.get(key)
+                if hit is not None and not hit.cancelled():
+                    self._cache.move_to_end(key)
+                    run.cached += 1
+                    return _Ticket(hit)
+                self._remember(key, fut)
+            fut.add_done_callback(lambda f: self._forget_unless_ok(key, f))
+        if batch is None:
+            self._run_one(value, fut, run)
+        else:
+            batch.append((value, fut))
+        return _Ticket(fut, owned=True)
 
-    def _run_inline(self, fut: Future[MaskResult], text: str, run: _Run) -> None:
+    def _run_one(self, text: str, fut: Future[MaskResult], run: _Run) -> bool:
+        """Compute one future; False when its error must stop the rest of a batch."""
+        if not fut.set_running_or_notify_cancel():
+            return True
         try:
             fut.set_result(self._mask_text(text, run))
         except BaseException as exc:
             fut.set_exception(exc)
+            return not isinstance(exc, _FATAL)
+        return True
+
+    def _run_batch(self, batch: _Batch, run: _Run) -> None:
+        """A pool task: several rows in order (fewer thread hand-offs per row)."""
+        for i, (text, fut) in enumerate(batch):
+            if not self._run_one(text, fut, run):
+                for _, rest in batch[i + 1 :]:
+                    rest.cancel()  # the run stops at the fatal error before these
+                return
 
     def _imap(self, values: Iterable[object], run: _Run) -> Iterator[MaskResult]:
-        """Results for ``values`` in order, with a bounded number submitted ahead."""
+        """Results for ``values`` in order, with a bounded number submitted ahead.
+
+        Rows go to the pool in batches that grow with the backlog (1 row while the
+        workers are starving, up to ``_MAX_BATCH`` when far ahead), so small inputs
+        still run fully parallel and big ones pay fewer thread hand-offs per row.
+        """
         window = self.concurrency * _WINDOW_PER_WORKER
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pii-gemini-mask")
-        pending: deque[tuple[object, Future[MaskResult]]] = deque()
+        pending: deque[tuple[object, _Ticket]] = deque()
+        batch: _Batch = []
+
+        def flush() -> None:
+            if batch:
+                pool.submit(self._run_batch, batch.copy(), run)
+                batch.clear()
 
         def next_result() -> MaskResult:
-            value, fut = pending.popleft()
+            value, ticket = pending.popleft()
+            if not ticket.future.done():
+                flush()  # never wait for a row that was not handed to a worker
             try:
-                return fut.result()
+                return ticket.future.result()
             except CancelledError:
                 # A cached future shared with another run that was aborted: redo it here.
-                return self._submit(pool, value, run).result()
+                ticket = self._submit(value, run, batch)
+                flush()
+                return ticket.future.result()
 
         try:
             for value in values:
-                pending.append((value, self._submit(pool, value, run)))
-                while len(pending) >= window or (pending and pending[0][1].done()):
+                pending.append((value, self._submit(value, run, batch)))
+                size = min(_MAX_BATCH, len(pending) // (2 * self.concurrency))
+                if len(batch) >= max(1, size):
+                    flush()
+                while len(pending) >= window or (pending and pending[0][1].future.done()):
                     yield next_result()
+            flush()
             while pending:
                 yield next_result()
         except BaseException:
+            for _, ticket in pending:
+                if ticket.owned:
+                    ticket.future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

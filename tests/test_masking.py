@@ -297,9 +297,12 @@ def test_fake_backend_blocks_and_truncates_per_row() -> None:
 def test_unknown_model_stops_the_run() -> None:
     from pii_gemini.backends.fake import FakeBackend
 
-    masker = Masker(FakeBackend(), "tunedModels/does-not-exist", sleep=_no_sleep)
+    backend = FakeBackend()
+    masker = Masker(backend, "tunedModels/does-not-exist", sleep=_no_sleep, concurrency=4)
     with pytest.raises(NotFoundError):
-        masker.mask_many(make_texts(50))
+        masker.mask_many(make_texts(500))
+    # it stops at once: at most about one request per worker, not one per row
+    assert backend.service.calls["generate_content"] <= 8
 
 
 def test_blocked_empty_and_failing_rows_do_not_stop_the_batch() -> None:
