@@ -20,7 +20,6 @@ before the update, mapped to a cross-entropy-like number.
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 import random
@@ -42,6 +41,8 @@ _INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")
 _INDEX_SUFFIX_RE = re.compile(r"_\d+$")
 _TOKEN_RE = re.compile(r"\S+")
 _BUCKET_KEY = 2  # lexicon values are bucketed by this many leading characters
+_MAX_CUE_TOKENS = 4  # longest multi-word value a cue may introduce
+_CUE_PASSES = 3  # cue chains followed per prediction (GIVENNAME -> SURNAME -> ...)
 _STRIP_CHARS = ".,;:!?()[]{}\"'«»“”‘’"
 
 # Value families recognised before falling back to a generic shape.
@@ -49,9 +50,9 @@ _FAMILIES: dict[str, str] = {
     "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     "url": r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]",
     "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
+    "mac": r"(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}",
     "ipv6": r"(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}",
     "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?",
-    "mac": r"(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}",
     "eth": r"0x[0-9a-fA-F]{40}",
     "btc": r"(?:bc1[a-z0-9]{25,59}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})",
     "useragent": (
@@ -105,27 +106,53 @@ def coarse_shape(value: str) -> str:
     return "".join(out)
 
 
+_RUN_RE = re.compile(r"[^\W\d_]+|.", re.DOTALL)
+_UPPER = "[A-ZÀ-ÖØ-Þ]"
+_LOWER = "[a-zß-öø-ÿ]"
+
+
 def pattern_key(value: str) -> str | None:
     """The generalised pattern of a value, or None when it is not distinctive enough.
 
-    Families (e-mail, URL, IP, IBAN) win; otherwise digits keep their count, letter runs
-    are compressed and punctuation is kept (``+1 (555) 010-4477`` -> ``+9 (999) 999-9999``).
-    Letter-only or short values are not distinctive: they are left to lexicon and cues.
+    Families (e-mail, URL, IP, IBAN, crypto addresses, user agents) win. Otherwise digits
+    keep their count, punctuation is kept, whole words stay literal (in backticks) and
+    letter runs inside tokens become case classes: ``Apt. 156`` -> ```Apt`. 999``,
+    ``JC4HSC1X`` -> ``A+9A+9A``. Values with fewer than 3 digits are not distinctive:
+    they are left to the lexicon and cue words.
     """
     for key, family in _FAMILY_RES.items():
         if family.fullmatch(value):
             return "@" + key
     digits = sum(ch.isdigit() for ch in value)
-    if digits < 3 or len(value) < 4:
+    if digits < 3 or len(value) < 4 or "`" in value:
         return None
     out: list[str] = []
-    for ch in value:
-        cls = _char_class(ch, case=False)
-        if cls == "a" and out and out[-1] in ("a", "a+"):
-            out[-1] = "a+"
-            continue
-        out.append(cls)
+    for match in _RUN_RE.finditer(value):
+        run = match.group()
+        if run.isdigit():
+            out.append("9" * len(run))
+        elif not run[0].isalpha():
+            out.append(run)
+        elif (
+            len(run) >= 2
+            and (match.start() == 0 or not value[match.start() - 1].isalnum())
+            and (match.end() == len(value) or not value[match.end()].isalnum())
+        ):
+            out.append(f"`{run}`")  # a whole word: keep it
+        else:
+            out.append(_case_runs(run))
     return "".join(out)
+
+
+def _case_runs(run: str) -> str:
+    parts: list[str] = []
+    for ch in run:
+        cls = "A" if ch.isupper() else "a"
+        if parts and parts[-1][0] == cls:
+            parts[-1] = cls + "+"
+        else:
+            parts.append(cls)
+    return "".join(parts)
 
 
 def _pattern_regex(key: str) -> re.Pattern[str]:
@@ -136,14 +163,19 @@ def _pattern_regex(key: str) -> re.Pattern[str]:
         i = 0
         while i < len(key):
             ch = key[i]
-            if ch == "9":
+            if ch == "`":
+                end = key.index("`", i + 1)
+                parts.append(re.escape(key[i + 1 : end]))
+                i = end
+            elif ch == "9":
                 parts.append(r"\d")
-            elif ch == "a":
-                if key.startswith("a+", i):
-                    parts.append(r"[^\W\d_]+")
+            elif ch in "Aa":
+                cls = _UPPER if ch == "A" else _LOWER
+                if key.startswith("+", i + 1):
+                    parts.append(cls + "+")
                     i += 1
                 else:
-                    parts.append(r"[^\W\d_]")
+                    parts.append(cls)
             else:
                 parts.append(re.escape(ch))
             i += 1
@@ -181,6 +213,7 @@ class Learner:
         self.suffix: str | None = None
         self.output_format = "masked"  # or "entities"
         self.indexed = False
+        self.json_compact = False  # entities answers as {"label":"X"} rather than {"label": "X"}
         self.lexicon: dict[str, Counter[str]] = {}
         self.plain: Counter[str] = Counter()
         self.patterns: dict[str, Counter[str]] = {}
@@ -206,7 +239,10 @@ class Learner:
         outputs = [output for _, output in examples]
         entity_votes = sum(_looks_like_entities(o) for o in outputs)
         self.output_format = "entities" if entity_votes * 2 > len(outputs) else "masked"
-        if self.output_format == "masked":
+        if self.output_format == "entities":
+            spaced = sum('": ' in o for o in outputs if _looks_like_entities(o))
+            self.json_compact = spaced * 2 < entity_votes
+        else:
             indexed_votes = sum(bool(_INDEXED_RE.search(o)) for o in outputs)
             self.indexed = indexed_votes * 2 > len(outputs)
         return [self.parse(text_input, output) for text_input, output in examples]
@@ -341,35 +377,61 @@ class Learner:
         for start, end in self._lexicon_matches(text):
             value = text[start:end]
             counts = self.lexicon[value]
-            if sum(counts.values()) > self.plain[value]:
-                candidates.append((0, start, end, _best(counts)))
-        for key, labels in self.patterns.items():
-            if sum(labels.values()) <= self.pattern_neg[key]:
+            if sum(counts.values()) <= self.plain[value]:
                 continue
+            if len(counts) > 1:  # a value seen with several labels: let the context decide
+                context = self.cues.get(_cue_before(text, start, {}), Counter())
+                counts = Counter({lab: n + context[lab] for lab, n in counts.items()})
+            candidates.append((0, start, end, _best(counts)))
+        for key, labels in self.patterns.items():
             label = _best(labels)
+            if labels[label] <= self.pattern_neg[key]:
+                continue
             for match in self._regex(key).finditer(text):
                 candidates.append((1, match.start(), match.end(), label))
-        if self.cues:
-            candidates.extend(self._cue_candidates(text))
-        return _resolve(candidates)
+        spans = _resolve(candidates)
+        for _ in range(_CUE_PASSES):  # a cue may be a value found in the previous pass
+            extra = list(self._cue_candidates(text, spans))
+            if not extra:
+                break
+            spans = _resolve([(0, s, e, lab) for s, e, lab in spans] + extra)
+        return spans
 
-    def _cue_candidates(self, text: str) -> Iterable[tuple[int, int, int, str]]:
-        tokens = list(_TOKEN_RE.finditer(text))
-        for previous, token in itertools.pairwise(tokens):
-            cue = _norm_word(previous.group())
-            labels = self.cues.get(cue)
-            if not labels or sum(labels.values()) <= self.cue_neg[cue]:
-                continue
-            raw = token.group()
-            lead = len(raw) - len(raw.lstrip(_STRIP_CHARS))
-            word = raw.strip(_STRIP_CHARS)
-            if not word:
+    def _cue_candidates(
+        self, text: str, spans: Sequence[Triple]
+    ) -> Iterable[tuple[int, int, int, str]]:
+        """Uncovered tokens right after a learned cue (a word, or a value of some label).
+
+        The value may run over a few tokens (``Glen Shoals``) when the label's learned
+        shapes include such a multi-word shape; the longest fitting run wins.
+        """
+        if not self.cues:
+            return
+        labels_at = _labels_at(spans)
+        tokens = [
+            t
+            for t in _TOKEN_RE.finditer(text)
+            if not any(i in labels_at for i in range(t.start(), t.end()))
+        ]
+        for k, token in enumerate(tokens):
+            cue = _cue_before(text, token.start(), labels_at)
+            labels = self.cues.get(cue) if cue else None
+            if not labels:
                 continue
             label = _best(labels)
-            if self.shapes.get(label, Counter())[coarse_shape(word)] <= 0:
+            shapes = self.shapes.get(label)
+            if labels[label] <= self.cue_neg[cue] or not shapes:
                 continue
-            start = token.start() + lead
-            yield (2, start, start + len(word), label)
+            raw = token.group()
+            start = token.start() + len(raw) - len(raw.lstrip(_STRIP_CHARS))
+            for n in range(min(_MAX_CUE_TOKENS, len(tokens) - k), 0, -1):
+                last = tokens[k + n - 1]
+                if n > 1 and text[tokens[k].end() : last.start()].count(" ") > n - 1:
+                    continue  # the run must be contiguous words
+                end = last.end() - (len(last.group()) - len(last.group().rstrip(_STRIP_CHARS)))
+                if end > start and shapes[coarse_shape(text[start:end])] > 0:
+                    yield (2, start, end, label)
+                    break
 
     def _lexicon_matches(self, text: str) -> Iterable[tuple[int, int]]:
         """Leftmost-longest lexicon hits on word boundaries (like ``(?<!\\w)v(?!\\w)``).
@@ -403,7 +465,8 @@ class Learner:
             return _UNTUNED_CHATTER + render_masked(text, spans, indexed=False)
         if self.output_format == "entities":
             entities = [{"label": label, "value": text[s:e]} for s, e, label in spans]
-            return json.dumps(entities, ensure_ascii=False)
+            separators = (",", ":") if self.json_compact else (", ", ": ")
+            return json.dumps(entities, ensure_ascii=False, separators=separators)
         return render_masked(text, spans, indexed=self.indexed)
 
 
@@ -470,6 +533,7 @@ def _parse_entities(text: str, output: str) -> ParsedExample:
 def _facts(example: ParsedExample) -> list[Fact]:
     """Everything one example can teach: positive and negative evidence."""
     text, spans = example.text, example.spans
+    labels_at = _labels_at(spans)
     facts: list[Fact] = []
     for start, end, label in spans:
         value = text[start:end]
@@ -477,36 +541,55 @@ def _facts(example: ParsedExample) -> list[Fact]:
         key = pattern_key(value)
         if key is not None:
             facts.append(("pat", key, label))
-        before = text[:start].split()
-        if before:
-            cue = _norm_word(before[-1])
-            if cue:
-                facts.append(("cue", cue, label))
-    covered = _covered(spans)
-    previous = ""
+        cue = _cue_before(text, start, labels_at)
+        if cue:
+            facts.append(("cue", cue, label))
     for token in _TOKEN_RE.finditer(text):
-        inside = any(i in covered for i in range(token.start(), token.end()))
+        if any(i in labels_at for i in range(token.start(), token.end())):
+            continue
         word = token.group().strip(_STRIP_CHARS)
-        if not inside and word:
-            facts.append(("plain", word, ""))
-            key = pattern_key(word)
-            if key is not None:
-                facts.append(("patneg", key, ""))
-            if previous:
-                facts.append(("cueneg", previous, ""))
-        previous = _norm_word(token.group())
+        if not word:
+            continue
+        facts.append(("plain", word, ""))
+        key = pattern_key(word)
+        if key is not None:
+            facts.append(("patneg", key, ""))
+        cue = _cue_before(text, token.start(), labels_at)
+        if cue:
+            facts.append(("cueneg", cue, ""))
     return facts
 
 
-def _covered(spans: Iterable[Triple]) -> set[int]:
-    return {i for start, end, _ in spans for i in range(start, end)}
+def _labels_at(spans: Iterable[Triple]) -> dict[int, str]:
+    return {i: label for start, end, label in spans for i in range(start, end)}
+
+
+def _cue_before(text: str, pos: int, labels_at: dict[int, str]) -> str:
+    """The context cue of whatever starts at ``pos``: the previous word, lower-cased, or
+    ``<LABEL>`` when the previous thing is a value of that label (``<GIVENNAME>`` before a
+    surname)."""
+    j = pos - 1
+    while j >= 0 and text[j].isspace():
+        j -= 1
+    if j < 0:
+        return ""
+    if j in labels_at:
+        return f"<{labels_at[j]}>"
+    start = j
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return _norm_word(text[start : j + 1])
 
 
 def _resolve(candidates: list[tuple[int, int, int, str]]) -> list[Triple]:
-    """Keep the best non-overlapping candidates: lexicon > pattern > cue, longer first."""
+    """Keep the best non-overlapping candidates: longer first, then lexicon > pattern > cue.
+
+    Longest first, so that a short known value (``12``) cannot cut a long pattern match
+    (a user agent containing ``Android 12.1``) to pieces.
+    """
     chosen: list[Triple] = []
     taken: set[int] = set()
-    for _, start, end, label in sorted(candidates, key=lambda c: (c[0], c[1] - c[2], c[1])):
+    for _, start, end, label in sorted(candidates, key=lambda c: (c[1] - c[2], c[0], c[1])):
         if start >= end or any(i in taken for i in range(start, end)):
             continue
         chosen.append((start, end, label))

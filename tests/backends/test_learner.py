@@ -149,14 +149,24 @@ def test_cue_words_generalise_to_unseen_names(service: FakeService) -> None:
 
 
 def test_more_epochs_beat_fewer_and_tiny_learning_rate(service: FakeService) -> None:
-    rows = make_rows(120, seed=3, pool=80)
-    held_out = make_rows(80, seed=4, pool=80)
+    # Held-out sentences put seen values where no learned context helps, so only what
+    # the model absorbed about the values themselves counts.
+    rows = make_rows(120, seed=3, pool=40)
+    given, surnames, cities = value_pool(40)
+    rnd = random.Random(5)
+    held_out = []
+    for _ in range(60):
+        g, s, c = rnd.choice(given), rnd.choice(surnames), rnd.choice(cities)
+        held_out.append(
+            (f"{c} and {g} or {s} agreed.", "[CITY] and [GIVENNAME] or [SURNAME] agreed.", "")
+        )
     one = exact_match(service, tune(service, pairs(rows), epoch_count=1), held_out)
-    two = exact_match(service, tune(service, pairs(rows), epoch_count=3), held_out)
+    three = exact_match(service, tune(service, pairs(rows), epoch_count=3), held_out)
     tiny = exact_match(
-        service, tune(service, pairs(rows), epoch_count=1, learning_rate=1e-5), held_out
+        service, tune(service, pairs(rows), epoch_count=3, learning_rate=1e-5), held_out
     )
-    assert two > one > tiny
+    assert three > one + 0.2
+    assert one > tiny
 
 
 def test_tuned_beats_untuned_by_far(service: FakeService) -> None:
@@ -262,7 +272,10 @@ def test_tuning_from_a_tuned_model_keeps_its_knowledge(service: FakeService) -> 
         ("192.168.0.12", "@ipv4"),
         ("GB82 WEST 1234 5698 7654 32", "@iban"),
         ("312-555-0199", "999-999-9999"),
-        ("AB12 3CD", "a+99 9a+"),  # UK postcode: letters compressed, digits kept
+        ("AB12 3CD", "A+99 9A+"),  # UK postcode: letter runs become case classes
+        ("Apt. 156", "`Apt`. 999"),  # whole words stay literal
+        ("cc:d9:48:32:5a:1a", "@mac"),
+        ("0x" + "ab12" * 10, "@eth"),
         ("Flat 1B", None),  # too few digits to stand alone
         ("John", None),
     ],
