@@ -26,20 +26,37 @@ from ._align import Alignment
 from ._align import align as _align
 from ._entities import render_masked
 from ._exceptions import ConfigError, DatasetError
-from ._hygiene import clean_output, kept_values, normalize_placeholders
+from ._hygiene import (
+    CleanedOutput,
+    FaithfulnessReport,
+    check_faithfulness,
+    clean_output,
+    invented_labels,
+    kept_values,
+    normalize_placeholders,
+    repair,
+)
 from ._report import EvaluationReport, SpanScores
 from ._types import Span
 from .labels import ALL_LABELS, PLACEHOLDER_RE
 
 __all__ = [
     "Alignment",
+    "CleanedOutput",
     "EvaluationReport",
+    "FaithfulnessReport",
     "SpanScores",
     "align",
     "align_detailed",
+    "check_faithfulness",
+    "clean_output",
     "compare",
     "evaluate",
     "exact_match",
+    "invented_labels",
+    "kept_values",
+    "normalize_placeholders",
+    "repair",
 ]
 
 _DROP_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-–.,()/_'’\u00a0\u202f")

@@ -224,3 +224,11 @@ def test_f2_weights_recall() -> None:
     assert s.precision == 1.0 and s.recall == 0.25
     assert s.f2 < s.f1 or math.isclose(s.f1, s.f2)
     assert s.f2 == pytest.approx(5 * 0.25 / (4 + 0.25))
+
+
+def test_public_names_resolve() -> None:
+    assert metrics.__all__ == sorted(metrics.__all__)
+    for name in metrics.__all__:
+        assert getattr(metrics, name) is not None
+    repaired = metrics.repair("Dear Ann Lee, welcome!", "Dear [FIRSTNAME] Lee, welcome to you!")
+    assert repaired == "Dear [FIRSTNAME] Lee, welcome!"
