@@ -27,7 +27,7 @@ from typing import Any
 from ._exceptions import ConfigError
 from .backends.base import Backend
 
-__all__ = ["BACKEND_NAMES", "adc_credentials", "backend_name", "make_backend"]
+__all__ = ["BACKEND_NAMES", "adc_credentials", "backend_name", "check_endpoint", "make_backend"]
 
 BACKEND_NAMES: tuple[str, ...] = ("fake", "gemini", "vertex")
 
@@ -58,6 +58,16 @@ def adc_credentials(scopes: tuple[str, ...] | list[str]) -> Any:
             f"--scopes={','.join(scopes)}' or set GOOGLE_APPLICATION_CREDENTIALS"
         ) from exc
     return credentials
+
+
+def check_endpoint(endpoint: str | None) -> str | None:
+    """Reject an endpoint without a scheme: the SDKs would silently use HTTPS on it."""
+    if endpoint and "://" not in endpoint:
+        raise ConfigError(
+            f"endpoint {endpoint!r} needs a scheme, e.g. 'http://{endpoint}' for the emulator "
+            "or 'https://...' for a proxy"
+        )
+    return endpoint
 
 
 def _env(name: str) -> str | None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from .._credentials import check_endpoint
 from .._exceptions import (
     AlreadyExistsError,
     BackendError,
@@ -404,6 +405,7 @@ class GeminiBackend(Backend):
                 )
         register_secret(api_key)
         self._api_key = api_key
+        check_endpoint(endpoint)
         self._credentials = credentials
         self.endpoint = endpoint
         self.timeout = float(timeout)

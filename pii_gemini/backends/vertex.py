@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from .._credentials import check_endpoint
 from .._exceptions import (
     BackendError,
     BackendUnavailableError,
@@ -357,6 +358,7 @@ class VertexBackend(Backend):
         staging_uri = staging_uri or os.environ.get("PII_GEMINI_GCS_URI")
         if staging_uri:
             _split_gcs_uri(staging_uri.rstrip("/") + "/x")  # validate early
+        check_endpoint(endpoint)
         self._genai, self._types = _import_genai()
         self.project = project
         self.location = location or os.environ.get("GOOGLE_CLOUD_LOCATION") or _DEFAULT_LOCATION
