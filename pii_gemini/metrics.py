@@ -275,7 +275,7 @@ def evaluate(
     pred_labels_all: list[str] = []
     lenient_labels: list[str] = []
     leak_labels: list[str] = []
-    cols: dict[str, list[Any]] = {name: [] for name in _ROW_COLUMNS}
+    records: list[tuple[Any, ...]] = []
     for i in range(n):
         source, raw = srcs[i], preds[i]
         if golds_in is not None:
@@ -345,8 +345,7 @@ def evaluate(
                 n_invented += m.group(1) not in label_set
         n_kept = len(kept_values(source, text)) if n_tags and not exact else 0
         n_gold, n_pred = len(gold), len(pred)
-        for name, value in zip(
-            _ROW_COLUMNS,
+        records.append(
             (
                 i, exact, n_gold, n_pred, strict_tp,
                 strict_tp / n_gold if n_gold else 1.0,
@@ -356,12 +355,10 @@ def evaluate(
                 al.faithful, al.ambiguous, chatter, refused, n_invented, n_kept,
                 ",".join(al.issues), lead, leaked_raw, n_tags, len_pred_hit, len_gold_hit,
                 kept, total, gold_amb, source, text, reference,
-            ),
-            strict=True,
-        ):  # fmt: skip
-            cols[name].append(value)
+            )
+        )  # fmt: skip
 
-    frame = pd.DataFrame(cols)
+    frame = pd.DataFrame.from_records(records, columns=list(_ROW_COLUMNS))
     totals = {c: int(frame[c].sum()) for c in frame.columns if c not in _TEXT_COLUMNS}
 
     def rate(key: str, denom: str | int) -> float:
