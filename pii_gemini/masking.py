@@ -669,7 +669,7 @@ class Masker:
         except _FATAL:
             raise
         except Exception as exc:  # an error left after retries fails this row only
-            logger.warning("a row failed after retries: %s", _error_name(exc))
+            logger.debug("a row failed after retries: %s", _error_name(exc))
             return _Outcome(MaskStatus.FAILED, error=_error_name(exc))
         status = generation.to_status()
         if status is not MaskStatus.OK:
@@ -693,7 +693,7 @@ class Masker:
         except _FATAL:
             raise
         except Exception as exc:  # an answer we cannot read fails this row only
-            logger.warning("could not read a model answer: %s", type(exc).__name__)
+            logger.debug("could not read a model answer: %s", type(exc).__name__)
             return _Outcome(
                 MaskStatus.FAILED,
                 finish_reason=generation.finish_reason,

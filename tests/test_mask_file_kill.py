@@ -21,8 +21,8 @@ import pytest
 from _masking_support import mask_known
 
 ROOT = Path(__file__).resolve().parents[1]
-N_ROWS = 3000
-KILL_AFTER_LINES = 300
+N_ROWS = 2000
+KILL_AFTER_LINES = 200
 
 WORKER = """
 import json, sys
@@ -60,7 +60,7 @@ def _complete_lines(path: Path) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl"])  # parquet resume is covered in test_masking.py
 def test_killed_run_resumes_with_one_result_per_row(tmp_path: Path, fmt: str) -> None:
     texts = [
         f"Row {i}: Alice calls {100 + i % 900}-{1000 + i} about case {i}." for i in range(N_ROWS)
@@ -72,7 +72,7 @@ def test_killed_run_resumes_with_one_result_per_row(tmp_path: Path, fmt: str) ->
     else:
         df.to_parquet(src)
 
-    first = _run(src, dst, latency=0.004)  # ~3 s of work at concurrency 4
+    first = _run(src, dst, latency=0.004)  # ~2 s of work at concurrency 4
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
