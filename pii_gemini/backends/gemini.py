@@ -208,6 +208,10 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
         return TransientBackendError(
             f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
         )
+    if isinstance(exc, ValueError) and not isinstance(exc, auth_exc.GoogleAuthError):
+        # google-generativeai validates names and options client-side with ValueError.
+        detail = " ".join(redact(exc).split())
+        return ConfigError(f"{where} rejected the request: {detail}")
     if isinstance(exc, auth_exc.DefaultCredentialsError):
         return ConfigError(
             "no Gemini API credentials: set GOOGLE_API_KEY (or GEMINI_API_KEY), or pass "

@@ -189,6 +189,10 @@ def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiErro
         return TransientBackendError(
             f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
         )
+    if isinstance(exc, ValueError) and not isinstance(exc, auth_exc.GoogleAuthError):
+        # google-genai validates names and options client-side with ValueError.
+        detail = " ".join(redact(exc).split())
+        return ConfigError(f"{where} rejected the request: {detail}")
     if isinstance(exc, auth_exc.DefaultCredentialsError):
         return ConfigError(
             "no Google Cloud credentials: run 'gcloud auth application-default login' or set "

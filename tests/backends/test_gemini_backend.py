@@ -212,6 +212,14 @@ def test_bad_names_and_arguments(backend: GeminiBackend) -> None:
         GeminiBackend(api_key="k", page_size=0)
 
 
+def test_sdk_side_validation_is_a_config_error(backend: GeminiBackend) -> None:
+    with pytest.raises(ConfigError, match="tunedModels/") as info:
+        backend.generate("foo/bar", "hello")
+    assert "\n" not in str(info.value) and isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(ConfigError, match="Invalid model name"):
+        backend.create_tuning_job(make_spec(2, source="foo/bar"))
+
+
 def test_missing_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
@@ -431,6 +439,7 @@ MAPPING: list[tuple[BaseException, type[PiiGeminiError], int | None]] = [
     (requests.exceptions.ConnectTimeout("slow"), TransientBackendError, 504),
     (concurrent.futures.TimeoutError(), TransientBackendError, 504),
     (auth_exc.DefaultCredentialsError("no adc"), ConfigError, None),
+    (ValueError("Invalid model name"), ConfigError, None),
     (auth_exc.RefreshError("expired"), PermissionDeniedError, 401),
 ]
 

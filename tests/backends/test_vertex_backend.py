@@ -378,7 +378,8 @@ def test_retry_delay_is_read_from_details() -> None:
         _api_error(genai_errors.ClientError, 429, details=details), "x"
     )
     assert isinstance(mapped, RateLimitError) and mapped.retry_after == 12.0
-    assert translate_vertex_exception(ValueError("x"), "x") is None
+    assert translate_vertex_exception(KeyError("x"), "x") is None
+    assert isinstance(translate_vertex_exception(ValueError("bad option"), "x"), ConfigError)
 
 
 def test_sdk_missing_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
