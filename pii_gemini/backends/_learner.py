@@ -3,18 +3,23 @@
 A tuned fake model must behave like a tuned model, or metrics computed on the fake would
 mean nothing. ``Learner`` therefore learns, step by step and deterministically:
 
-* the prompt template (common prefix/suffix of the training prompts), to take the input
-  back out of any prompt at generate time;
+* the prompt template (common prefix/suffix of the training prompts, cut at a line
+  boundary), to take the input back out of any prompt at generate time;
 * the answer format: masked text with ``[LABEL]`` or ``[LABEL_N]`` placeholders, or a JSON
-  list of ``{"label", "value"}`` entities;
-* knowledge: a lexicon value -> label, per-label value *shapes* (``555-0134`` -> ``999-9999``,
-  or families such as e-mail/URL/IP/IBAN), and context cue words (``Dear`` -> GIVENNAME),
-  each with negative evidence (tokens seen as plain text) to keep precision.
+  list of ``{"label", "value"}`` entities (compact or spaced, as taught);
+* knowledge: a lexicon value -> label; value *patterns* (``Apt. 156`` -> ```Apt`. 999``,
+  or families such as e-mail/URL/IP/IBAN/MAC/crypto address/user agent); the shapes of
+  each label's values (``Aa+ Aa+``); and context cues - the word before a value
+  (``Dear`` -> GIVENNAME) or the label of the value before it (GIVENNAME -> SURNAME).
+  Each comes with negative evidence (the same things seen as plain text) for precision.
 
 Each training step absorbs a share of the batch's facts that grows with the learning rate
 (a seeded RNG decides which), so more epochs or a larger rate give a better model. The
-loss of a step is measured: the current model's character-level masking error on the batch
-before the update, mapped to a cross-entropy-like number.
+loss of a step is measured, not invented: the current model's character-level masking
+error on the batch before the update, mapped to a cross-entropy-like number, plus a small
+term for how little evidence backs the right answers.
+
+The span texts used in training never leave the learner: no logging, no messages.
 """
 
 from __future__ import annotations
