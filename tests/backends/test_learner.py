@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -9,6 +10,8 @@ import statistics
 
 import pytest
 from faker import Faker
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pii_gemini.backends._learner import (
     Learner,
@@ -292,3 +295,32 @@ def test_coarse_shape_and_render() -> None:
     assert render_masked(text, spans, indexed=False) == "[NAME] met [NAME]"
     assert render_masked(text, spans, indexed=True) == "[NAME_1] met [NAME_2]"
     assert approx_tokens("") == 0 and approx_tokens("abcde") == 2
+
+
+_TRAINED: list[Learner] = []
+
+
+def _trained_learner() -> Learner:
+    if not _TRAINED:
+        learner = Learner()
+        parsed = learner.begin(pairs(TRAIN[:60]))
+        rng = random.Random(0)
+        for _ in range(3):
+            for i in range(0, len(parsed), 4):
+                learner.train_step(parsed[i : i + 4], 0.001, rng)
+        _TRAINED.append(learner)
+    return _TRAINED[0]
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=60, deadline=None)
+def test_predictions_are_well_formed_on_any_text(text: str) -> None:
+    learner = _trained_learner()
+    spans = learner.predict(text)
+    assert spans == sorted(spans)
+    for (_, end, _), (start, _, _) in itertools.pairwise(spans):
+        assert end <= start
+    assert all(0 <= s < e <= len(text) for s, e, _ in spans)
+    answer = learner.generate(TEMPLATE.format(input=text))
+    if not spans:
+        assert answer == text
