@@ -1,20 +1,112 @@
-"""pii_gemini: fine-tune Gemini to mask personal data (PII), then mask and evaluate at scale."""
+"""pii_gemini: fine-tune Gemini to mask personal data (PII), then mask and evaluate at scale.
+The workflow, each step a public module:
 
-from __future__ import annotations
+* ``dataset``  - load ai4privacy data (any schema) and build prompts (``PromptBuilder``);
+* ``tuning``   - tune a model and watch it (``Tuner``);
+* ``masking``  - mask texts, frames and files with it (``Masker``);
+* ``metrics``  - score the masking (``metrics.evaluate``);
+* ``backends`` - where it runs: ``FakeBackend`` offline, ``GeminiBackend``, ``VertexBackend``.
+"""
 
 import logging
 
-from ._exceptions import *  # noqa: F403
+from . import backends as backends
+from . import dataset as dataset
+from . import masking as masking
+from . import metrics as metrics
+from . import tuning as tuning
+from ._credentials import make_backend
+from ._exceptions import (
+    AlreadyExistsError,
+    BackendError,
+    BackendUnavailableError,
+    ConfigError,
+    DatasetError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    PiiGeminiError,
+    RateLimitError,
+    TransientBackendError,
+    TuningError,
+    TuningJobCancelled,
+    TuningJobFailed,
+    TuningTimeout,
+)
+from ._report import EvaluationReport
 from ._retry import Retrier, RetryPolicy
-from ._types import *  # noqa: F403
+from ._types import (
+    Generation,
+    GenerationConfig,
+    Hyperparameters,
+    JobState,
+    LossSnapshot,
+    MaskResult,
+    MaskStatus,
+    Span,
+    TunedModelInfo,
+    TuningExample,
+    TuningJobInfo,
+    TuningSpec,
+)
 from ._version import __version__
-from .backends import Backend
+from .backends import Backend, FakeBackend
+from .dataset import PromptBuilder, load_pii_dataset, train_test_split
+from .detectors import SafetyNet, SafetyNetResult
+from .masking import Masker, MaskSummary
+from .operators import Anonymized, anonymize
+from .tuning import DEFAULT_SOURCE_MODEL, Tuner, TuningJob
+from .vault import Vault, unmask
 
-__all__ = [  # completed as modules land; tests/test_exported_members.py keeps it honest
+__all__ = [
+    "DEFAULT_SOURCE_MODEL",
+    "AlreadyExistsError",
+    "Anonymized",
     "Backend",
+    "BackendError",
+    "BackendUnavailableError",
+    "ConfigError",
+    "DatasetError",
+    "EvaluationReport",
+    "FakeBackend",
+    "Generation",
+    "GenerationConfig",
+    "Hyperparameters",
+    "InvalidRequestError",
+    "JobState",
+    "LossSnapshot",
+    "MaskResult",
+    "MaskStatus",
+    "MaskSummary",
+    "Masker",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PiiGeminiError",
+    "PromptBuilder",
+    "RateLimitError",
     "Retrier",
     "RetryPolicy",
+    "SafetyNet",
+    "SafetyNetResult",
+    "Span",
+    "TransientBackendError",
+    "TunedModelInfo",
+    "Tuner",
+    "TuningError",
+    "TuningExample",
+    "TuningJob",
+    "TuningJobCancelled",
+    "TuningJobFailed",
+    "TuningJobInfo",
+    "TuningSpec",
+    "TuningTimeout",
+    "Vault",
     "__version__",
+    "anonymize",
+    "load_pii_dataset",
+    "make_backend",
+    "train_test_split",
+    "unmask",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
