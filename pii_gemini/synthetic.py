@@ -39,7 +39,7 @@ import pandas as pd
 
 from ._exceptions import ConfigError
 
-__all__ = ["LOCALES", "SCHEMAS", "TEMPLATES", "generate_rows", "write_dataset"]
+__all__ = ["LOCALES", "SCHEMAS", "TEMPLATES", "generate_rows", "to_legacy_schema", "write_dataset"]
 
 LOCALES: dict[str, tuple[str, ...]] = {
     "en": ("en_US", "en_GB"),
@@ -556,6 +556,49 @@ def generate_rows(
                 "set": np.where(split_of, "train", "validation").astype(object),
             }
         )
+    return frame
+
+
+def to_legacy_schema(df: pd.DataFrame) -> pd.DataFrame:
+    """Rewrite current-schema rows (``source_text`` + list ``privacy_mask``) in the original
+    200k schema: ``[LABEL_N]`` masked text, dict-repr ``privacy_mask``, ``span_labels``.
+
+    Spans must not overlap. Useful to turn any current-schema data into the seed's format.
+    """
+    for column in ("source_text", "privacy_mask"):
+        if column not in df.columns:
+            raise ConfigError(f"to_legacy_schema needs column {column!r}")
+    masked_out, masks_out, spans_out = [], [], []
+    for text, mask in zip(df["source_text"].tolist(), df["privacy_mask"].tolist(), strict=True):
+        seen: dict[str, int] = {}
+        pieces, mapping, triples = [], {}, []
+        pos = 0
+        for span in sorted(mask, key=lambda d: d["start"]):
+            start, end, label = int(span["start"]), int(span["end"]), str(span["label"])
+            if start < pos:
+                raise ConfigError("to_legacy_schema: overlapping spans")
+            seen[label] = seen.get(label, 0) + 1
+            name = f"{label}_{seen[label]}"
+            if start > pos:
+                triples.append(f"[{pos}, {start}, 'O']")
+            triples.append(f"[{start}, {end}, '{name}']")
+            pieces.append(text[pos:start] + f"[{name}]")
+            mapping[f"[{name}]"] = text[start:end]
+            pos = end
+        if pos < len(text) or not triples:
+            triples.append(f"[{pos}, {len(text)}, 'O']")
+        masked_out.append("".join(pieces) + text[pos:])
+        masks_out.append(repr(mapping))
+        spans_out.append("[" + ", ".join(triples) + "]")
+    out: dict[str, Any] = {
+        "masked_text": masked_out,
+        "unmasked_text": df["source_text"].tolist(),
+        "privacy_mask": masks_out,
+        "span_labels": spans_out,
+    }
+    if "language" in df.columns:
+        out["language"] = df["language"].tolist()
+    frame: pd.DataFrame = pd.DataFrame(out)
     return frame
 
 

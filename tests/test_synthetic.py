@@ -11,7 +11,7 @@ import pytest
 
 from pii_gemini._exceptions import ConfigError
 from pii_gemini.labels import LABELS_200K, PLACEHOLDER_RE
-from pii_gemini.synthetic import TEMPLATES, generate_rows, write_dataset
+from pii_gemini.synthetic import TEMPLATES, generate_rows, to_legacy_schema, write_dataset
 
 SPAN_LABEL_RE = re.compile(r"\[(\d+), (\d+), ['\"]([A-Z0-9_]+)['\"]\]")
 
@@ -161,3 +161,24 @@ def test_write_dataset(tmp_path: Path, suffix: str) -> None:
 def test_write_dataset_rejects_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="suffix"):
         write_dataset(tmp_path / "rows.txt", 5)
+
+
+def test_to_legacy_schema_matches_the_legacy_generator(current: pd.DataFrame) -> None:
+    expected = generate_rows(400, seed=7, schema="legacy", languages=("en", "fr", "de", "it"))
+    pd.testing.assert_frame_equal(to_legacy_schema(current), expected, check_dtype=False)
+
+
+def test_to_legacy_schema_errors() -> None:
+    with pytest.raises(ConfigError, match="privacy_mask"):
+        to_legacy_schema(pd.DataFrame({"source_text": ["x"]}))
+    overlapping = pd.DataFrame(
+        {
+            "source_text": ["Ann Lee"],
+            "privacy_mask": [[
+                {"value": "Ann Lee", "start": 0, "end": 7, "label": "NAME"},
+                {"value": "Lee", "start": 4, "end": 7, "label": "LASTNAME"},
+            ]],
+        }
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="overlapping"):
+        to_legacy_schema(overlapping)
