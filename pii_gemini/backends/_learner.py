@@ -127,7 +127,7 @@ def pattern_key(value: str) -> str | None:
     """
     for key, family in _FAMILY_RES.items():
         if family.fullmatch(value):
-            return "@" + key
+            return _FAMILY_MARK + key
     digits = sum(ch.isdigit() for ch in value)
     if digits < 3 or len(value) < 4 or "`" in value:
         return None
@@ -146,7 +146,13 @@ def pattern_key(value: str) -> str | None:
             out.append(f"`{run}`")  # a whole word: keep it
         else:
             out.append(_case_runs(run))
-    return "".join(out)
+    return _SHAPE_MARK + "".join(out)
+
+
+# Pattern keys start with a marker that says how to read the rest: a family name, or a
+# shape whose own characters (which may be "@", "#", ...) are read from index 1.
+_FAMILY_MARK = "@"
+_SHAPE_MARK = "#"
 
 
 def _case_runs(run: str) -> str:
@@ -161,11 +167,11 @@ def _case_runs(run: str) -> str:
 
 
 def _pattern_regex(key: str) -> re.Pattern[str]:
-    if key.startswith("@"):
+    if key.startswith(_FAMILY_MARK):
         body = _FAMILIES[key[1:]]
     else:
         parts: list[str] = []
-        i = 0
+        i = 1  # skip _SHAPE_MARK
         while i < len(key):
             ch = key[i]
             if ch == "`":

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from pii_gemini.backends._learner import (
     Learner,
+    _pattern_regex,
     approx_tokens,
     coarse_shape,
     pattern_key,
@@ -274,9 +275,10 @@ def test_tuning_from_a_tuned_model_keeps_its_knowledge(service: FakeService) -> 
         ("https://example.org/a/b", "@url"),
         ("192.168.0.12", "@ipv4"),
         ("GB82 WEST 1234 5698 7654 32", "@iban"),
-        ("312-555-0199", "999-999-9999"),
-        ("AB12 3CD", "A+99 9A+"),  # UK postcode: letter runs become case classes
-        ("Apt. 156", "`Apt`. 999"),  # whole words stay literal
+        ("312-555-0199", "#999-999-9999"),
+        ("AB12 3CD", "#A+99 9A+"),  # UK postcode: letter runs become case classes
+        ("Apt. 156", "#`Apt`. 999"),  # whole words stay literal
+        ("@12Ab-cd9ef3", "#@99Aa-a+9a+9"),  # a shape may itself start with "@"
         ("cc:d9:48:32:5a:1a", "@mac"),
         ("0x" + "ab12" * 10, "@eth"),
         ("Flat 1B", None),  # too few digits to stand alone
@@ -285,6 +287,13 @@ def test_tuning_from_a_tuned_model_keeps_its_knowledge(service: FakeService) -> 
 )
 def test_pattern_key(value: str, expected: str | None) -> None:
     assert pattern_key(value) == expected
+
+
+@pytest.mark.parametrize("value", ["@12Ab-cd9ef3", "#55-1234", "312-555-0199", "a@b.com"])
+def test_every_pattern_key_compiles_and_matches_its_value(value: str) -> None:
+    key = pattern_key(value)
+    assert key is not None
+    assert _pattern_regex(key).search(f"x {value} y")
 
 
 def test_coarse_shape_and_render() -> None:
