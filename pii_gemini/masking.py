@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 
 _DEFAULT_CACHE_SIZE = 10_000  # results kept for identical texts; bounds memory on huge runs
 _WINDOW_PER_WORKER = 16  # rows submitted ahead per worker, so one slow row stalls no one
-_MAX_BATCH = 8  # most rows handed to a worker at once
+_MAX_BATCH = 8  # most rows handed to a worker at once (only for fast backends)
+_BATCH_BELOW_S = 0.002  # batch rows only while requests take less than this on average
 _CHARS_PER_TOKEN = 4  # rough token estimate for the tokens/minute limit before the real count
 _OUTPUT_TOKEN_SLACK = 16  # tokens allowed above the input size for an answer estimate
 _MIN_INPUT_CHARS = 50  # smallest sensible max_input_chars
@@ -351,6 +352,7 @@ class Masker:
             ]
         ).encode()
         self.last_summary: MaskSummary | None = None
+        self._latency_s = 0.0  # moving average of backend.generate wall time
 
     def __repr__(self) -> str:
         return (
@@ -587,9 +589,10 @@ class Masker:
     def _imap(self, values: Iterable[object], run: _Run) -> Iterator[MaskResult]:
         """Results for ``values`` in order, with a bounded number submitted ahead.
 
-        Rows go to the pool in batches that grow with the backlog (1 row while the
-        workers are starving, up to ``_MAX_BATCH`` when far ahead), so small inputs
-        still run fully parallel and big ones pay fewer thread hand-offs per row.
+        Rows go to the pool one by one. Only when requests are very fast (a local model,
+        a cache-like backend) is the thread hand-off per row a real cost; then rows go in
+        batches that grow with the backlog (up to ``_MAX_BATCH``). Slow requests never
+        batch, so no worker idles at the end while another finishes a batch.
         """
         window = self.concurrency * _WINDOW_PER_WORKER
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pii-gemini-mask")
@@ -616,7 +619,9 @@ class Masker:
         try:
             for value in values:
                 pending.append((value, self._submit(value, run, batch)))
-                size = min(_MAX_BATCH, len(pending) // (2 * self.concurrency))
+                size = 1
+                if self._latency_s < _BATCH_BELOW_S:
+                    size = min(_MAX_BATCH, len(pending) // (2 * self.concurrency))
                 if len(batch) >= max(1, size):
                     flush()
                 while len(pending) >= window or (pending and pending[0][1].future.done()):
@@ -714,7 +719,10 @@ class Masker:
         with self._inflight:
             if self._limiter.active:
                 self._limiter.acquire(estimate)
+            started = time.perf_counter()
             generation = self.backend.generate(self.model, prompt, self.generation_config)
+            # A moving average of request time; races between threads only drop samples.
+            self._latency_s += (time.perf_counter() - started - self._latency_s) * 0.1
         self._limiter.settle(estimate, generation.prompt_tokens + generation.output_tokens)
         run.add_tokens(generation)
         return generation
