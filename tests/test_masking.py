@@ -305,6 +305,24 @@ def test_unknown_model_stops_the_run() -> None:
     assert backend.service.calls["generate_content"] <= 8
 
 
+def test_fast_backend_rows_go_in_batches_in_order_and_stop_at_fatal() -> None:
+    texts = make_texts(3000)
+    backend = ScriptedBackend()
+    masker = make_masker(backend, concurrency=4, cache=False)
+    results = masker.mask_many(texts)
+    assert masker._latency_s < 0.002  # fast enough that rows were batched
+    assert [r.masked_text for r in results] == [mask_known(t) for t in texts]
+
+    def fault(text: str, attempt: int) -> NotFoundError | None:
+        return NotFoundError("model deleted", code=404) if text.startswith("Row 1500:") else None
+
+    backend = ScriptedBackend(fault=fault)
+    masker = make_masker(backend, concurrency=4, cache=False)
+    with pytest.raises(NotFoundError):
+        masker.mask_many(texts)
+    assert backend.calls < 1500 + 4 * 16 * 2  # stopped within the window, not at the end
+
+
 def test_blocked_empty_and_failing_rows_do_not_stop_the_batch() -> None:
     def fault(text: str, attempt: int) -> InvalidRequestError | None:
         return InvalidRequestError("bad", code=400) if text.startswith("Row 1:") else None
