@@ -285,9 +285,14 @@ class Masker:
       model answers with the masked text (spans recovered by alignment) or a JSON entity
       list (spans grounded in the source, masked text rendered from them).
     * ``generation_config`` - defaults to ``GenerationConfig()`` (temperature 0).
-    * ``retry`` / ``sleep`` - the retry policy for transient errors and the sleep it uses.
-    * ``concurrency`` - most requests in flight at once.
-    * ``requests_per_minute`` / ``tokens_per_minute`` - client-side quota limits.
+    * ``retry`` - the retry policy for transient errors (429/5xx), applied per request.
+    * ``sleep`` / ``clock`` - used for retry backoff and rate-limit waits; tests pass fakes.
+    * ``concurrency`` - most requests in flight at once (shared by every thread using
+      this Masker).
+    * ``requests_per_minute`` / ``tokens_per_minute`` - client-side quota limits; retries
+      count against them. Requests are spaced evenly, so no rolling minute exceeds the
+      limit; tokens are estimated up front (4 characters per token) and settled with the
+      counts the service reports.
     * ``max_input_chars`` - longer texts are masked in overlapping pieces.
     * ``cache`` / ``cache_size`` - reuse the result for an identical prompt (bounded LRU).
     """

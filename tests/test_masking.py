@@ -678,6 +678,9 @@ def test_mask_file_bad_rows_and_arguments(tmp_path: Path) -> None:
         "input row is not a JSON object",
     ]
     assert backend.calls == 2 and summary.failed == 4
+    again = ScriptedBackend()  # bad rows resume too: nothing is redone
+    summary = make_masker(again).mask_file(src, dst, progress=False)
+    assert again.calls == 0 and summary.skipped_resumed == 6
 
     masker = make_masker(ScriptedBackend())
     with pytest.raises(DatasetError, match="'text'") as info:
