@@ -286,6 +286,8 @@ def _finish_job(job: Any, args: argparse.Namespace) -> None:
     """Wait for ``job`` with a progress bar and optionally plot its loss."""
     model = job.wait(progress=not args.quiet, timeout=args.timeout)
     _out(f"state:       {model.state.value}")
+    if model.name != job.model:  # Vertex names the model only once the job succeeded
+        _out(f"tuned model: {model.name}")
     snapshots = job.snapshots()
     if not snapshots.empty:
         _out(f"final loss:  {float(snapshots['mean_loss'].iloc[-1]):.4f}")
@@ -497,6 +499,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         tuner = Tuner(backend, poll_interval=_poll_interval(args, backend))
         job = tuner.tune(
             train,
+            source_model=args.source_model or _default_source(),
             epoch_count=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
@@ -680,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=4)
     p.add_argument("--learning-rate", type=_positive_float, default=0.001)
     p.add_argument("--concurrency", type=_positive_int, default=8)
+    p.add_argument("--source-model", help="base model (e.g. gemini-2.5-flash on vertex)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_demo, poll_interval=None)
     return parser

@@ -223,8 +223,28 @@ def test_corrupt_state_file_is_a_config_error(
 ) -> None:
     state = tmp_path / "broken.pkl"
     state.write_bytes(pickle.dumps({"version": 999}))
-    result = run("--state", str(state), "models", "list")
+    result = run("models", "list", "--state", str(state))  # global options go anywhere
     assert result.code == 2 and "broken.pkl" in result.err
+
+
+def test_state_file_is_shared_with_a_separate_process(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    assert _tune(run, prepared, "--model-id", "shared", "--wait").code == 0
+    root = Path(cli.__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pii_gemini.cli", "models", "list"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "tunedModels/shared\tSUCCEEDED" in proc.stdout
 
 
 def test_models_delete_needs_a_name(run: Callable[..., Run]) -> None:
@@ -403,3 +423,27 @@ def test_verbose_shows_traceback_and_redacts_keys(
     assert result.code == 1
     assert "Traceback" in result.err
     assert key not in result.err.splitlines()[-1]
+
+
+def test_real_backends_through_the_local_emulator(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path
+) -> None:
+    """--backend gemini/vertex drive the real SDKs, here pointed at pii_gemini.testing."""
+    from pii_gemini.testing import fake_backend
+
+    train, test = str(prepared / "train.jsonl"), str(prepared / "test.jsonl")
+    wait = ["--epochs", "1", "--wait", "--poll-interval", "0"]
+    with fake_backend():
+        tuned = run("--backend", "gemini", "tune", train, "--model-id", "emu", *wait)
+        assert tuned.code == 0, tuned.err
+        assert _field(tuned.out, "model") == "tunedModels/emu"
+        out = tmp_path / "emu.jsonl"
+        masked = run("--backend", "gemini", "mask", test, str(out), "--model", "tunedModels/emu")
+        assert masked.code == 0 and "ok=40" in masked.out, masked.err
+        vertex = run("--backend", "vertex", "tune", train, "--source-model", "gemini-2.5-flash",
+                     *wait)  # fmt: skip
+        assert vertex.code == 0, vertex.err
+        assert _field(vertex.out, "state") == "SUCCEEDED"
+        listed = run("--backend", "vertex", "models", "list")
+        assert "gemini-2.5-flash" in listed.out
+    assert len(_read_jsonl(out)) == 40
