@@ -87,8 +87,9 @@ _BY_START = itemgetter("start")
 def normalize_language(value: object) -> str | None:
     """Map a language name or code to a lower-case ISO code ("English" -> "en").
 
-    Missing values give ``None``; ISO-looking codes are lower-cased ("EN" -> "en",
-    "en-US" -> "en-us"); unknown names are returned stripped but otherwise unchanged.
+    Missing values give ``None``; ISO-looking codes are lower-cased and reduced to the
+    language ("EN" -> "en", "en_US" -> "en"); unknown names are returned stripped but
+    otherwise unchanged.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -102,7 +103,7 @@ def normalize_language(value: object) -> str | None:
     if code is not None:
         return code
     if _ISO_RE.fullmatch(s):
-        return low.replace("_", "-")
+        return re.split(r"[-_]", low, maxsplit=1)[0]
     return s
 
 
@@ -617,6 +618,10 @@ def _normalise(
     src_col, tgt_col, mask_col = SCHEMAS[name]
     lang = _languages_of(frame)
     candidates: Sequence[int]
+    if languages is not None and "language" not in frame.columns:
+        raise DatasetError(
+            "cannot filter by language: the data has no 'language' column", column="language"
+        )
     if languages is not None:
         candidates = np.flatnonzero(pd.Series(lang).isin(languages).to_numpy()).tolist()
     else:

@@ -210,8 +210,9 @@ def test_forced_schema() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("English", "en"), ("EN", "en"), (" fr ", "fr"), ("en_US", "en-us"), (None, None),
-     (float("nan"), None), ("", None), ("Klingon language", "Klingon language"), ("Dutch", "nl")],
+    [("English", "en"), ("EN", "en"), (" fr ", "fr"), ("en_US", "en"), ("pt-BR", "pt"),
+     (None, None), (float("nan"), None), ("", None), ("Klingon language", "Klingon language"),
+     ("Dutch", "nl")],
 )  # fmt: skip
 def test_normalize_language(value: object, expected: str | None) -> None:
     assert normalize_language(value) == expected
@@ -446,6 +447,12 @@ def test_language_filter_and_limit() -> None:
         first["id"].tolist() == raw.loc[raw["language"] == "de", "id"].astype(str).head(5).tolist()
     )
     assert len(load_pii_dataset(raw, limit=0)) == 0
+
+
+def test_language_filter_needs_a_language_column() -> None:
+    with pytest.raises(DatasetError) as info:
+        load_pii_dataset(pd.DataFrame([LEGACY_ROW]), language="fr")
+    assert info.value.column == "language"
 
 
 def test_limit_counts_good_rows_when_skipping() -> None:
