@@ -33,8 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from ._exceptions import ConfigError, DatasetError, PiiGeminiError
+from ._exceptions import BackendError, ConfigError, DatasetError, PiiGeminiError, TuningError
 from ._redact import redact
+from ._types import JobState
 from ._version import __version__
 from .backends.base import Backend
 
@@ -372,12 +373,30 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_model_ready(backend: Backend, model: str) -> None:
+    """Refuse to mask with a tuned model that is still training or has failed.
+
+    Otherwise every row would be sent, fail and be written as failed. Names the backend does
+    not know as tuned models (base models) pass; the Masker reports truly unknown ones.
+    """
+    try:
+        info = backend.get_model(model)
+    except BackendError:
+        return
+    if info.state is not JobState.SUCCEEDED:
+        raise TuningError(
+            f"model {model} is {info.state.value}, not ready to generate; "
+            f"follow its job with `{PROG} status` (or `{PROG} models list`)"
+        )
+
+
 def _cmd_mask(args: argparse.Namespace) -> int:
     from .dataset import PromptBuilder
     from .masking import Masker
 
     _existing(args.input)
     with _backend(args) as backend:
+        _check_model_ready(backend, args.model)
         masker = Masker(
             backend,
             args.model,

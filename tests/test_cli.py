@@ -178,6 +178,10 @@ def test_job_keeps_training_between_invocations(
     assert _field(status.out, "state") == "RUNNING"
     done, total = _field(status.out, "progress").split()[0].split("/")
     assert int(done) < int(total) == 30
+    early = run("mask", str(prepared / "test.jsonl"), str(prepared / "early.jsonl"), "--model",
+                _field(started.out, "model"))  # fmt: skip
+    assert early.code == 1 and "RUNNING" in early.err
+    assert not (prepared / "early.jsonl").exists()  # no row was sent
     monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")  # let it finish on the next poll
     waited = run("status", job, "--wait")
     assert waited.code == 0, waited.err
