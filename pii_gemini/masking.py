@@ -344,7 +344,8 @@ class Masker:
             requests_per_minute, tokens_per_minute, clock=clock, sleep=sleep
         )
         self._inflight = threading.BoundedSemaphore(self.concurrency)
-        self._cache: OrderedDict[str, Future[MaskResult]] = OrderedDict()
+        # key -> result, or the future of a request still in flight (so duplicates wait)
+        self._cache: OrderedDict[str, Future[MaskResult] | MaskResult] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._key_prefix = "\x00".join(
             [
@@ -520,22 +521,26 @@ class Masker:
         with self._cache_lock:
             self._cache.clear()
 
-    def _remember(self, key: str, fut: Future[MaskResult]) -> None:
+    def _remember(self, key: str, entry: Future[MaskResult] | MaskResult) -> None:
         """Insert under the cache lock; evict the least recently used entries."""
-        self._cache[key] = fut
+        self._cache[key] = entry
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    def _forget_unless_ok(self, key: str, fut: Future[MaskResult]) -> None:
-        """Drop failed results (and crashes) so a later identical text is tried again."""
-        if (
-            fut.cancelled()
-            or fut.exception() is not None
-            or fut.result().status is MaskStatus.FAILED
-        ):
-            with self._cache_lock:
-                if self._cache.get(key) is fut:
-                    del self._cache[key]
+    def _settle(self, key: str, fut: Future[MaskResult]) -> None:
+        """Keep a finished result as a plain value (lighter than a future); drop failures
+        and crashes so a later identical text is tried again."""
+        with self._cache_lock:
+            if self._cache.get(key) is not fut:
+                return
+            if fut.cancelled() or fut.exception() is not None:
+                del self._cache[key]
+                return
+            result = fut.result()
+            if result.status is MaskStatus.FAILED:
+                del self._cache[key]
+            else:
+                self._cache[key] = result
 
     # -- scheduling -----------------------------------------------------------------------
 
@@ -560,12 +565,12 @@ class Masker:
             key = self.cache_key(value)
             with self._cache_lock:
                 hit = self._cache.get(key)
-                if hit is not None and not hit.cancelled():
+                if isinstance(hit, MaskResult) or (hit is not None and not hit.cancelled()):
                     self._cache.move_to_end(key)
                     run.cached += 1
-                    return _Ticket(hit)
+                    return _Ticket(_completed(hit) if isinstance(hit, MaskResult) else hit)
                 self._remember(key, fut)
-            fut.add_done_callback(lambda f: self._forget_unless_ok(key, f))
+            fut.add_done_callback(lambda f: self._settle(key, f))
         if batch is None:
             self._run_one(value, fut, run)
         else:
@@ -806,7 +811,7 @@ class Masker:
             return
         with self._cache_lock:
             if key not in self._cache:
-                self._remember(key, _completed(result))
+                self._remember(key, result)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
