@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -115,7 +116,8 @@ class MaskSummary:
             f"{self.done} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
             f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
-            f"resumed={self.skipped_resumed} tokens={self.prompt_tokens}+{self.output_tokens}"
+            f"resumed={self.skipped_resumed} tokens={self.total_tokens} "
+            f"(prompt {self.prompt_tokens} + output {self.output_tokens})"
         )
 
 
@@ -225,10 +227,12 @@ class _Progress:
             refresh=False,
         )
 
-    def close(self) -> None:
+    def close(self, summary: MaskSummary) -> None:
+        """Close the bar and print the run's summary under it."""
         if self._bar is not None:
             self._refresh()
             self._bar.close()
+            self._bar.write(str(summary), file=sys.stderr)
 
 
 def _completed(result: MaskResult) -> Future[MaskResult]:
@@ -395,8 +399,8 @@ class Masker:
                 results.append(result)
                 bar.update()
         finally:
-            bar.close()
             self.last_summary = run.summary()
+            bar.close(self.last_summary)
         return results
 
     def mask_dataframe(
@@ -503,8 +507,8 @@ class Masker:
                         writer.sync()
                     bar.update()
         finally:
-            bar.close()
             self.last_summary = run.summary(skipped)
+            bar.close(self.last_summary)
         logger.info("mask_file: %s", self.last_summary)
         return self.last_summary
 

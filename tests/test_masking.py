@@ -387,7 +387,9 @@ def test_generator_input_and_progress_bar(capsys: pytest.CaptureFixture[str]) ->
     texts = make_texts(30)
     results = make_masker(ScriptedBackend()).mask_many((t for t in texts), progress=True)
     assert [r.text for r in results] == texts
-    assert "30" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "30/30" in err and "row/s" in err and "failed=0" in err
+    assert "30 rows masked" in err  # the summary under the bar
 
 
 # -- cache ----------------------------------------------------------------------------------
