@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pii_gemini._exceptions import ConfigError, DatasetError
 from pii_gemini.dataset import (
@@ -16,7 +18,8 @@ from pii_gemini.dataset import (
     normalize_language,
     train_test_split,
 )
-from pii_gemini.synthetic import generate_rows
+from pii_gemini.labels import LABELS_200K
+from pii_gemini.synthetic import generate_rows, to_legacy_schema
 
 SEED_PROMPT = (
     "Given the information below, mask the personal identifiable information.\n\n"
@@ -606,3 +609,47 @@ def test_build_errors() -> None:
     assert info.value.column == "privacy_mask"
     with pytest.raises(ConfigError):
         PromptBuilder().build("not a frame")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- properties
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@st.composite
+def rows_with_spans(draw: st.DrawFn) -> dict[str, Any]:
+    """A text made of literal pieces and PII values (quotes, backslashes, brackets, unicode)."""
+    piece = st.tuples(_TEXT, st.text(min_size=1, max_size=10), st.sampled_from(sorted(LABELS_200K)))
+    pieces = draw(st.lists(piece, max_size=6))
+    tail = draw(_TEXT)
+    text, spans = "", []
+    for literal, value, label in pieces:
+        text += literal
+        spans.append({"value": value, "start": len(text), "end": len(text) + len(value),
+                      "label": label})  # fmt: skip
+        text += value
+    text += tail
+    return {"source_text": text, "target_text": "", "privacy_mask": spans, "language": "en"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(rows_with_spans(), min_size=1, max_size=4))
+def test_property_spans_survive_both_schemas(rows: list[dict[str, Any]]) -> None:
+    current = pd.DataFrame(rows)
+    legacy = to_legacy_schema(current)
+    from_current = load_pii_dataset(current)
+    from_legacy = load_pii_dataset(legacy)
+    without_offsets = load_pii_dataset(legacy.drop(columns=["span_labels"]))
+    expected = [row["privacy_mask"] for row in rows]
+    assert from_current["privacy_mask"].tolist() == expected
+    assert from_legacy["privacy_mask"].tolist() == expected
+    assert without_offsets["privacy_mask"].tolist() == expected  # walked from masked_text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(), st.text(max_size=30))
+def test_property_parse_input_inverts_format(text: str, instruction: str) -> None:
+    builder = PromptBuilder(instruction=instruction)  # braces in the instruction stay literal
+    assert builder.parse_input(builder.format(text)) == text
+    built = builder.build(pd.DataFrame({"source_text": [text], "target_text": ["t"]}))
+    assert built.loc[0, "text_input"] == builder.format(text)
