@@ -94,50 +94,116 @@ def _fake_speed(args: argparse.Namespace) -> float:
     return speed
 
 
-def _load_fake(path: Path, speed: float) -> Backend:
-    """A FakeBackend whose service holds the models saved in ``path`` (if any).
-
-    Jobs advance with the wall clock (``speed`` steps per second), so a job started by one
-    process keeps "training" until another process looks at it, like the real service.
-    """
-    from ._credentials import make_backend
-    from .backends._service import FakeService, Progression
-
-    progression = Progression.immediate() if speed == 0 else Progression.timed(speed)
-    service = FakeService(progression=progression, clock=time.time)
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                state = pickle.load(fh)  # our own local file, written by _save_fake
-            if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-                raise ValueError("unknown state format")
-            service.import_state(state["service"])
-        except Exception as exc:
-            raise ConfigError(
-                f"fake backend state file {path} is unreadable ({type(exc).__name__}); "
-                "delete it or pass another --state"
-            ) from exc
-    return make_backend("fake", service=service)
-
-
-def _save_fake(backend: Backend, path: Path) -> None:
-    """Write the fake service's models to ``path`` atomically."""
-    service = getattr(backend, "service", None)
-    if service is None:
-        return
-    state = {"version": _STATE_VERSION, "service": service.export_state()}
-    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+def _read_state(path: Path) -> dict[str, Any] | None:
+    """The FakeService state saved in ``path``, or None when there is no file."""
+    if not path.is_file():
+        return None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with path.open("rb") as fh:
+            state = pickle.load(fh)  # our own local file, written by _FakeState.save
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise ValueError("unknown state format")
+        service_state = state["service"]
+        if not isinstance(service_state, dict):
+            raise ValueError("unknown state format")
+        return service_state
+    except Exception as exc:
+        raise ConfigError(
+            f"fake backend state file {path} is unreadable ({type(exc).__name__}); "
+            "delete it or pass another --state"
+        ) from exc
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``.lock (POSIX; elsewhere no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+class _FakeState:
+    """Loads the fake service's tuned models from a file and saves them back, merged.
+
+    Two CLI processes may run at once (``tune --wait`` in one shell, ``status`` in another),
+    so saving re-reads the file under a lock and keeps the models other processes created
+    or deleted meanwhile; for a model both touched, this process's view wins.
+    """
+
+    def __init__(self, path: Path, speed: float) -> None:
+        self.path = path
+        self.speed = speed
+        self._loaded: set[object] = set()
+
+    def load(self) -> Backend:
+        """A FakeBackend holding the saved models; jobs advance with the wall clock."""
+        from ._credentials import make_backend
+        from .backends._service import FakeService, Progression
+
+        progression = Progression.immediate() if self.speed == 0 else Progression.timed(self.speed)
+        service = FakeService(progression=progression, clock=time.time)
+        state = _read_state(self.path)
+        if state is not None:
+            try:
+                service.import_state(state)
+            except Exception as exc:
+                raise ConfigError(
+                    f"fake backend state file {self.path} is unreadable ({type(exc).__name__}); "
+                    "delete it or pass another --state"
+                ) from exc
+            self._loaded = set(state["jobs"])
+        return make_backend("fake", service=service)
+
+    def save(self, backend: Backend) -> None:
+        """Merge this process's models into the file and replace it atomically."""
+        service = getattr(backend, "service", None)
+        if service is None:
+            return
+        mine = service.export_state()
+        with _locked(self.path):
+            try:
+                disk = _read_state(self.path) or {}
+            except ConfigError:
+                disk = {}  # unreadable: ours replaces it
+            theirs_jobs: dict[Any, Any] = dict(disk.get("jobs") or {})
+            jobs = {
+                name: job
+                for name, job in mine["jobs"].items()
+                if not (name in self._loaded and name not in theirs_jobs)  # deleted elsewhere
+            }
+            for name, job in theirs_jobs.items():
+                if name not in jobs and name not in self._loaded:  # created elsewhere
+                    jobs[name] = job
+            operations = {
+                op: model
+                for source in (disk.get("operations") or {}, mine["operations"])
+                for op, model in source.items()
+                if model in jobs
+            }
+            state = {"jobs": jobs, "operations": operations, "rng": mine["rng"]}
+            payload = pickle.dumps(
+                {"version": _STATE_VERSION, "service": state}, protocol=pickle.HIGHEST_PROTOCOL
+            )
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        self._loaded = set(jobs)
 
 
 @contextmanager
@@ -148,11 +214,12 @@ def _backend(args: argparse.Namespace) -> Iterator[Backend]:
     name = backend_name(args.backend)
     if name == "fake":
         path = Path(args.state).expanduser() if args.state else _default_state_path()
-        backend = _load_fake(path, _fake_speed(args))
+        store = _FakeState(path, _fake_speed(args))
+        backend = store.load()
         try:
             yield backend
         finally:
-            _save_fake(backend, path)
+            store.save(backend)
             backend.close()
         return
     backend = make_backend(name)
