@@ -310,6 +310,10 @@ def _out(text: str = "") -> None:
     print(text, file=sys.stdout, flush=True)
 
 
+def _hint(text: str) -> None:
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -352,7 +356,11 @@ def _print_job(job: Any) -> None:
 
 def _finish_job(job: Any, args: argparse.Namespace) -> None:
     """Wait for ``job`` with a progress bar and optionally plot its loss."""
-    model = job.wait(progress=not args.quiet, timeout=args.timeout)
+    try:
+        model = job.wait(progress=not args.quiet, timeout=args.timeout)
+    except (KeyboardInterrupt, TuningError):
+        _hint(f"the job is not waited for any more; see it with: {PROG} status {job.name}")
+        raise
     _out(f"state:       {model.state.value}")
     if model.name != job.model:  # Vertex names the model only once the job succeeded
         _out(f"tuned model: {model.name}")
@@ -472,15 +480,19 @@ def _cmd_mask(args: argparse.Namespace) -> int:
             requests_per_minute=args.rpm,
             tokens_per_minute=args.tpm,
         )
-        summary = masker.mask_file(
-            args.input,
-            args.output,
-            text_column=args.text_column,
-            id_column=args.id_column,
-            chunk_size=args.chunk_size,
-            resume=args.resume,
-            progress=not args.quiet,
-        )
+        try:
+            summary = masker.mask_file(
+                args.input,
+                args.output,
+                text_column=args.text_column,
+                id_column=args.id_column,
+                chunk_size=args.chunk_size,
+                resume=args.resume,
+                progress=not args.quiet,
+            )
+        except KeyboardInterrupt:
+            _hint("rows written so far are kept; run the same command again to resume")
+            raise
     _out(str(summary))
     _out(f"output: {args.output}")
     return EXIT_OK

@@ -392,6 +392,25 @@ def test_bad_fake_speed(run: Callable[..., Run]) -> None:
     assert run("--fake-speed", "-1", "models", "list").code == 2
 
 
+def test_interrupted_wait_and_mask_say_how_to_continue(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pii_gemini.masking import Masker
+    from pii_gemini.tuning import TuningJob
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TuningJob, "wait", interrupted)
+    result = _tune(run, prepared, "--wait")
+    assert result.code == 130
+    assert f"status {_field(result.out, 'job')}" in result.err
+    monkeypatch.setattr(Masker, "mask_file", interrupted)
+    out = str(tmp_path / "o.jsonl")
+    masked = run("mask", str(prepared / "test.jsonl"), out, "--model", "models/gemini-1.0-pro-001")
+    assert masked.code == 130 and "resume" in masked.err
+
+
 def _raiser(exc: BaseException) -> Callable[..., int]:
     def command(args: object) -> int:
         raise exc
