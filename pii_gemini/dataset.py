@@ -650,33 +650,50 @@ def _normalise(
                 exc.column = src_col
             raise
 
+    def fast(rows: Sequence[int]) -> list[list[dict[str, Any]] | None]:
+        """Fast-path spans per row (None: take the careful path); C-level map when contiguous."""
+        contiguous = isinstance(rows, range) and rows.step == 1
+        lo, hi = (rows.start, rows.stop) if isinstance(rows, range) else (0, 0)
+        if not legacy:
+            if contiguous:
+                return list(map(_fast_current, sources[lo:hi], masks[lo:hi]))
+            return [_fast_current(sources[r], masks[r]) for r in rows]
+        sl = span_labels
+        if sl is None:
+            return [None] * len(rows)
+        if contiguous:
+            return list(map(_fast_legacy, sources[lo:hi], masks[lo:hi], sl[lo:hi]))
+        return [_fast_legacy(sources[r], masks[r], sl[r]) for r in rows]
+
     good: list[int] = []
     out_masks: list[list[dict[str, Any]]] = []
     skipped = 0
+    done = 0
     with _gc_paused():
-        for row in candidates:
-            if len(good) >= wanted:
-                break
-            spans: list[dict[str, Any]] | None = None
-            if row not in bad_targets:
-                if not legacy:
-                    spans = _fast_current(sources[row], masks[row])
-                elif span_labels is not None:
-                    spans = _fast_legacy(sources[row], masks[row], span_labels[row])
-            if spans is None:
-                try:
-                    spans = careful(row)
-                except _RowError as exc:
-                    if errors == "raise":
-                        raise DatasetError(
-                            f"row {row}: column {exc.column!r}: {exc.reason}",
-                            column=exc.column,
-                            row=row,
-                        ) from None
-                    skipped += 1
-                    continue
-            good.append(row)
-            out_masks.append(spans)
+        # chunks: the first covers the limit; later ones only replace skipped rows
+        while len(good) < wanted and done < len(candidates):
+            chunk = candidates[done : done + wanted - len(good)]
+            done += len(chunk)
+            results = fast(chunk)
+            if not bad_targets and None not in results:  # the common case: all rows canonical
+                good.extend(chunk)
+                out_masks.extend(results)  # type: ignore[arg-type]
+                continue
+            for row, spans in zip(chunk, results, strict=True):
+                if spans is None or row in bad_targets:
+                    try:
+                        spans = careful(row)
+                    except _RowError as exc:
+                        if errors == "raise":
+                            raise DatasetError(
+                                f"row {row}: column {exc.column!r}: {exc.reason}",
+                                column=exc.column,
+                                row=row,
+                            ) from None
+                        skipped += 1
+                        continue
+                good.append(row)
+                out_masks.append(spans)
 
     positions = np.asarray(good, dtype=np.intp)
     ids = _ids_of(frame)

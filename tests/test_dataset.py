@@ -463,6 +463,11 @@ def test_limit_counts_good_rows_when_skipping() -> None:
     rows[1] = current_row(id=1, source_text=None)
     df = load_pii_dataset(pd.DataFrame(rows), limit=3, errors="skip")
     assert df["id"].tolist() == ["0", "2", "3"] and df.attrs["skipped_rows"] == 1
+    # several skipped rows: later chunks top the result up to the limit, in order
+    many = [current_row(id=i, source_text=None if i in (1, 2, 3) else current_row()["source_text"])
+            for i in range(10)]  # fmt: skip
+    df = load_pii_dataset(pd.DataFrame(many), limit=5, errors="skip")
+    assert df["id"].tolist() == ["0", "4", "5", "6", "7"] and df.attrs["skipped_rows"] == 3
     # in raise mode rows past the limit are not even looked at
     rows[5] = current_row(id=5, source_text=None)
     assert len(load_pii_dataset(pd.DataFrame(rows[:1] + rows[2:]), limit=2)) == 2
