@@ -615,7 +615,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             ("untuned", job.base_model or _default_source()),
         ):
             masker = Masker(backend, model, prompt_builder=builder, concurrency=args.concurrency)
-            masked = masker.mask_dataframe(test, text_column="source_text", progress=False)
+            masked = masker.mask_dataframe(test, text_column="source_text", progress=not args.quiet)
             _write_jsonl(
                 masked[["id", "masked_text", "mask_status", "mask_error"]],
                 out / f"predictions_{label}.jsonl",
