@@ -90,10 +90,13 @@ class MaskResult:
     text: str = field(repr=False)
     masked_text: str | None = field(repr=False)
     status: MaskStatus
-    spans: tuple[Span, ...] = ()
+    spans: tuple[Span, ...] = ()  # every masked span, offsets into ``text``
     finish_reason: str | None = None
     error: str | None = None
     raw_output: str | None = field(default=None, repr=False)
+    safety_net_spans: tuple[Span, ...] = ()  # spans the model missed and the safety net caught
+    faithful: bool = True  # the model kept every non-PII character of ``text``
+    chatter: bool = False  # the model wrapped its answer in chatter (stripped)
 
     @property
     def ok(self) -> bool:
