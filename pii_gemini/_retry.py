@@ -103,9 +103,17 @@ class Retrier:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.policy = policy or RetryPolicy()
-        self._sleep = sleep
         self.retries = 0  # retries performed so far (not counting first attempts)
         self._lock = threading.Lock()
+        # Built once: tenacity keeps per-call state in thread-locals, so threads can share it.
+        self._retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.policy.attempts),
+            wait=_wait_retry_after(self.policy),
+            retry=tenacity.retry_if_exception(self.policy.should_retry),
+            reraise=True,
+            sleep=sleep,
+            before_sleep=self._before_sleep,
+        )
 
     def _before_sleep(self, retry_state: tenacity.RetryCallState) -> None:
         with self._lock:
@@ -124,13 +132,5 @@ class Retrier:
 
     def call(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> T:
         """Call ``fn(*args, **kwargs)``, retrying transient errors per the policy."""
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.policy.attempts),
-            wait=_wait_retry_after(self.policy),
-            retry=tenacity.retry_if_exception(self.policy.should_retry),
-            reraise=True,
-            sleep=self._sleep,
-            before_sleep=self._before_sleep,
-        )
-        result: T = retrying(fn, *args, **kwargs)
+        result: T = self._retrying(fn, *args, **kwargs)
         return result

@@ -125,3 +125,25 @@ def test_error_for_code_builds_the_right_classes() -> None:
     assert error_for_code(429, "x", retry_after=2.0).retry_after == 2.0
     assert isinstance(error_for_code(599, "x"), TransientBackendError)
     assert not error_for_code(418, "x").retryable
+
+
+def test_one_retrier_is_safe_to_share_between_threads() -> None:
+    import threading
+
+    retrier = Retrier(RetryPolicy(attempts=4), sleep=lambda s: None)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        fn = Flaky(error_for_code(503, "x"), error_for_code(429, "y"))
+        answer = retrier.call(fn, f"v{i}")
+        with lock:
+            results.append(answer)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(f"V{i}" for i in range(16))
+    assert retrier.retries == 32
