@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ._types import Span
 from .labels import PLACEHOLDER_RE
 
-__all__ = ["Alignment", "MaskedParts", "align", "fits", "split_masked"]
+__all__ = ["Alignment", "MaskedParts", "align", "fit_alignment", "fits", "split_masked"]
 
 _MAX_SPLITS = 256  # placements enumerated per ambiguous group before giving up on shapes
 _MAX_VALUE_CHARS = 400  # loose path: longest value a placeholder may stand for
@@ -47,6 +47,9 @@ class Alignment:
     faithful: bool
     issues: tuple[str, ...] = ()
     changes: tuple[tuple[int, int, int, int], ...] = ()
+
+
+_FAITHFUL_EMPTY = Alignment((), False, True)  # no placeholder, text unchanged (immutable: shared)
 
 
 @dataclass(frozen=True)
@@ -461,12 +464,53 @@ def _split_region(
     ], amb
 
 
+def _may_fit(source: str, masked: str) -> bool:
+    """Cheap necessary condition for ``masked`` to equal ``source`` outside its placeholders.
+
+    Whatever counts as a placeholder, the text before the first ``[`` and after the last ``]``
+    is literal, so it must open and close the source (most chatty answers fail here).
+    """
+    i = masked.find("[")
+    if i < 0:
+        return masked == source
+    return source.startswith(masked[:i]) and source.endswith(masked[masked.rfind("]") + 1 :])
+
+
 def fits(source: str, masked: str, *, labels: Collection[str] | None = None) -> bool:
     """True when ``masked`` equals ``source`` outside its placeholders (cheap check)."""
+    if not _may_fit(source, masked):
+        return False
     parts = split_masked(masked, source, labels=labels)
     if not parts.labels:
         return masked == source
     return _fast(source, parts) is not None
+
+
+def fit_alignment(
+    source: str, masked: str, *, labels: Collection[str] | None = None
+) -> Alignment | None:
+    """``align(source, masked)`` when ``masked`` fits ``source`` (see :func:`fits`), else None.
+
+    Lets a caller that checks the fit first (``clean_output``) reuse the work instead of
+    aligning the same text twice.
+    """
+    if not _may_fit(source, masked):
+        return None
+    parts = split_masked(masked, source, labels=labels)
+    if not parts.labels:
+        return _FAITHFUL_EMPTY if masked == source else None
+    fast = _fast(source, parts)
+    return None if fast is None else _fast_alignment(source, parts, fast)
+
+
+def _fast_alignment(
+    source: str, parts: MaskedParts, fast: tuple[list[int], list[int], bool, list[str]]
+) -> Alignment:
+    starts, ends, ambiguous, issues = fast
+    spans = tuple(
+        Span(s, e, lab, source[s:e]) for s, e, lab in zip(starts, ends, parts.labels, strict=True)
+    )
+    return Alignment(spans, ambiguous, True, tuple(issues))
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:
@@ -478,16 +522,11 @@ def align(source: str, masked: str, *, labels: Collection[str] | None = None) ->
     n = len(parts.labels)
     if n == 0:
         if masked == source:
-            return Alignment((), False, True)
+            return _FAITHFUL_EMPTY
         return Alignment((), False, False, ("rewritten",), ((0, len(source), 0, len(masked)),))
     fast = _fast(source, parts)
     if fast is not None:
-        starts, ends, ambiguous, issues = fast
-        spans = tuple(
-            Span(s, e, lab, source[s:e])
-            for s, e, lab in zip(starts, ends, parts.labels, strict=True)
-        )
-        return Alignment(spans, ambiguous, True, tuple(issues))
+        return _fast_alignment(source, parts, fast)
     spans_l, changes, issues_l, amb = _loose(source, parts)
     issues_l.insert(0, "rewritten")
     return Alignment(tuple(spans_l), amb, False, tuple(dict.fromkeys(issues_l)), tuple(changes))

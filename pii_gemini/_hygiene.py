@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from ._align import align, fits, split_masked
+from ._align import Alignment, align, fit_alignment, split_masked
 from ._entities import render_masked
 from ._types import Span
 from .labels import PLACEHOLDER_RE
@@ -23,6 +23,7 @@ __all__ = [
     "CleanedOutput",
     "FaithfulnessReport",
     "check_faithfulness",
+    "clean_and_fit",
     "clean_output",
     "invented_labels",
     "kept_values",
@@ -126,11 +127,24 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     ``source``, an answer that already matches the source outside its placeholders is
     returned as is (so a source that itself ends with "Note: ..." is not cut).
     """
+    return clean_and_fit(raw, source)[0]
+
+
+def clean_and_fit(raw: str, source: str | None = None) -> tuple[CleanedOutput, Alignment | None]:
+    """:func:`clean_output`, plus ``align(source, text)`` when the answer fits ``source`` as is.
+
+    The fit check already aligns the answer; :func:`pii_gemini.metrics.evaluate` reuses that
+    alignment instead of computing it twice. The alignment is None when the answer needed
+    cleaning, or when ``source`` has surrounding whitespace (the check uses it stripped).
+    """
     if not isinstance(raw, str):
         raise TypeError(f"clean_output expects a str, got {type(raw).__name__}")
     text = raw.strip()
-    if source is not None and fits(source.strip(), text):
-        return CleanedOutput(text, False)
+    if source is not None:
+        stripped = source.strip()
+        fitted = fit_alignment(stripped, text)
+        if fitted is not None:
+            return CleanedOutput(text, False), (fitted if stripped == source else None)
     prefix_parts: list[str] = []
     suffix_parts: list[str] = []
     fence = _FENCE_RE.search(text)
@@ -139,7 +153,7 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
         suffix_parts.append(text[fence.end() :])
         text = fence.group(1).strip()
     if _REFUSAL_RE.match(text) and not PLACEHOLDER_RE.search(text):
-        return CleanedOutput("", True, raw, "", refused=True)
+        return CleanedOutput("", True, raw, "", refused=True), None
     paras = _paragraphs(text)
     lo, hi = 0, len(paras)
     while hi - lo > 1 and _is_preamble(text[paras[lo][0] : paras[lo][1]].strip()):
@@ -187,7 +201,7 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     removed_prefix = "".join(prefix_parts).strip()
     removed_suffix = "".join(suffix_parts).strip()
     had = fence is not None or bool(removed_prefix or removed_suffix)
-    return CleanedOutput(body, had, removed_prefix, removed_suffix)
+    return CleanedOutput(body, had, removed_prefix, removed_suffix), None
 
 
 def normalize_placeholders(text: str) -> str:

@@ -30,6 +30,7 @@ from ._hygiene import (
     CleanedOutput,
     FaithfulnessReport,
     check_faithfulness,
+    clean_and_fit,
     clean_output,
     invented_labels,
     kept_values,
@@ -290,15 +291,18 @@ def evaluate(
                     f"references[{i}] does not match its source outside placeholders", row=i
                 )
         reference = refs[i] if refs is not None else render_masked(source, gold)
+        fitted: Alignment | None = None
         if clean:
-            cleaned = clean_output(raw, source)
+            cleaned, fitted = clean_and_fit(raw, source)
             text = normalize_placeholders(cleaned.text)
+            if text != cleaned.text:
+                fitted = None
             chatter, refused = cleaned.had_chatter, cleaned.refused
             lead = bool(cleaned.removed_prefix) and not refused
         else:
             text, chatter, lead, refused = raw, False, False, False
         exact = text.strip() == reference.strip()
-        al = _align(source, text)
+        al = fitted if fitted is not None else _align(source, text)
         pred = al.spans
         gold_labels = [s.label for s in gold]
         gold_labels_all.extend(gold_labels)
