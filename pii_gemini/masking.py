@@ -8,12 +8,22 @@ run goes on. Identical texts are paid once (content-hash cache), texts longer th
 ``max_input_chars`` are masked in overlapping pieces (``_chunking``), and ``mask_file``
 streams its input and appends results durably so a killed run resumes where it stopped.
 
+After the model, a safety net of deterministic detectors (``detectors.SafetyNet``, on by
+default) masks what the model missed, and an operator (``operators.anonymize``: ``[LABEL]``,
+numbered placeholders, redaction, character masks, keyed hashes, Faker surrogates) decides
+what replaces each value. Reversible operators record their tokens in a ``Vault`` so that
+``Masker.unmask`` can restore the originals into any text, e.g. another LLM's answer.
+
 Example::
 
     masker = Masker(FakeBackend(), "tunedModels/pii-masker", concurrency=16,
                     requests_per_minute=1000)
     result = masker.mask("Call Ana on 555-0100")
     summary = masker.mask_file("in.parquet", "out.jsonl", id_column="id")
+
+    masker = Masker(backend, model, operator="numbered")
+    masked = masker.mask("Mail ana@example.org").masked_text   # "Mail [EMAIL_1]"
+    masker.unmask(llm_answer_to(masked))                        # originals restored
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +59,9 @@ from ._ratelimit import RateLimiter
 from ._retry import Retrier, RetryPolicy
 from ._types import Generation, GenerationConfig, MaskResult, MaskStatus, Span
 from .backends.base import Backend
+from .detectors import PhoneDetector, SafetyNet, resolve_overlaps
+from .operators import Operator, anonymize, get_operator
+from .vault import Vault, unmask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +102,7 @@ class MaskSummary:
     ``done`` counts rows that got a result in this run, whatever their status, so
     ``done == ok + failed + blocked + empty + truncated``; ``total`` adds the rows skipped
     because a previous run had already written them (``skipped_resumed``).
+    ``safety_net_caught`` counts the values the safety net masked that the model had missed.
     """
 
     total: int = 0
@@ -105,6 +119,7 @@ class MaskSummary:
     prompt_tokens: int = 0
     output_tokens: int = 0
     rows_per_s: float = 0.0
+    safety_net_caught: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -116,7 +131,8 @@ class MaskSummary:
             f"{self.done} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
             f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
-            f"resumed={self.skipped_resumed} tokens={self.total_tokens} "
+            f"resumed={self.skipped_resumed} safety_net_caught={self.safety_net_caught} "
+            f"tokens={self.total_tokens} "
             f"(prompt {self.prompt_tokens} + output {self.output_tokens})"
         )
 
@@ -131,6 +147,8 @@ class _Outcome:
     finish_reason: str | None = None
     error: str | None = None
     raw_output: str | None = None
+    faithful: bool = True
+    chatter: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class _Run:
         self.retrier = Retrier(policy, sleep=sleep)
         self.started = time.perf_counter()
         self.cached = 0
+        self.caught = 0
         self.prompt_tokens = 0
         self.output_tokens = 0
         self.statuses: dict[MaskStatus, int] = dict.fromkeys(MaskStatus, 0)
@@ -170,6 +189,7 @@ class _Run:
 
     def count(self, result: MaskResult) -> None:
         self.statuses[result.status] += 1
+        self.caught += len(result.safety_net_spans)
 
     @property
     def done(self) -> int:
@@ -193,6 +213,7 @@ class _Run:
             prompt_tokens=self.prompt_tokens,
             output_tokens=self.output_tokens,
             rows_per_s=done / elapsed if elapsed > 0 else 0.0,
+            safety_net_caught=self.caught,
         )
 
 
@@ -224,6 +245,7 @@ class _Progress:
             blocked=run.statuses[MaskStatus.BLOCKED],
             retried=run.retrier.retries,
             cached=run.cached,
+            safety_net=run.caught,
             refresh=False,
         )
 
@@ -254,18 +276,84 @@ def _default_prompter() -> _Prompter:
     return builder
 
 
-def _clean(raw: str) -> str:
-    """Strip model chatter around the answer."""
-    return clean_output(raw).text
-
-
 def _render(source: str, spans: tuple[Span, ...]) -> str:
     """``source`` with every span replaced by ``[LABEL]``."""
     return render_masked(source, spans)
 
 
-def _spans_from_masked(source: str, masked: str) -> tuple[Span, ...]:
-    return align(source, masked).spans
+OperatorSpec = str | Operator
+_MIN_PHONE_DIGITS = 7
+
+
+class _PhoneDetector(PhoneDetector):
+    """``PhoneDetector`` that ignores hits of fewer than 7 digits.
+
+    libphonenumber accepts some bare 4-5 digit runs as German numbers ("1640"), which in
+    prose are case or row numbers; no full phone number is that short. (Local workaround
+    until ``detectors.PhoneDetector`` applies the rule itself.)
+    """
+
+    def find(self, text: str) -> Iterator[Span]:
+        for span in super().find(text):
+            if sum(ch.isdigit() for ch in span.value) >= _MIN_PHONE_DIGITS:
+                yield span
+
+
+def _default_safety_net() -> SafetyNet:
+    """Every built-in detector, the phone detector without too-short numbers."""
+    return SafetyNet(
+        [
+            _PhoneDetector(regions=d.regions) if type(d) is PhoneDetector else d
+            for d in SafetyNet().detectors
+        ]
+    )
+
+
+def _operators_of(spec: OperatorSpec | Mapping[str, OperatorSpec]) -> list[Operator]:
+    """The Operator instances an ``operator=`` argument names (already validated)."""
+    specs = list(spec.values()) if isinstance(spec, Mapping) else [spec]
+    return [s if isinstance(s, Operator) else get_operator(s) for s in specs]
+
+
+def _describe(value: object) -> str:
+    """A description of a setting that is stable across processes (for the cache key)."""
+    if value is None or isinstance(value, (str, bytes, int, float, bool)):
+        return repr(value)
+    if isinstance(value, Mapping):
+        items = sorted((str(k), _describe(v)) for k, v in value.items())
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_describe(v) for v in value) + ")"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _settings_digest(
+    net: SafetyNet | None,
+    operator: OperatorSpec | Mapping[str, OperatorSpec],
+    params: Mapping[str, Any],
+    repair: bool,
+) -> str:
+    """sha256 of the post-model settings: safety net, operator(s), their params, repair.
+
+    Hashed so that the cache key prefix never holds a hash key in clear.
+    """
+    parts = ["net:none" if net is None else "net:" + ",".join(repr(d) for d in net.detectors)]
+    if net is not None:
+        parts.append(_describe(net.labels_map))
+    if isinstance(operator, Mapping):
+        parts.append("op:" + _describe({k: _describe_op(v) for k, v in operator.items()}))
+    else:
+        parts.append("op:" + _describe_op(operator))
+    parts += ["params:" + _describe(dict(params)), f"repair:{repair}"]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _describe_op(op: OperatorSpec) -> str:
+    if isinstance(op, Operator):
+        return f"{type(op).__module__}.{type(op).__qualname__}:{op.name}"
+    return op
 
 
 def _spans_from_entities(source: str, output: str) -> tuple[Span, ...]:
@@ -299,6 +387,21 @@ class Masker:
       counts the service reports.
     * ``max_input_chars`` - longer texts are masked in overlapping pieces.
     * ``cache`` / ``cache_size`` - reuse the result for an identical prompt (bounded LRU).
+    * ``safety_net`` - deterministic detectors run on the source after the model (``True``:
+      every built-in detector; a ``SafetyNet`` to choose detectors or labels; ``False``:
+      off). What they find that the model missed is masked too and recorded in
+      ``MaskResult.safety_net_spans``.
+    * ``operator`` / ``operator_params`` - what replaces each value (``"replace"`` ->
+      ``[LABEL]``, ``"numbered"``, ``"redact"``, ``"mask_chars"``, ``"hash"``,
+      ``"surrogate"``, an ``Operator``, or ``{label: operator, "DEFAULT": operator}``) and
+      its parameters (e.g. ``{"key": b"..."}`` for ``hash``), see ``operators.anonymize``.
+    * ``vault`` - where reversible operators (``numbered``, ``surrogate``) record their
+      tokens; shared by every text this Masker masks (a new ``Vault`` when not given and an
+      operator needs one). ``Masker.vault`` is it; ``Masker.unmask`` reads it.
+    * ``repair`` - when the model rewrote non-PII text, rebuild the masked text from the
+      source and the spans that could be anchored (the model's wording is dropped; a
+      placeholder that could not be anchored is lost, so its value would stay visible).
+      By default the model's text is kept and only the safety net's values are masked in it.
     """
 
     def __init__(
@@ -317,6 +420,11 @@ class Masker:
         cache: bool = True,
         cache_size: int = _DEFAULT_CACHE_SIZE,
         clock: Callable[[], float] = time.monotonic,
+        safety_net: bool | SafetyNet = True,
+        operator: OperatorSpec | Mapping[str, OperatorSpec] = "replace",
+        operator_params: Mapping[str, Any] | None = None,
+        vault: Vault | None = None,
+        repair: bool = False,
     ) -> None:
         if not isinstance(backend, Backend):
             raise ConfigError(f"backend must be a Backend, got {type(backend).__name__}")
@@ -338,6 +446,30 @@ class Masker:
             )
         self.generation_config = generation_config or GenerationConfig()
         self.retry = retry or RetryPolicy()
+        if isinstance(safety_net, SafetyNet):
+            self.safety_net: SafetyNet | None = safety_net
+        elif isinstance(safety_net, bool):
+            self.safety_net = _default_safety_net() if safety_net else None
+        else:
+            raise ConfigError(
+                f"safety_net must be True, False or a SafetyNet, got {type(safety_net).__name__}"
+            )
+        if operator_params is not None and not isinstance(operator_params, Mapping):
+            raise ConfigError("operator_params must be a mapping of parameter names to values")
+        if vault is not None and not isinstance(vault, Vault):
+            raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
+        if not isinstance(repair, bool):
+            raise ConfigError(f"repair must be a bool, got {type(repair).__name__}")
+        self.operator_params: dict[str, Any] = dict(operator_params or {})
+        # validates the operator(s) and their parameters before any request
+        anonymize("", (), operator, vault=Vault(), **self.operator_params)
+        self.operator = operator
+        self.repair = repair
+        reversible = any(op.reversible for op in _operators_of(operator))
+        self.vault: Vault | None = vault if vault is not None or not reversible else Vault()
+        self._plain_replace = (
+            isinstance(operator, str) and operator == "replace" and not self.operator_params
+        )
         self.concurrency = _check_int("concurrency", concurrency, 1)
         self.max_input_chars = _check_int("max_input_chars", max_input_chars, _MIN_INPUT_CHARS)
         self._overlap = default_overlap(self.max_input_chars)
@@ -363,6 +495,10 @@ class Masker:
         ).encode()
         self.last_summary: MaskSummary | None = None
         self._latency_s = 0.0  # moving average of backend.generate wall time
+        self._key_prefix += (
+            _settings_digest(self.safety_net, self.operator, self.operator_params, self.repair)
+            + "\x00"
+        ).encode()
 
     def __repr__(self) -> str:
         return (
@@ -381,6 +517,21 @@ class Masker:
         run.count(result)
         self.last_summary = run.summary()
         return result
+
+    def unmask(self, text: str, vault: Vault | None = None) -> str:
+        """``text`` (the masked text, or e.g. an LLM's answer to it) with the originals of
+        every numbered placeholder and surrogate put back, from ``vault`` or ``self.vault``.
+
+        Placeholders are recognised despite small changes (case, spacing, leading zeros);
+        see ``vault.unmask``.
+        """
+        vault = vault if vault is not None else self.vault
+        if vault is None:
+            raise ConfigError(
+                "nothing to unmask with: this Masker has no vault (use a reversible "
+                "operator such as 'numbered' or 'surrogate', or pass vault=)"
+            )
+        return unmask(text, vault)
 
     def mask_many(self, texts: Iterable[str], *, progress: bool = False) -> list[MaskResult]:
         """Mask ``texts`` concurrently; one result per text, in input order.
@@ -407,7 +558,8 @@ class Masker:
         self, df: pd.DataFrame, *, text_column: str = "source_text", progress: bool = False
     ) -> pd.DataFrame:
         """A copy of ``df`` with ``masked_text``, ``mask_status``, ``mask_error``,
-        ``finish_reason`` and ``spans`` (list of ``{value, start, end, label}``) added."""
+        ``finish_reason``, ``spans`` (the model's, as ``{value, start, end, label}`` dicts)
+        and ``safety_net_spans`` (those the safety net added) columns added."""
         import pandas as pd
 
         if not isinstance(df, pd.DataFrame):
@@ -424,6 +576,7 @@ class Masker:
             "mask_error": [r.error for r in results],
             "finish_reason": [r.finish_reason for r in results],
             "spans": [[s.to_dict() for s in r.spans] for r in results],
+            "safety_net_spans": [[s.to_dict() for s in r.safety_net_spans] for r in results],
         }
         for name, values in columns.items():
             out[name] = pd.Series(values, index=df.index, dtype=object)
@@ -441,6 +594,8 @@ class Masker:
         resume: bool = True,
         progress: bool = True,
         include_source: bool = False,
+        vault_path: str | os.PathLike[str] | None = None,
+        vault_allow_same_dir: bool = False,
     ) -> MaskSummary:
         """Stream ``input_path`` (JSONL/CSV/TSV/Parquet) into ``output_path`` (JSONL).
 
@@ -451,6 +606,13 @@ class Masker:
         as they are written and fsynced every ``chunk_size`` rows. With ``resume=True`` an
         existing output is checked against the input and its rows are skipped, so no row
         whose result was written is sent again; a torn last line is cut and redone.
+        Lines also carry ``safety_net_spans`` (like ``spans``), ``faithful`` and ``chatter``.
+
+        ``vault_path`` saves ``self.vault`` (0600, atomically) there, refusing the output's
+        directory unless ``vault_allow_same_dir``. Then lines are written per ``chunk_size``
+        rows, each batch only after the vault holding its tokens was saved, so every token
+        in the output can be unmasked even after a kill; a resumed run loads the saved vault
+        first, so numbering goes on where it stopped.
         """
         in_path, out_path = Path(input_path), Path(output_path)
         chunk_size = _check_int("chunk_size", chunk_size, 1)
@@ -460,6 +622,9 @@ class Masker:
             )
         if in_path.exists() and out_path.exists() and in_path.resolve() == out_path.resolve():
             raise ConfigError("output_path must differ from input_path")
+        vault_file = None if vault_path is None else Path(vault_path)
+        if vault_file is not None:
+            self._check_vault_path(vault_file, out_path, vault_allow_same_dir)
         rows = iter_rows(in_path, text_column, id_column, chunk_size=chunk_size)
         total = count_rows(in_path)
         resuming = resume and out_path.exists()
@@ -469,6 +634,8 @@ class Masker:
             if dropped:
                 logger.info("cut a torn last line (%d bytes) from the output", dropped)
             expected_skip = _count_lines(out_path)
+        if vault_file is not None and resuming:
+            self._load_vault(vault_file, expected_skip)
 
         run = self._new_run()
         skipped = 0
@@ -497,20 +664,71 @@ class Masker:
         left = None if total is None else max(0, total - expected_skip)
         bar = _Progress(progress, left, run, f"masking {in_path.name}")
         out_path.parent.mkdir(parents=True, exist_ok=True)
+        held: list[dict[str, Any]] = []  # with a vault: lines waiting for the vault's save
+
+        def flush(writer: JsonlAppender) -> None:
+            if vault_file is not None and self.vault is not None:
+                self.vault.save(
+                    vault_file, masked_output=out_path, allow_same_dir=vault_allow_same_dir
+                )
+                for record in held:
+                    writer.write(record)
+                held.clear()
+            writer.sync()
+
         try:
             with JsonlAppender(out_path, truncate=not resuming) as writer:
-                for result in self._imap(to_do(), run):
-                    row = pending.popleft()
-                    writer.write(self._record(row, result, id_column, include_source))
-                    run.count(result)
-                    if run.done % chunk_size == 0:
-                        writer.sync()
-                    bar.update()
+                try:
+                    for result in self._imap(to_do(), run):
+                        row = pending.popleft()
+                        record = self._record(row, result, id_column, include_source)
+                        if vault_file is None:
+                            writer.write(record)
+                        else:
+                            held.append(record)
+                        run.count(result)
+                        if run.done % chunk_size == 0:
+                            flush(writer)
+                        bar.update()
+                finally:
+                    flush(writer)
         finally:
             self.last_summary = run.summary(skipped)
             bar.close(self.last_summary)
         logger.info("mask_file: %s", self.last_summary)
         return self.last_summary
+
+    def _check_vault_path(self, vault_file: Path, out_path: Path, allow_same_dir: bool) -> None:
+        """Fail before any request when the vault could not be saved there."""
+        if self.vault is None:
+            raise ConfigError(
+                "vault_path needs a vault: use a reversible operator ('numbered', "
+                "'surrogate') or pass vault= to the Masker"
+            )
+        if vault_file.resolve() == out_path.resolve():
+            raise ConfigError("vault_path must differ from output_path")
+        if not allow_same_dir and vault_file.resolve().parent == out_path.resolve().parent:
+            raise ConfigError(
+                f"refusing to save the vault {vault_file.name} in the directory of the "
+                "masked output; choose another directory or pass vault_allow_same_dir=True"
+            )
+        if not vault_file.parent.is_dir():
+            raise ConfigError(f"the directory for vault file {vault_file.name} does not exist")
+
+    def _load_vault(self, vault_file: Path, resumed_lines: int) -> None:
+        """Merge a previous run's saved vault into ``self.vault`` before resuming."""
+        assert self.vault is not None
+        if not vault_file.exists():
+            if resumed_lines:
+                logger.warning(
+                    "resuming %d written rows without their vault file %s: their tokens "
+                    "cannot be unmasked with the new vault",
+                    resumed_lines,
+                    vault_file.name,
+                )
+            return
+        for entry in Vault.load(vault_file):
+            self.vault.add(entry)
 
     # -- cache ----------------------------------------------------------------------------
 
@@ -663,11 +881,21 @@ class Masker:
         if len(pieces) == 1:
             start, end = _trim(text, 0, len(text))
             o = self._mask_piece(text[start:end], run)
-            masked = None if o.masked_text is None else text[:start] + o.masked_text + text[end:]
             spans = _shift(o.spans, start)
-            return MaskResult(text, masked, o.status, spans, o.finish_reason, o.error, o.raw_output)
+            if o.status is not MaskStatus.OK or o.masked_text is None:
+                return MaskResult(
+                    text, None, o.status, spans, o.finish_reason, o.error, o.raw_output,
+                    faithful=o.faithful, chatter=o.chatter,
+                )  # fmt: skip
+            masked = text[:start] + o.masked_text + text[end:]
+            final, added = self._after_model(text, spans, masked, o.faithful)
+            return MaskResult(
+                text, final, o.status, spans, o.finish_reason, o.error, o.raw_output,
+                safety_net_spans=added, faithful=o.faithful, chatter=o.chatter,
+            )  # fmt: skip
         found: list[Span] = []
         finish: str | None = None
+        faithful, chatter = True, False
         for piece in pieces:
             start, end = _trim(text, piece.start, piece.end)
             if start == end:
@@ -677,8 +905,54 @@ class Masker:
                 return MaskResult(text, None, o.status, (), o.finish_reason, o.error)
             found += _shift(o.spans, start)
             finish = o.finish_reason
+            faithful, chatter = faithful and o.faithful, chatter or o.chatter
         merged = merge_spans(text, found)
-        return MaskResult(text, _render(text, merged), MaskStatus.OK, merged, finish)
+        # Pieces overlap, so their answers cannot be stitched: the text is rendered from the
+        # spans recovered in each piece (as with repair=True).
+        final, added = self._after_model(text, merged, _render(text, merged), True)
+        return MaskResult(
+            text, final, MaskStatus.OK, merged, finish,
+            safety_net_spans=added, faithful=faithful, chatter=chatter,
+        )  # fmt: skip
+
+    def _after_model(
+        self, text: str, spans: tuple[Span, ...], model_masked: str, faithful: bool
+    ) -> tuple[str, tuple[Span, ...]]:
+        """The final masked text and the safety net's additions (offsets into ``text``).
+
+        A faithful answer (or any with ``repair``) is rendered from ``text`` and every span
+        through the operator, so the non-PII text is the source's. An unfaithful one keeps
+        the model's wording - rendering from the source would reveal the values of
+        placeholders that could not be anchored - and only the safety net's values (and
+        whatever its detectors find in the answer itself) are masked in it.
+        """
+        added: tuple[Span, ...] = ()
+        if self.safety_net is not None:
+            added = self.safety_net.scan(text, spans)
+        if faithful or self.repair:
+            if faithful and not added and self._plain_replace:
+                return model_masked, added  # already exactly what rendering would give
+            merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
+            return self._anonymize(text, merged), added
+        return self._mask_leaks(model_masked, added), added
+
+    def _anonymize(self, text: str, spans: Iterable[Span]) -> str:
+        return anonymize(text, spans, self.operator, vault=self.vault, **self.operator_params).text
+
+    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> str:
+        """Mask, in the model's own (unfaithful) answer, the safety net's values wherever
+        they occur and what the detectors find in it; the rest stays as the model wrote it."""
+        found: list[Span] = []
+        for value, label in {s.value: s.label for s in added if s.value}.items():
+            at = output.find(value)
+            while at >= 0:
+                found.append(Span(at, at + len(value), label, value))
+                at = output.find(value, at + len(value))
+        if self.safety_net is not None:
+            found += self.safety_net.scan(output)
+        if not found:
+            return output
+        return self._anonymize(output, resolve_overlaps(found))
 
     def _mask_piece(self, piece: str, run: _Run) -> _Outcome:
         prompt = self.prompt_builder.format(piece)
@@ -702,13 +976,14 @@ class Masker:
             )
         raw = generation.text or ""
         try:
-            cleaned = _clean(raw)
+            cleaned = clean_output(raw)
+            faithful = True
             if self.target == "entities":
-                spans = _spans_from_entities(piece, cleaned)
+                spans = _spans_from_entities(piece, cleaned.text)
                 masked = _render(piece, spans)
             else:
-                spans = _spans_from_masked(piece, cleaned)
-                masked = cleaned
+                alignment = align(piece, cleaned.text)
+                spans, faithful, masked = alignment.spans, alignment.faithful, cleaned.text
         except _FATAL:
             raise
         except Exception as exc:  # an answer we cannot read fails this row only
@@ -719,7 +994,10 @@ class Masker:
                 error=f"unreadable answer ({type(exc).__name__})",
                 raw_output=raw,
             )
-        return _Outcome(MaskStatus.OK, masked, spans, generation.finish_reason, raw_output=raw)
+        return _Outcome(
+            MaskStatus.OK, masked, spans, generation.finish_reason, raw_output=raw,
+            faithful=faithful, chatter=cleaned.had_chatter,
+        )  # fmt: skip
 
     def _estimate_tokens(self, prompt: str, piece: str) -> float:
         answer = len(piece) / _CHARS_PER_TOKEN + _OUTPUT_TOKEN_SLACK
@@ -754,12 +1032,10 @@ class Masker:
             masked_text=result.masked_text,
             error=result.error,
             finish_reason=result.finish_reason,
-            spans=[
-                s.to_dict()
-                if include_source
-                else {"start": s.start, "end": s.end, "label": s.label}
-                for s in result.spans
-            ],
+            spans=[_span_record(s, include_source) for s in result.spans],
+            safety_net_spans=[_span_record(s, include_source) for s in result.safety_net_spans],
+            faithful=result.faithful,
+            chatter=result.chatter,
             key=self.cache_key(row.text)
             if isinstance(row.text, str) and row.error is None
             else None,
@@ -794,15 +1070,7 @@ class Masker:
             status = MaskStatus(record.get("status"))
             if status is MaskStatus.FAILED:
                 return
-            spans = tuple(
-                Span(
-                    int(s["start"]),
-                    int(s["end"]),
-                    str(s["label"]),
-                    text[int(s["start"]) : int(s["end"])],
-                )
-                for s in record.get("spans") or ()
-            )
+            spans = _spans_of_record(record.get("spans"), text)
             result = MaskResult(
                 text,
                 record.get("masked_text"),
@@ -810,12 +1078,34 @@ class Masker:
                 spans,
                 record.get("finish_reason"),
                 record.get("error"),
+                safety_net_spans=_spans_of_record(record.get("safety_net_spans"), text),
+                faithful=bool(record.get("faithful", True)),
+                chatter=bool(record.get("chatter", False)),
             )
         except (ValueError, KeyError, TypeError):
             return
         with self._cache_lock:
             if key not in self._cache:
                 self._remember(key, result)
+
+
+def _span_record(span: Span, include_value: bool) -> dict[str, Any]:
+    """A span as an output line holds it: offsets and label, the value only if asked."""
+    if include_value:
+        return span.to_dict()
+    return {"start": span.start, "end": span.end, "label": span.label}
+
+
+def _spans_of_record(items: object, text: str) -> tuple[Span, ...]:
+    """Spans read back from an output line (values taken from ``text``)."""
+    if not items:
+        return ()
+    if not isinstance(items, list):
+        raise TypeError("spans must be a list")
+    return tuple(
+        Span(int(s["start"]), int(s["end"]), str(s["label"]), text[int(s["start"]) : int(s["end"])])
+        for s in items
+    )
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
