@@ -16,7 +16,6 @@ seed project used, and it is what the local emulator serves), but real tuning go
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as _dt
 import logging
 import threading
@@ -50,6 +49,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._errors import translate_common_error
 from .base import Backend
 
 __all__ = [
@@ -156,8 +156,6 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
     (``Forbidden``, ``TooManyRequests``), gRPC the subclasses (``PermissionDenied``,
     ``ResourceExhausted``); catching the base classes covers both.
     """
-    import requests
-    from google.auth import exceptions as auth_exc
 
     with warnings.catch_warnings():
         # google.api_core warns on import about the Python version's end of life.
@@ -196,34 +194,14 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
             if isinstance(exc, sdk_cls):
                 return lib_cls(message, code=http_code, status=status, retry_after=retry_after)
         return error_for_code(http_code or 500, message, status=status, retry_after=retry_after)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return TransientBackendError(
-            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
-        )
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return TransientBackendError(
-            f"{where} could not connect: {redact(exc)}", code=503, status="UNAVAILABLE"
-        )
-    if isinstance(exc, concurrent.futures.TimeoutError):
-        return TransientBackendError(
-            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
-        )
-    if isinstance(exc, ValueError) and not isinstance(exc, auth_exc.GoogleAuthError):
-        # google-generativeai validates names and options client-side with ValueError.
-        detail = " ".join(redact(exc).split())
-        return ConfigError(f"{where} rejected the request: {detail}")
-    if isinstance(exc, auth_exc.DefaultCredentialsError):
-        return ConfigError(
+    return translate_common_error(
+        exc,
+        where,
+        no_credentials=(
             "no Gemini API credentials: set GOOGLE_API_KEY (or GEMINI_API_KEY), or pass "
             "credentials= (OAuth/ADC, see docs/backends.md)"
-        )
-    if isinstance(exc, auth_exc.RefreshError):
-        return PermissionDeniedError(
-            f"{where}: could not refresh OAuth credentials: {redact(exc)}",
-            code=401,
-            status="UNAUTHENTICATED",
-        )
-    return None
+        ),
+    )
 
 
 @contextmanager

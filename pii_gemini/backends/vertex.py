@@ -15,7 +15,6 @@ layer.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as _dt
 import json
 import logging
@@ -35,7 +34,6 @@ from .._exceptions import (
     BackendUnavailableError,
     ConfigError,
     PiiGeminiError,
-    TransientBackendError,
     error_for_code,
 )
 from .._redact import redact
@@ -47,6 +45,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._errors import translate_common_error
 from .base import Backend
 
 __all__ = [
@@ -166,8 +165,6 @@ def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
 
 def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
     """The library exception for a google-genai/httpx/auth exception, or None."""
-    import requests
-    from google.auth import exceptions as auth_exc
     from google.genai import errors as genai_errors
 
     timeouts, transports = _http_error_types()
@@ -177,32 +174,16 @@ def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiErro
         status = exc.status or None
         message = f"{where} failed: {code} {status}: {redact(exc.message)}"
         return error_for_code(code, message, status=status, retry_after=_retry_delay(exc.details))
-    if isinstance(exc, (*timeouts, requests.exceptions.Timeout)):
-        return TransientBackendError(
-            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
-        )
-    if isinstance(exc, (*transports, requests.exceptions.ConnectionError)):
-        return TransientBackendError(
-            f"{where} could not connect: {redact(exc)}", code=503, status="UNAVAILABLE"
-        )
-    if isinstance(exc, concurrent.futures.TimeoutError):
-        return TransientBackendError(
-            f"{where} timed out: {redact(exc)}", code=504, status="DEADLINE_EXCEEDED"
-        )
-    if isinstance(exc, ValueError) and not isinstance(exc, auth_exc.GoogleAuthError):
-        # google-genai validates names and options client-side with ValueError.
-        detail = " ".join(redact(exc).split())
-        return ConfigError(f"{where} rejected the request: {detail}")
-    if isinstance(exc, auth_exc.DefaultCredentialsError):
-        return ConfigError(
+    return translate_common_error(
+        exc,
+        where,
+        timeouts=timeouts,
+        transports=transports,
+        no_credentials=(
             "no Google Cloud credentials: run 'gcloud auth application-default login' or set "
             "GOOGLE_APPLICATION_CREDENTIALS, or pass credentials="
-        )
-    if isinstance(exc, auth_exc.RefreshError):
-        return error_for_code(
-            401, f"{where}: could not refresh credentials: {redact(exc)}", status="UNAUTHENTICATED"
-        )
-    return None
+        ),
+    )
 
 
 @contextmanager
