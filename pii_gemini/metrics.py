@@ -18,6 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import pandas as pd
@@ -63,6 +64,7 @@ __all__ = [
 _DROP_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-–.,()/_'’\u00a0\u202f")
 _INDEX_RE = re.compile(r"_\d+$")
 _LABEL_LIKE_RE = re.compile(r"[A-Z0-9_\[\]]+")
+_BY_START_END = attrgetter("start", "end")
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> list[Span]:
@@ -125,7 +127,8 @@ def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
     if value is None:
         return ()
     spans: list[Span] = []
-    for k, item in enumerate(list(value)):
+    n_chars = len(source)
+    for k, item in enumerate(value):
         if isinstance(item, Span):
             spans.append(item)
             continue
@@ -137,12 +140,14 @@ def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
             raise DatasetError(
                 f"gold_spans[{row}][{k}] needs integer start/end and a label", row=row
             ) from exc
-        if not 0 <= start < end <= len(source):
+        if not 0 <= start < end <= n_chars:
             raise DatasetError(
                 f"gold_spans[{row}][{k}] offsets {start}..{end} are outside the text", row=row
             )
-        spans.append(Span(start, end, _INDEX_RE.sub("", label), source[start:end]))
-    spans.sort(key=lambda s: (s.start, s.end))
+        if "_" in label:  # "FIRSTNAME_1" -> "FIRSTNAME"
+            label = _INDEX_RE.sub("", label)
+        spans.append(Span(start, end, label, source[start:end]))
+    spans.sort(key=_BY_START_END)
     return tuple(spans)
 
 
@@ -167,7 +172,8 @@ def _leak_flags(
 
     A value leaks when it occurs in the output more often than in the ideal masked text
     (so a value that is also legitimately non-PII elsewhere is not counted); with a repeated
-    value, that many of its spans count as leaked.
+    value, that many of its spans count as leaked. The reference is only searched (and only
+    normalised) for values the output contains.
     """
     verbatim = [False] * len(gold)
     norm = [False] * len(gold)
@@ -178,26 +184,30 @@ def _leak_flags(
         if s.value.strip():
             groups.setdefault(s.value, []).append(k)
     out, ref = output, reference
-    out_n = ref_n = ""
+    out_n: str | None = None
+    ref_n: str | None = None
     for value, idxs in groups.items():
         n_spans = len(idxs)
         if out is output and _LABEL_LIKE_RE.fullmatch(value):
             # a value like "IP" could match inside "[IPV4]": count outside placeholders only
             out = PLACEHOLDER_RE.sub("\x00", output)
             ref = PLACEHOLDER_RE.sub("\x00", reference)
-        v = min(max(out.count(value) - ref.count(value), 0), n_spans)
+        found = out.count(value)
+        v = min(max(found - ref.count(value), 0), n_spans) if found else 0
         for k in idxs[:v]:
             verbatim[k] = True
         if not normalised:
             continue
         nv_count = v
-        if v < n_spans:
-            nv = _norm(value)
-            if nv:
-                if not out_n:  # placeholders out first: "[FIRSTNAME]" must not match "name"
-                    out_n = _norm(PLACEHOLDER_RE.sub("\x00", output)) or "\x00"
+        nv = _norm(value) if v < n_spans else ""
+        if nv:
+            if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
+                out_n = _norm(PLACEHOLDER_RE.sub("\x00", output))
+            found = out_n.count(nv)
+            if found:
+                if ref_n is None:
                     ref_n = _norm(PLACEHOLDER_RE.sub("\x00", reference))
-                nv_count = max(v, min(max(out_n.count(nv) - ref_n.count(nv), 0), n_spans))
+                nv_count = max(v, min(max(found - ref_n.count(nv), 0), n_spans))
         for k in idxs[:nv_count]:
             norm[k] = True
     return verbatim, norm
