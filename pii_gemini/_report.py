@@ -98,10 +98,12 @@ class EvaluationReport:
     n_pred_spans: int
     per_label: pd.DataFrame = field(repr=False)
     _rows: pd.DataFrame = field(repr=False)
+    # gold values the safety net caught that the model had missed (None: not measured)
+    safety_net_caught: int | None = None
 
     def summary(self) -> dict[str, float | int]:
-        """The headline numbers as a flat dict."""
-        return {
+        """The headline numbers as a flat dict (``safety_net_caught`` when it was measured)."""
+        out: dict[str, float | int] = {
             "n_rows": self.n_rows,
             "exact_match": self.exact_match,
             "strict_precision": self.strict.precision,
@@ -130,6 +132,9 @@ class EvaluationReport:
             "n_gold_spans": self.n_gold_spans,
             "n_pred_spans": self.n_pred_spans,
         }
+        if self.safety_net_caught is not None:
+            out["safety_net_caught"] = self.safety_net_caught
+        return out
 
     def to_dataframe(self) -> pd.DataFrame:
         """The per-label table: support, strict P/R/F1/F2, lenient recall, leak rate."""
