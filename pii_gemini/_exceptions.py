@@ -136,6 +136,23 @@ class RateLimitError(TransientBackendError):
     """Quota or rate limit exhausted (HTTP 429)."""
 
 
+#: HTTP status -> canonical Google status name, for errors that only carry a code.
+STATUS_FOR_HTTP: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ALREADY_EXISTS",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
 _BY_CODE: dict[int, type[BackendError]] = {
     400: InvalidRequestError,
     401: PermissionDeniedError,

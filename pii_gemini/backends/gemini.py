@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from .._credentials import check_endpoint
 from .._exceptions import (
+    STATUS_FOR_HTTP,
     AlreadyExistsError,
     BackendError,
     BackendUnavailableError,
@@ -78,21 +79,6 @@ GEMINI_TUNING_WITHDRAWN = (
 _INSTALL_HINT = "pip install 'google-generativeai>=0.8.3'"
 _RPC_CANCELLED = 1
 _STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
-_STATUS_FOR_HTTP = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    408: "DEADLINE_EXCEEDED",
-    409: "ALREADY_EXISTS",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
 
 def _import_genai() -> Any:
@@ -146,7 +132,7 @@ def _status_of(exc: Any, code: int | None) -> str | None:
             status = None
         if isinstance(status, str) and status:
             return status
-    return _STATUS_FOR_HTTP.get(code) if code is not None else None
+    return STATUS_FOR_HTTP.get(code) if code is not None else None
 
 
 def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
@@ -170,7 +156,7 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
         return TransientBackendError(
             f"{where} gave up after SDK retries: {redact(exc.message)}",
             code=code,
-            status=_STATUS_FOR_HTTP.get(code),
+            status=STATUS_FOR_HTTP.get(code),
         )
     if isinstance(exc, gexc.GoogleAPICallError):
         http_code: int | None = exc.code if isinstance(exc.code, int) else None

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .._exceptions import STATUS_FOR_HTTP
 from .._redact import REDACTED, redact
 
 __all__ = ["HttpError", "RecordedRequest", "Request", "Route", "Router", "rfc3339", "serve"]
@@ -48,22 +49,6 @@ HTTP_FOR_STATUS: dict[str, int] = {
     "DATA_LOSS": 500,
 }
 
-#: HTTP status -> canonical status name, for errors that only carry a code.
-STATUS_FOR_HTTP: dict[int, str] = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    408: "DEADLINE_EXCEEDED",
-    409: "ALREADY_EXISTS",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
 
 class HttpError(Exception):
