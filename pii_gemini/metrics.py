@@ -39,7 +39,7 @@ from ._hygiene import (
     repair,
 )
 from ._report import EvaluationReport, SpanScores
-from ._types import Span
+from ._types import MaskResult, Span
 from .labels import ALL_LABELS, PLACEHOLDER_RE
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "clean_output",
     "compare",
     "evaluate",
+    "evaluate_results",
     "exact_match",
     "invented_labels",
     "kept_values",
@@ -256,6 +257,7 @@ def evaluate(
     gold_spans: Iterable[Any] | None = None,
     labels: Collection[str] | None = None,
     clean: bool = True,
+    safety_net_spans: Iterable[Any] | None = None,
 ) -> EvaluationReport:
     """Evaluate masked ``predictions`` of ``sources`` against the gold PII.
 
@@ -263,7 +265,10 @@ def evaluate(
     ``{"value", "start", "end", "label"}`` dicts or Spans) when given, else from aligning
     ``references`` (the gold masked texts) to the sources. ``labels`` is the label set used to
     count invented labels (default: every ai4privacy label). With ``clean`` each answer first
-    goes through chatter removal and placeholder normalisation.
+    goes through chatter removal and placeholder normalisation. ``safety_net_spans`` (one
+    sequence of Spans or ``{start, end, label}`` dicts per row, ``MaskResult.safety_net_spans``)
+    adds ``safety_net_caught``: gold values a safety-net span covers that no span of the
+    model covers (predictions may include the safety net's masking or not).
     """
     srcs = _texts(sources, "sources")
     preds = _texts(predictions, "predictions")
@@ -276,6 +281,9 @@ def evaluate(
         columns["references"] = refs
     if golds_in is not None:
         columns["gold_spans"] = golds_in
+    nets_in = list(safety_net_spans) if safety_net_spans is not None else None
+    if nets_in is not None:
+        columns["safety_net_spans"] = nets_in
     n = _same_length(**columns)
     if n == 0:
         raise ConfigError("evaluate needs at least one row")
@@ -287,6 +295,7 @@ def evaluate(
     lenient_labels: list[str] = []
     leak_labels: list[str] = []
     records: list[tuple[Any, ...]] = []
+    caught = 0
     for i in range(n):
         source, raw = srcs[i], preds[i]
         if golds_in is not None:
@@ -314,6 +323,8 @@ def evaluate(
         exact = text.strip() == reference.strip()
         al = fitted if fitted is not None else _align(source, text)
         pred = al.spans
+        if nets_in is not None:
+            caught += _caught(gold, pred, _net_row(nets_in[i], source, i))
         gold_labels = [s.label for s in gold]
         gold_labels_all.extend(gold_labels)
         pred_labels_all.extend([s.label for s in pred])
@@ -416,6 +427,82 @@ def evaluate(
         n_pred_spans=totals["n_pred"],
         per_label=per_label,
         _rows=frame,
+        safety_net_caught=caught if nets_in is not None else None,
+    )
+
+
+def _net_row(value: Any, source: str, row: int) -> list[Span]:
+    """One row of ``safety_net_spans``: Spans or ``{start, end, label}`` dicts, sorted."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise DatasetError("safety_net_spans entry is not a JSON list", row=row) from None
+    if value is None:
+        return []
+    spans: list[Span] = []
+    for k, item in enumerate(value):
+        if isinstance(item, Span):
+            start, end, label = item.start, item.end, item.label
+        elif isinstance(item, Mapping):
+            try:
+                start, end, label = int(item["start"]), int(item["end"]), str(item["label"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DatasetError(
+                    f"safety_net_spans[{row}][{k}] needs integer start/end and a label", row=row
+                ) from exc
+        else:
+            raise DatasetError(f"safety_net_spans[{row}][{k}] is not a dict or Span", row=row)
+        if not 0 <= start <= end <= len(source):
+            raise DatasetError(
+                f"safety_net_spans[{row}][{k}] offsets {start}..{end} are outside the text",
+                row=row,
+            )
+        spans.append(Span(start, end, label))
+    spans.sort(key=lambda s: (s.start, s.end))
+    return spans
+
+
+def _caught(gold: Sequence[Span], pred: Sequence[Span], net: Sequence[Span]) -> int:
+    """Gold spans that a safety-net span overlaps and no model span does.
+
+    Model spans are the predicted spans that overlap no safety-net span (the safety net only
+    adds spans where the model had none, so those others are its own).
+    """
+    if not net or not gold:
+        return 0
+    model = [p for p, hit in zip(pred, _overlaps(pred, net), strict=True) if not hit]
+    by_net = _overlaps(gold, net)
+    by_model = _overlaps(gold, model)
+    return sum(n and not m for n, m in zip(by_net, by_model, strict=True))
+
+
+def evaluate_results(
+    results: Iterable[MaskResult],
+    *,
+    references: Iterable[Any] | None = None,
+    gold_spans: Iterable[Any] | None = None,
+    labels: Collection[str] | None = None,
+    clean: bool = True,
+) -> EvaluationReport:
+    """:func:`evaluate` on a Masker's output: sources, masked texts and safety-net spans
+    taken from the ``MaskResult`` list (a row without a masked text counts as empty).
+
+    Spans are recovered from the masked texts, so use an operator that writes placeholders
+    (``replace`` or ``numbered``) for results you want to score.
+    """
+    rows = list(results)
+    for i, r in enumerate(rows):
+        if not isinstance(r, MaskResult):
+            raise ConfigError(f"results[{i}] is {type(r).__name__}, not a MaskResult")
+    return evaluate(
+        [r.text for r in rows],
+        [r.masked_text if r.masked_text is not None else "" for r in rows],
+        references=references,
+        gold_spans=gold_spans,
+        labels=labels,
+        clean=clean,
+        safety_net_spans=[r.safety_net_spans for r in rows],
     )
 
 
