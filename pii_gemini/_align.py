@@ -80,17 +80,19 @@ def split_masked(
     positions: list[tuple[int, int]] = []
     starts: list[int] = [0]
     last = 0
+    bracketed = source if source is not None and "[" in source else None
     for m in PLACEHOLDER_RE.finditer(masked):
         label = m.group(1)
         if labels is not None and label not in labels:
             continue
-        if source is not None and "[" in source and m.group(0) in source:
+        if bracketed is not None and m.group(0) in bracketed:
             continue
-        literals.append(masked[last : m.start()])
+        start, end = m.span()
+        literals.append(masked[last:start])
         labs.append(label)
-        positions.append((m.start(), m.end()))
-        last = m.end()
-        starts.append(last)
+        positions.append((start, end))
+        starts.append(end)
+        last = end
     literals.append(masked[last:])
     return MaskedParts(tuple(literals), tuple(labs), tuple(positions), tuple(starts))
 

@@ -11,7 +11,7 @@ and says what it had to remove; it also checks faithfulness and repairs unfaithf
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from ._align import Alignment, align, fit_alignment, split_masked
@@ -27,6 +27,7 @@ __all__ = [
     "clean_output",
     "invented_labels",
     "kept_values",
+    "kept_values_after",
     "normalize_placeholders",
     "repair",
 ]
@@ -233,7 +234,7 @@ _KEPT_TOKEN_RE = re.compile(
 
 
 def _value_like(token: str) -> bool:
-    return len(token) >= 5 and (sum(ch.isdigit() for ch in token) >= 5 or "@" in token)
+    return len(token) >= 5 and ("@" in token or sum(map(str.isdigit, token)) >= 5)
 
 
 def kept_values(source: str, masked: str) -> list[Span]:
@@ -244,11 +245,19 @@ def kept_values(source: str, masked: str) -> list[Span]:
     occurs in the source. The span's label is the tag's label. A value glued to the tag
     ("[CURRENCYSYMBOL]100.00") is a partial mask, not a kept value.
     """
+    tags = (m for m in PLACEHOLDER_RE.finditer(masked) if m.group(0) not in source)
+    return kept_values_after(source, masked, tags)
+
+
+def kept_values_after(source: str, masked: str, tags: Iterable[re.Match[str]]) -> list[Span]:
+    """:func:`kept_values` given the ``tags`` already found in ``masked``.
+
+    ``tags`` are the placeholder matches whose text is not in ``source``; a caller that has
+    scanned them (``evaluate``) does not scan the text twice.
+    """
     found: list[Span] = []
     seen: set[tuple[int, int]] = set()
-    for m in PLACEHOLDER_RE.finditer(masked):
-        if m.group(0) in source:
-            continue
+    for m in tags:
         tm = _KEPT_TOKEN_RE.match(masked, m.end())
         if tm is None:
             continue

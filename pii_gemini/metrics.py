@@ -18,6 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import compress
 from operator import attrgetter
 from typing import Any
 
@@ -35,6 +36,7 @@ from ._hygiene import (
     clean_output,
     invented_labels,
     kept_values,
+    kept_values_after,
     normalize_placeholders,
     repair,
 )
@@ -166,24 +168,35 @@ def _norm(text: str) -> str:
     return text.translate(_DROP_SEPARATORS).casefold()
 
 
-def _leak_flags(
-    gold: Sequence[Span], output: str, reference: str, *, normalised: bool = True
-) -> tuple[list[bool], list[bool]]:
-    """Per gold span: is its value still in the output (verbatim, and after normalising)?
-
-    A value leaks when it occurs in the output more often than in the ideal masked text
-    (so a value that is also legitimately non-PII elsewhere is not counted); with a repeated
-    value, that many of its spans count as leaked. The reference is only searched (and only
-    normalised) for values the output contains.
-    """
-    verbatim = [False] * len(gold)
-    norm = [False] * len(gold)
-    if not gold:
-        return verbatim, norm
+def _value_groups(gold: Sequence[Span]) -> dict[str, list[int]]:
+    """Indices of the gold spans per distinct (non-blank) value, in order of appearance."""
     groups: dict[str, list[int]] = {}
     for k, s in enumerate(gold):
         if s.value.strip():
             groups.setdefault(s.value, []).append(k)
+    return groups
+
+
+def _leak_flags(
+    groups: Mapping[str, Sequence[int]],
+    n_gold: int,
+    output: str,
+    reference: str,
+    *,
+    normalised: bool = True,
+) -> tuple[list[bool], list[bool]]:
+    """Per gold span: is its value still in the output (verbatim, and after normalising)?
+
+    ``groups`` comes from :func:`_value_groups` (computed once per row). A value leaks when
+    it occurs in the output more often than in the ideal masked text (so a value that is
+    also legitimately non-PII elsewhere is not counted); with a repeated value, that many of
+    its spans count as leaked. The reference is only searched (and only normalised) for
+    values the output contains.
+    """
+    verbatim = [False] * n_gold
+    norm = [False] * n_gold
+    if not groups:
+        return verbatim, norm
     out, ref = output, reference
     out_n: str | None = None
     ref_n: str | None = None
@@ -235,15 +248,23 @@ def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
     return out
 
 
-def _preserved(n: int, gold: Sequence[Span], covered: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    """(kept, total) non-PII characters: outside gold, not masked and not rewritten."""
+def _preserved(
+    n: int, gold: Sequence[Span], pred: Sequence[Span], changes: Iterable[tuple[int, ...]]
+) -> tuple[int, int]:
+    """(kept, total) non-PII characters: outside gold, not masked and not rewritten.
+
+    ``changes`` are the alignment's ``(source_start, source_end, ...)`` rewritten regions.
+    """
     if n == 0:
         return 0, 0
     mask = bytearray(n)
     for s in gold:
         mask[s.start : s.end] = b"\x01" * (s.end - s.start)
     total = mask.count(0)
-    for a, b in covered:
+    for s in pred:
+        mask[s.start : s.end] = b"\x01" * (s.end - s.start)
+    for c in changes:
+        a, b = c[0], c[1]
         if b > a:
             mask[a:b] = b"\x01" * (b - a)
     return mask.count(0), total
@@ -347,28 +368,29 @@ def evaluate(
         gold_hits = _overlaps(gold, pred)
         len_gold_hit = sum(gold_hits)
         len_pred_hit = sum(_overlaps(pred, gold))
-        lenient_labels.extend(lab for lab, hit in zip(gold_labels, gold_hits, strict=True) if hit)
+        lenient_labels.extend(compress(gold_labels, gold_hits))
+        groups = _value_groups(gold) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0
         else:
-            flags_v, flags_n = _leak_flags(gold, text, reference)
+            flags_v, flags_n = _leak_flags(groups, len(gold), text, reference)
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
-                leak_labels.extend(lab for lab, f in zip(gold_labels, flags_n, strict=True) if f)
+                leak_labels.extend(compress(gold_labels, flags_n))
         if raw != text:
-            leaked_raw = sum(_leak_flags(gold, raw, reference, normalised=False)[0])
+            flags_raw = _leak_flags(groups, len(gold), raw, reference, normalised=False)[0]
+            leaked_raw = sum(flags_raw)
         else:
             leaked_raw = leaked
-        covered = [(s.start, s.end) for s in pred]
-        covered.extend((c[0], c[1]) for c in al.changes)
-        kept, total = _preserved(len(source), gold, covered)
-        n_tags = 0
+        kept, total = _preserved(len(source), gold, pred, al.changes)
+        tags: list[re.Match[str]] = []  # placeholders the model inserted (not source text)
         n_invented = 0
         for m in PLACEHOLDER_RE.finditer(text):
             if m.group(0) not in source:
-                n_tags += 1
+                tags.append(m)
                 n_invented += m.group(1) not in label_set
-        n_kept = len(kept_values(source, text)) if n_tags and not exact else 0
+        n_tags = len(tags)
+        n_kept = len(kept_values_after(source, text, tags)) if n_tags and not exact else 0
         n_gold, n_pred = len(gold), len(pred)
         records.append(
             (
