@@ -926,15 +926,30 @@ class Masker:
         placeholders that could not be anchored - and only the safety net's values (and
         whatever its detectors find in the answer itself) are masked in it.
         """
-        added: tuple[Span, ...] = ()
-        if self.safety_net is not None:
-            added = self.safety_net.scan(text, spans)
+        added = self._net_spans(text, spans)
         if faithful or self.repair:
             if faithful and not added and self._plain_replace:
                 return model_masked, added  # already exactly what rendering would give
             merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
             return self._anonymize(text, merged), added
         return self._mask_leaks(model_masked, added), added
+
+    def _net_spans(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
+        """Detector hits not wholly covered by the model's spans.
+
+        A value the model masked only in part (``GB82 WEST [PHONE]`` for an IBAN) counts
+        as missed: its span is added and merged with the model's when rendering, so the
+        whole value is masked.
+        """
+        if self.safety_net is None:
+            return ()
+        hits = self.safety_net.scan(text)
+        if not hits or not spans:
+            return hits
+        covered = bytearray(len(text))
+        for s in spans:
+            covered[s.start : s.end] = b"\x01" * (s.end - s.start)
+        return tuple(h for h in hits if 0 in covered[h.start : h.end])
 
     def _anonymize(self, text: str, spans: Iterable[Span]) -> str:
         return anonymize(text, spans, self.operator, vault=self.vault, **self.operator_params).text
