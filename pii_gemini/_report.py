@@ -143,8 +143,9 @@ class EvaluationReport:
 
     def to_markdown(self) -> str:
         """Headline metrics and the per-label table as markdown."""
-        head = pd.DataFrame(
-            {"metric": list(self.summary()), "value": list(self.summary().values())}
+        summary = self.summary()
+        head = pd.DataFrame(  # object dtype: counts print as integers, rates as decimals
+            {"metric": list(summary), "value": pd.Series(list(summary.values()), dtype=object)}
         )
         return (
             "### Evaluation\n\n"

@@ -232,3 +232,58 @@ def test_public_names_resolve() -> None:
         assert getattr(metrics, name) is not None
     repaired = metrics.repair("Dear Ann Lee, welcome!", "Dear [FIRSTNAME] Lee, welcome to you!")
     assert repaired == "Dear [FIRSTNAME] Lee, welcome!"
+
+
+# -- safety net -----------------------------------------------------------------------------
+
+
+def _span_at(source: str, value: str, label: str) -> Span:
+    start = source.index(value)
+    return Span(start, start + len(value), label, value)
+
+
+def test_safety_net_caught_counts_gold_values_only_the_net_covered() -> None:
+    src = "Mail ann@x.org or bob@y.org, Ann."
+    gold = _spans(src, [("EMAIL", "ann@x.org"), ("EMAIL", "bob@y.org"), ("FIRSTNAME", "Ann")])
+    net = [_span_at(src, "ann@x.org", "EMAIL")]
+    model_only = "Mail ann@x.org or [EMAIL], [FIRSTNAME]."  # the model missed one address
+    final = "Mail [EMAIL] or [EMAIL], [FIRSTNAME]."  # ... and the net masked it
+    for pred in (model_only, final):
+        report = metrics.evaluate([src], [pred], gold_spans=[gold], safety_net_spans=[net])
+        assert report.safety_net_caught == 1
+        assert report.summary()["safety_net_caught"] == 1
+    as_dicts = [{"start": s.start, "end": s.end, "label": s.label} for s in net]
+    assert metrics.evaluate(
+        [src], [final], gold_spans=[gold], safety_net_spans=[as_dicts]
+    ).safety_net_caught == 1  # fmt: skip
+    # a net span over no gold value catches nothing
+    nothing = [_span_at(src, "Mail", "X")]
+    report = metrics.evaluate([src], [final], gold_spans=[gold], safety_net_spans=[nothing])
+    assert report.safety_net_caught == 0
+
+
+def test_safety_net_caught_only_when_measured() -> None:
+    report = metrics.evaluate(SOURCES, SOURCES, gold_spans=GOLD)
+    assert report.safety_net_caught is None and "safety_net_caught" not in report.summary()
+    assert "safety_net_caught" not in report.to_markdown()
+    empty = metrics.evaluate(SOURCES, SOURCES, gold_spans=GOLD, safety_net_spans=[[]] * 4)
+    assert empty.safety_net_caught == 0 and "| safety_net_caught | 0 |" in empty.to_markdown()
+    assert "| n_rows | 4 |" in empty.to_markdown()  # counts stay integers
+
+
+def test_safety_net_spans_bad_inputs() -> None:
+    with pytest.raises(ConfigError, match="differ in length"):
+        metrics.evaluate(SOURCES, SOURCES, gold_spans=GOLD, safety_net_spans=[[]])
+    bad_rows: list[object] = [
+        [{"start": 0, "end": 999, "label": "EMAIL"}],
+        [{"start": "a", "end": 2, "label": "EMAIL"}],
+        ["not a span"],
+        "{not json",
+    ]
+    for bad in bad_rows:
+        with pytest.raises(DatasetError, match="safety_net_spans") as info:
+            metrics.evaluate(SOURCES[:1], SOURCES[:1], gold_spans=GOLD[:1], safety_net_spans=[bad])
+        assert info.value.row == 0
+        assert "Ann" not in str(info.value)
+    ok = metrics.evaluate(SOURCES[:1], SOURCES[:1], gold_spans=GOLD[:1], safety_net_spans=["[]"])
+    assert ok.safety_net_caught == 0
