@@ -25,9 +25,23 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ._types import Span
-from .labels import PLACEHOLDER_RE
 
-__all__ = ["Alignment", "MaskedParts", "align", "fit_alignment", "fits", "split_masked"]
+__all__ = [
+    "FAST_PLACEHOLDER_RE",
+    "Alignment",
+    "MaskedParts",
+    "align",
+    "fit_alignment",
+    "fits",
+    "split_masked",
+]
+
+FAST_PLACEHOLDER_RE: re.Pattern[str] = re.compile(r"\[([A-Z][A-Z0-9]*)(?:_(\d+))?\]")
+"""``labels.PLACEHOLDER_RE`` with a greedy label: same matches and groups, ~40% faster scan.
+
+The label class ``[A-Z0-9]`` can never take the ``_`` or ``]`` that ends it, so being lazy
+changes nothing but the backtracking; tests/test_align.py checks the two agree.
+"""
 
 _MAX_SPLITS = 256  # placements enumerated per ambiguous group before giving up on shapes
 _MAX_VALUE_CHARS = 400  # loose path: longest value a placeholder may stand for
@@ -81,7 +95,7 @@ def split_masked(
     starts: list[int] = [0]
     last = 0
     bracketed = source if source is not None and "[" in source else None
-    for m in PLACEHOLDER_RE.finditer(masked):
+    for m in FAST_PLACEHOLDER_RE.finditer(masked):
         label = m.group(1)
         if labels is not None and label not in labels:
             continue

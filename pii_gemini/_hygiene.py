@@ -14,10 +14,10 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+from ._align import FAST_PLACEHOLDER_RE as PLACEHOLDER_RE
 from ._align import Alignment, align, fit_alignment, split_masked
 from ._entities import render_masked
 from ._types import Span
-from .labels import PLACEHOLDER_RE
 
 __all__ = [
     "CleanedOutput",
@@ -143,7 +143,9 @@ def clean_and_fit(raw: str, source: str | None = None) -> tuple[CleanedOutput, A
     text = raw.strip()
     if source is not None:
         stripped = source.strip()
-        fitted = fit_alignment(stripped, text)
+        # a model-style tag ("[PHONE NUMBER]") is literal text to the aligner: cheap no-fit
+        tag = _NEEDS_FIX_RE.search(text)
+        fitted = fit_alignment(stripped, text) if tag is None or tag[0] in stripped else None
         if fitted is not None:
             return CleanedOutput(text, False), (fitted if stripped == source else None)
     prefix_parts: list[str] = []

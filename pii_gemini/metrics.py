@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._align import FAST_PLACEHOLDER_RE as PLACEHOLDER_RE
 from ._align import Alignment
 from ._align import align as _align
 from ._entities import render_masked
@@ -42,7 +43,7 @@ from ._hygiene import (
 )
 from ._report import EvaluationReport, SpanScores
 from ._types import MaskResult, Span
-from .labels import ALL_LABELS, PLACEHOLDER_RE
+from .labels import ALL_LABELS
 
 __all__ = [
     "Alignment",

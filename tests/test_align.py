@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pii_gemini._align import Alignment, align, split_masked
+from pii_gemini._align import FAST_PLACEHOLDER_RE, Alignment, align, split_masked
 from pii_gemini._types import Span
-from pii_gemini.labels import LABELS_200K
+from pii_gemini.labels import LABELS_200K, PLACEHOLDER_RE
 
 
 def render(source: str, spans: list[Span] | tuple[Span, ...]) -> str:
@@ -244,3 +246,38 @@ def test_fits() -> None:
     assert fits("Call Ann now", "Call [FIRSTNAME] now")
     assert not fits("Call Ann now", "Call [FIRSTNAME] later")
     assert fits("plain", "plain") and not fits("plain", "other")
+
+
+def test_fits_rejects_early_on_the_text_outside_brackets() -> None:
+    from pii_gemini._align import fit_alignment, fits
+
+    # the text before the first "[" / after the last "]" must open / close the source
+    assert not fits("Call Ann now", "Sure! Call [FIRSTNAME] now")
+    assert not fits("Call Ann now", "Call [FIRSTNAME] now. Note: done")
+    # a bracket that is not a placeholder is literal text and must be in the source
+    assert fits("See [sic] Ann", "See [sic] [FIRSTNAME]")
+    assert not fits("See Ann", "See [sic] [FIRSTNAME]")
+    assert fit_alignment("Call Ann now", "Sure! Call [FIRSTNAME] now") is None
+    fitted = fit_alignment("Call Ann now", "Call [FIRSTNAME] now")
+    assert fitted == align("Call Ann now", "Call [FIRSTNAME] now")
+    assert fit_alignment("plain", "plain") == align("plain", "plain")
+
+
+_BRACKETY = st.text(alphabet="[]_AZ19az ", max_size=30)
+
+
+def _scan(rx: re.Pattern[str], text: str) -> list[tuple[object, ...]]:
+    return [(m.span(), m.groups()) for m in rx.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BRACKETY)
+def test_fast_placeholder_re_matches_like_the_documented_one(text: str) -> None:
+    assert _scan(FAST_PLACEHOLDER_RE, text) == _scan(PLACEHOLDER_RE, text)
+
+
+@pytest.mark.parametrize(
+    "text", ["[FIRSTNAME_1]", "[GIVENNAME1]", "[A_B]", "x[IP_12_3]]", "[A1_2]"]
+)
+def test_fast_placeholder_re_on_indexed_labels(text: str) -> None:
+    assert _scan(FAST_PLACEHOLDER_RE, text) == _scan(PLACEHOLDER_RE, text)
