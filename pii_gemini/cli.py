@@ -1,4 +1,4 @@
-"""The ``pii-gemini`` command line: prepare, tune, status, models, mask, evaluate, demo.
+"""The ``pii-gemini`` command line: prepare, tune, status, models, mask, unmask, evaluate, demo.
 
 A thin layer over the public API: it parses arguments, calls ``dataset``, ``Tuner``,
 ``Masker`` and ``metrics``, and turns library errors into one-line messages and exit codes:
@@ -19,6 +19,7 @@ in one process and ``status``/``mask`` in the next see the same models.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import pickle
@@ -29,7 +30,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
@@ -38,6 +39,9 @@ from ._redact import redact
 from ._types import JobState
 from ._version import __version__
 from .backends.base import Backend
+
+if TYPE_CHECKING:
+    from .vault import Vault
 
 __all__ = ["main"]
 
@@ -52,6 +56,10 @@ EXIT_INTERRUPTED = 130
 
 _BACKENDS = ("fake", "gemini", "vertex")
 _STATE_ENV = "PII_GEMINI_FAKE_STATE"
+_HASH_KEY_ENV = "PII_GEMINI_HASH_KEY"
+_OPERATORS = ("replace", "numbered", "redact", "mask_chars", "hash", "surrogate")
+_REVERSIBLE = ("numbered", "surrogate")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _SPEED_ENV = "PII_GEMINI_FAKE_SPEED"
 _DEFAULT_FAKE_SPEED = 400.0  # simulated training steps per second (0: jobs finish at once)
 _FAKE_POLL_INTERVAL = 0.1  # seconds between polls of a fake job (the real default is 10)
@@ -465,11 +473,28 @@ def _check_model_ready(backend: Backend, model: str) -> None:
         )
 
 
+def _operator_params(operator: str) -> dict[str, Any]:
+    """Parameters for ``--operator``: the ``hash`` key comes from the environment."""
+    if operator != "hash":
+        return {}
+    key = os.environ.get(_HASH_KEY_ENV, "")
+    if not key:
+        raise _UsageError(f"--operator hash needs a secret key in ${_HASH_KEY_ENV}")
+    return {"key": key}
+
+
 def _cmd_mask(args: argparse.Namespace) -> int:
     from .dataset import PromptBuilder
     from .masking import Masker
 
     _existing(args.input)
+    if args.operator in _REVERSIBLE and not args.vault:
+        raise _UsageError(
+            f"--operator {args.operator} needs --vault PATH to keep what the tokens stand for"
+        )
+    if args.vault and args.operator not in _REVERSIBLE:
+        raise _UsageError(f"--vault needs a reversible --operator ({', '.join(_REVERSIBLE)})")
+    params = _operator_params(args.operator)
     with _backend(args) as backend:
         _check_model_ready(backend, args.model)
         masker = Masker(
@@ -479,6 +504,9 @@ def _cmd_mask(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             requests_per_minute=args.rpm,
             tokens_per_minute=args.tpm,
+            safety_net=args.safety_net,
+            operator=args.operator,
+            operator_params=params,
         )
         try:
             summary = masker.mask_file(
@@ -489,13 +517,72 @@ def _cmd_mask(args: argparse.Namespace) -> int:
                 chunk_size=args.chunk_size,
                 resume=args.resume,
                 progress=not args.quiet,
+                vault_path=Path(args.vault).expanduser() if args.vault else None,
+                vault_allow_same_dir=args.vault_same_dir,
             )
         except KeyboardInterrupt:
             _hint("rows written so far are kept; run the same command again to resume")
             raise
     _out(str(summary))
     _out(f"output: {args.output}")
+    if args.vault:
+        _out(f"vault: {args.vault} (holds the original values: keep it private)")
     return EXIT_OK
+
+
+def _cmd_unmask(args: argparse.Namespace) -> int:
+    from .vault import Vault
+
+    src = _existing(args.input)
+    dst = Path(args.output).expanduser()
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ConfigError("OUT must differ from IN")
+    vault = Vault.load(Path(args.vault).expanduser())
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    # the result holds the original PII: readable by the owner only, like the vault
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            if src.suffix.lower() in _JSONL_SUFFIXES:
+                n = _unmask_jsonl(src, out, vault, args.column)
+                what = f"{n} rows ({args.column})"
+            else:
+                out.write(vault.unmask(src.read_text(encoding="utf-8")))
+                what = "text"
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _out(f"unmasked {what}: {dst}")
+    return EXIT_OK
+
+
+def _unmask_jsonl(src: Path, out: TextIO, vault: Vault, column: str) -> int:
+    """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept."""
+    n = 0
+    with src.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise DatasetError(f"line {number} of {src.name} is not valid JSON") from None
+            if not isinstance(record, dict) or column not in record:
+                raise DatasetError(
+                    f"line {number} of {src.name} has no {column!r} field", column=column
+                )
+            value = record[column]
+            if isinstance(value, str):
+                record[column] = vault.unmask(value)
+            elif value is not None:
+                raise DatasetError(
+                    f"line {number} of {src.name}: {column!r} is not text", column=column
+                )
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def _predictions_for(pred: pd.DataFrame, gold: pd.DataFrame) -> list[str]:
@@ -506,6 +593,13 @@ def _predictions_for(pred: pd.DataFrame, gold: pd.DataFrame) -> list[str]:
             column="masked_text",
         )
     texts = ["" if not isinstance(t, str) else t for t in pred["masked_text"].tolist()]
+    ordered: list[str] = _in_gold_order(pred, gold, texts)
+    return ordered
+
+
+def _in_gold_order(pred: pd.DataFrame, gold: pd.DataFrame, values: list[Any]) -> list[Any]:
+    """``values`` (one per prediction row) in gold order, joined on ``id`` or ``row``."""
+    texts = values
     if "id" in pred.columns and pred["id"].notna().all():
         by_id = dict(zip(pred["id"].astype(str).tolist(), texts, strict=True))
         missing = [i for i in gold["id"].astype(str).tolist() if i not in by_id]
@@ -521,7 +615,7 @@ def _predictions_for(pred: pd.DataFrame, gold: pd.DataFrame) -> list[str]:
             f"predictions have {len(texts)} rows but the gold file has {len(gold)} "
             "(and no 'id' column to join on)"
         )
-    ordered = [""] * len(gold)
+    ordered: list[Any] = [None] * len(gold)
     for row, text in zip(order, texts, strict=True):
         ordered[row] = text
     return ordered
@@ -533,6 +627,7 @@ def _evaluate_and_write(
     gold: pd.DataFrame,
     plots: str | None,
     name: str = "recall.png",
+    safety_net_spans: list[Any] | None = None,
 ) -> Any:
     from . import metrics
 
@@ -541,6 +636,7 @@ def _evaluate_and_write(
         predictions,
         references=gold["target_text"].tolist(),
         gold_spans=gold["privacy_mask"].tolist(),
+        safety_net_spans=safety_net_spans,
     )
     if plots:
         folder = Path(plots).expanduser()
@@ -555,7 +651,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     pred = _read_table(args.predictions)
     gold = load_pii_dataset(str(_existing(args.gold)))
     predictions = _predictions_for(pred, gold)
-    report = _evaluate_and_write(gold["source_text"].tolist(), predictions, gold, args.plots)
+    nets = None
+    if "safety_net_spans" in pred.columns:  # written by `mask`: the report counts catches
+        raw = [v if isinstance(v, list) else [] for v in pred["safety_net_spans"].tolist()]
+        nets = _in_gold_order(pred, gold, raw)
+    report = _evaluate_and_write(
+        gold["source_text"].tolist(), predictions, gold, args.plots, safety_net_spans=nets
+    )
     markdown = report.to_markdown()
     if args.output:
         out = Path(args.output).expanduser()
@@ -757,7 +859,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=_positive_int, default=1000, help="rows per fsync")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip rows an earlier run already wrote (default: on)")  # fmt: skip
+    p.add_argument("--no-safety-net", dest="safety_net", action="store_false",
+                   help="do not run the deterministic detectors after the model")  # fmt: skip
+    p.add_argument("--operator", choices=_OPERATORS, default="replace",
+                   help="what replaces each value (default: [LABEL]); hash reads its key "
+                   f"from ${_HASH_KEY_ENV}; numbered/surrogate need --vault")  # fmt: skip
+    p.add_argument("--vault", metavar="PATH",
+                   help="save token -> original value here (0600, not beside OUT)")  # fmt: skip
+    p.add_argument("--vault-same-dir", action="store_true",
+                   help="allow --vault in the folder of OUT")  # fmt: skip
     p.set_defaults(func=_cmd_mask)
+
+    p = sub.add_parser(
+        "unmask", parents=[common], help="put the original values back (with a vault)",
+        description="Restore the values behind numbered placeholders and surrogates in IN "
+        "(a text file, or a JSONL file's --column) into OUT, using the vault of `mask`.",
+    )  # fmt: skip
+    p.add_argument("input", metavar="IN", help="text file, or .jsonl (e.g. the output of mask)")
+    p.add_argument("output", metavar="OUT", help="where to write the restored text (0600)")
+    p.add_argument("--vault", required=True, metavar="PATH", help="the vault saved by mask")
+    p.add_argument("--column", default="masked_text", help="JSONL field to unmask")
+    p.set_defaults(func=_cmd_unmask)
 
     p = sub.add_parser(
         "evaluate", parents=[common], help="score predictions against gold data",

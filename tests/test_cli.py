@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,109 @@ def test_mask_then_evaluate(
     values = {span["value"] for mask in gold["privacy_mask"] for span in mask}
     console = masked.out + masked.err + ev.out + ev.err
     assert not [v for v in values if len(v) > 3 and v in console]
+
+
+def test_mask_numbered_with_vault_then_unmask(
+    run: Callable[..., Run], prepared: Path, tuned: str, tmp_path: Path
+) -> None:
+    test_file = prepared / "test.jsonl"
+    out_dir, keys = tmp_path / "out", tmp_path / "keys"
+    keys.mkdir()
+    pred, vault = out_dir / "pred.jsonl", keys / "vault.json"
+    args = ["--model", tuned, "--id-column", "id", "--operator", "numbered"]
+    masked = run("mask", str(test_file), str(pred), *args, "--vault", str(vault))
+    assert masked.code == 0, masked.err
+    assert "safety_net_caught=" in masked.out and "vault:" in masked.out
+    assert vault.stat().st_mode & 0o777 == 0o600
+    rows = _read_jsonl(pred)
+    assert rows["masked_text"].str.contains(r"\[[A-Z]+_\d+\]").any()
+    assert "safety_net_spans" in rows.columns
+
+    restored = tmp_path / "restored.jsonl"
+    back = run("unmask", str(pred), str(restored), "--vault", str(vault))
+    assert back.code == 0, back.err
+    assert "40 rows" in back.out
+    assert restored.stat().st_mode & 0o777 == 0o600
+    gold = _read_jsonl(test_file)
+    texts = _read_jsonl(restored)["masked_text"].tolist()
+    # every value the model or the safety net replaced comes back exactly (faithful answers)
+    assert texts == gold["source_text"].tolist()
+    assert not any("_1]" in t for t in texts)
+
+    answer, answer_out = tmp_path / "answer.txt", tmp_path / "answer-restored.txt"
+    first = re.sub(r"\[[A-Z]+_\d+\]", lambda m: m.group().lower(), rows["masked_text"].iloc[0])
+    assert first != rows["masked_text"].iloc[0]
+    answer.write_text(f"An LLM wrote: {first}", encoding="utf-8")  # placeholders in lower case
+    assert run("unmask", str(answer), str(answer_out), "--vault", str(vault)).code == 0
+    assert answer_out.read_text(encoding="utf-8") == f"An LLM wrote: {texts[0]}"
+
+    ev = run("evaluate", str(pred), "--gold", str(test_file))
+    assert ev.code == 0 and "| safety_net_caught |" in ev.out
+    console = masked.out + masked.err + back.out + back.err + ev.out
+    values = {span["value"] for mask in gold["privacy_mask"] for span in mask}
+    assert not [v for v in values if len(v) > 3 and v in console]
+
+
+def test_mask_operator_and_vault_options(
+    run: Callable[..., Run],
+    prepared: Path,
+    tuned: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    test_file, out = str(prepared / "test.jsonl"), tmp_path / "o.jsonl"
+    model = ["--model", tuned]
+    no_vault = run("mask", test_file, str(out), *model, "--operator", "surrogate")
+    assert no_vault.code == 2 and "--vault" in no_vault.err
+    vault_plain = run("mask", test_file, str(out), *model, "--vault", str(tmp_path / "k" / "v"))
+    assert vault_plain.code == 2 and "reversible" in vault_plain.err
+    beside = run("mask", test_file, str(out), *model, "--operator", "numbered", "--vault",
+                 str(tmp_path / "v.json"))  # fmt: skip
+    assert beside.code == 2 and "directory of the masked output" in beside.err
+    assert not out.exists()
+    assert run("mask", test_file, str(out), *model, "--operator", "nope").code == 2
+    monkeypatch.delenv("PII_GEMINI_HASH_KEY", raising=False)
+    no_key = run("mask", test_file, str(out), *model, "--operator", "hash")
+    assert no_key.code == 2 and "PII_GEMINI_HASH_KEY" in no_key.err
+    monkeypatch.setenv("PII_GEMINI_HASH_KEY", "not-so-secret")
+    hashed = run("mask", test_file, str(out), *model, "--operator", "hash", "--no-resume")
+    assert hashed.code == 0, hashed.err
+    assert "not-so-secret" not in out.read_text(encoding="utf-8") + hashed.out + hashed.err
+    off = run("mask", test_file, str(tmp_path / "off.jsonl"), *model, "--no-safety-net")
+    assert off.code == 0 and "safety_net_caught=0" in off.out
+    assert all(not s for s in _read_jsonl(tmp_path / "off.jsonl")["safety_net_spans"])
+
+
+def test_unmask_errors(run: Callable[..., Run], tmp_path: Path) -> None:
+    from pii_gemini.vault import Vault, VaultEntry
+
+    vault = tmp_path / "v.json"
+    Vault([VaultEntry("[FIRSTNAME_1]", "Ann", "FIRSTNAME", "placeholder")]).save(vault)
+    text = tmp_path / "in.txt"
+    text.write_text("Hi [FIRSTNAME_1].", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert run("unmask", str(text), str(out), "--vault", str(vault)).code == 0
+    assert out.read_text(encoding="utf-8") == "Hi Ann."
+    assert run("unmask", str(tmp_path / "none.txt"), str(out), "--vault", str(vault)).code == 3
+    assert run("unmask", str(text), str(out), "--vault", str(tmp_path / "nope.json")).code == 2
+    assert run("unmask", str(text), str(text), "--vault", str(vault)).code == 2
+    assert run("unmask", str(text), str(out)).code == 2  # --vault is required
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"masked_text": "[FIRSTNAME_1]"}\nnot json\n', encoding="utf-8")
+    result = run("unmask", str(bad), str(tmp_path / "o.jsonl"), "--vault", str(vault))
+    assert result.code == 3 and "line 2" in result.err
+    assert not (tmp_path / "o.jsonl").exists()
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"text": "[FIRSTNAME_1]", "n": 1}\n{"text": null}\n', encoding="utf-8")
+    missing = run("unmask", str(other), str(tmp_path / "o.jsonl"), "--vault", str(vault))
+    assert missing.code == 3 and "'masked_text'" in missing.err
+    ok = run("unmask", str(other), str(tmp_path / "o.jsonl"), "--vault", str(vault),
+             "--column", "text")  # fmt: skip
+    assert ok.code == 0 and "2 rows" in ok.out
+    assert (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines() == [
+        '{"text": "Ann", "n": 1}',
+        '{"text": null}',
+    ]
 
 
 def test_evaluate_joins_on_row_without_ids(
