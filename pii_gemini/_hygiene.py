@@ -69,7 +69,6 @@ _INLINE_PREAMBLE_RE = re.compile(
     r"(?:here(?:'s|’s| is)[^:\n]{0,80}|output):[ \t]+(?=\S)", re.IGNORECASE
 )
 _NEEDS_FIX_RE = re.compile(r"\[[$€£¥₹+#@]?[A-Z][A-Z0-9]*[ _\-][A-Z]|\[[$€£¥₹+#@][A-Z]")
-_DROP_JOINERS = str.maketrans("", "", " _-")
 _PARA_SEP_RE = re.compile(r"\n[ \t]*\n\s*")
 # a placeholder as models write it: caps words joined by _ - or space, optional symbol outside
 _LOOSE_PLACEHOLDER_RE = re.compile(
@@ -216,13 +215,13 @@ def normalize_placeholders(text: str) -> str:
     """
     if "[" not in text or _NEEDS_FIX_RE.search(text) is None:
         return text
+    return _LOOSE_PLACEHOLDER_RE.sub(_fixed_placeholder, text)
 
-    def fix(m: re.Match[str]) -> str:
-        symbol, label, index = m.group(1), m.group(2), m.group(3)
-        label = label.translate(_DROP_JOINERS)
-        return f"{symbol}[{label}{'_' + index if index else ''}]"
 
-    return _LOOSE_PLACEHOLDER_RE.sub(fix, text)
+def _fixed_placeholder(m: re.Match[str]) -> str:
+    symbol, label, index = m.groups()
+    label = label.replace(" ", "").replace("_", "").replace("-", "")  # the joiners
+    return f"{symbol}[{label}_{index}]" if index else f"{symbol}[{label}]"
 
 
 def invented_labels(masked: str, labels: Collection[str]) -> list[str]:

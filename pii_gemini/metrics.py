@@ -176,6 +176,11 @@ def _norm(text: str) -> str:
     return text.translate(_DROP_SEPARATORS).casefold()
 
 
+def _blank(text: str) -> str:
+    """``text`` with each placeholder replaced by a NUL (so no value can match across it)."""
+    return PLACEHOLDER_RE.sub("\x00", text) if "[" in text else text
+
+
 def _value_groups(gold: Sequence[Span]) -> dict[str, list[int]]:
     """Indices of the gold spans per distinct (non-blank) value, in order of appearance."""
     groups: dict[str, list[int]] = {}
@@ -206,14 +211,14 @@ def _leak_flags(
     if not groups:
         return verbatim, norm
     out, ref = output, reference
+    blanked = False  # out/ref have their placeholders blanked out
     out_n: str | None = None
     ref_n: str | None = None
     for value, idxs in groups.items():
         n_spans = len(idxs)
-        if out is output and _LABEL_LIKE_RE.fullmatch(value):
+        if not blanked and _LABEL_LIKE_RE.fullmatch(value):
             # a value like "IP" could match inside "[IPV4]": count outside placeholders only
-            out = PLACEHOLDER_RE.sub("\x00", output)
-            ref = PLACEHOLDER_RE.sub("\x00", reference)
+            out, ref, blanked = _blank(output), _blank(reference), True
         found = out.count(value)
         v = min(max(found - ref.count(value), 0), n_spans) if found else 0
         for k in idxs[:v]:
@@ -224,11 +229,11 @@ def _leak_flags(
         nv = _norm(value) if v < n_spans else ""
         if nv:
             if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
-                out_n = _norm(PLACEHOLDER_RE.sub("\x00", output))
+                out_n = _norm(out if blanked else _blank(output))
             found = out_n.count(nv)
             if found:
                 if ref_n is None:
-                    ref_n = _norm(PLACEHOLDER_RE.sub("\x00", reference))
+                    ref_n = _norm(ref if blanked else _blank(reference))
                 nv_count = max(v, min(max(found - ref_n.count(nv), 0), n_spans))
         for k in idxs[:nv_count]:
             norm[k] = True
