@@ -558,8 +558,10 @@ class Masker:
         self, df: pd.DataFrame, *, text_column: str = "source_text", progress: bool = False
     ) -> pd.DataFrame:
         """A copy of ``df`` with ``masked_text``, ``mask_status``, ``mask_error``,
-        ``finish_reason``, ``spans`` (the model's, as ``{value, start, end, label}`` dicts)
-        and ``safety_net_spans`` (those the safety net added) columns added."""
+        ``finish_reason`` and ``spans`` (list of ``{value, start, end, label}``) added.
+
+        ``spans`` holds the model's spans and the safety net's additions, sorted (the
+        column set is the ``distributed.MASK_COLUMNS`` contract)."""
         import pandas as pd
 
         if not isinstance(df, pd.DataFrame):
@@ -575,8 +577,7 @@ class Masker:
             "mask_status": [r.status.value for r in results],
             "mask_error": [r.error for r in results],
             "finish_reason": [r.finish_reason for r in results],
-            "spans": [[s.to_dict() for s in r.spans] for r in results],
-            "safety_net_spans": [[s.to_dict() for s in r.safety_net_spans] for r in results],
+            "spans": [[s.to_dict() for s in _all_spans(r)] for r in results],
         }
         for name, values in columns.items():
             out[name] = pd.Series(values, index=df.index, dtype=object)
@@ -1102,6 +1103,13 @@ class Masker:
         with self._cache_lock:
             if key not in self._cache:
                 self._remember(key, result)
+
+
+def _all_spans(result: MaskResult) -> tuple[Span, ...]:
+    """The model's spans and the safety net's additions, sorted by offset."""
+    if not result.safety_net_spans:
+        return result.spans
+    return tuple(sorted(result.spans + result.safety_net_spans, key=lambda s: (s.start, s.end)))
 
 
 def _span_record(span: Span, include_value: bool) -> dict[str, Any]:
