@@ -294,6 +294,8 @@ class _PhoneDetector(PhoneDetector):
     """
 
     def find(self, text: str) -> Iterator[Span]:
+        if sum(ch.isdigit() for ch in text) < _MIN_PHONE_DIGITS:
+            return  # no hit could be long enough: skip libphonenumber (the slow detector)
         for span in super().find(text):
             if sum(ch.isdigit() for ch in span.value) >= _MIN_PHONE_DIGITS:
                 yield span
@@ -339,7 +341,9 @@ def _settings_digest(
 
     Hashed so that the cache key prefix never holds a hash key in clear.
     """
-    parts = ["net:none" if net is None else "net:" + ",".join(repr(d) for d in net.detectors)]
+    parts = ["net:none"]
+    if net is not None:
+        parts = ["net:" + ",".join(f"{type(d).__module__}.{d!r}" for d in net.detectors)]
     if net is not None:
         parts.append(_describe(net.labels_map))
     if isinstance(operator, Mapping):

@@ -286,6 +286,7 @@ def test_cache_key_depends_on_post_model_settings() -> None:
     assert make().cache_key("x") == base
     assert make(safety_net=False).cache_key("x") != base
     assert make(safety_net=SafetyNet(["email"])).cache_key("x") != base
+    assert make(safety_net=SafetyNet()).cache_key("x") != base  # its phone detector differs
     assert make(operator="numbered").cache_key("x") != base
     assert make(repair=True).cache_key("x") != base
     a = make(operator="hash", operator_params={"key": b"a"}).cache_key("x")
