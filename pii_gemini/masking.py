@@ -928,8 +928,9 @@ class Masker:
         A faithful answer (or any with ``repair``) is rendered from ``text`` and every span
         through the operator, so the non-PII text is the source's. An unfaithful one keeps
         the model's wording - rendering from the source would reveal the values of
-        placeholders that could not be anchored - and only the safety net's values (and
-        whatever its detectors find in the answer itself) are masked in it.
+        placeholders that could not be anchored - and only the safety net's values that
+        occur in it (and whatever its detectors find in the answer itself) are masked; only
+        those are reported as added.
         """
         added = self._net_spans(text, spans)
         if faithful or self.repair:
@@ -937,6 +938,9 @@ class Masker:
                 return model_masked, added  # already exactly what rendering would give
             merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
             return self._anonymize(text, merged), added
+        # The spans recovered from a rewritten answer are incomplete: a value counts as
+        # missed only when the answer really holds it.
+        added = tuple(s for s in added if s.value in model_masked)
         return self._mask_leaks(model_masked, added), added
 
     def _net_spans(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
