@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._types import Span
 
@@ -66,12 +67,12 @@ class Alignment:
 _FAITHFUL_EMPTY = Alignment((), False, True)  # no placeholder, text unchanged (immutable: shared)
 
 
-@dataclass(frozen=True)
-class MaskedParts:
+class MaskedParts(NamedTuple):
     """A masked text cut into ``len(labels) + 1`` literals around ``len(labels)`` placeholders.
 
     ``positions[i]`` is the ``(start, end)`` of placeholder ``i`` in the masked text and
-    ``literal_starts[i]`` the offset of literal ``i``.
+    ``literal_starts[i]`` the offset of literal ``i``. (A named tuple: built on every
+    alignment, it is cheaper than a frozen dataclass and just as immutable.)
     """
 
     literals: tuple[str, ...]
@@ -348,8 +349,10 @@ def _longest_prefix(source: str, lit: str, lo: int, hi: int) -> tuple[int, int]:
     """Longest prefix of ``lit`` starting in ``source[lo:hi]``: (length, position)."""
     if not lit:
         return 0, -1
-    a, b = 0, len(lit)  # a found (0 trivially), b upper bound
-    pos = -1
+    pos = source.find(lit, lo, hi + len(lit))
+    if pos >= 0:  # the whole literal: what the search below would end with
+        return len(lit), pos
+    a, b = 0, len(lit) - 1  # a found (0 trivially), b upper bound
     while a < b:
         mid = (a + b + 1) // 2
         p = source.find(lit[:mid], lo, hi + mid)
@@ -364,9 +367,11 @@ def _longest_suffix(source: str, lit: str, lo: int) -> tuple[int, int]:
     """Longest suffix of ``lit`` found in ``source[lo:]``: (length, position of its start)."""
     if not lit:
         return 0, -1
-    a, b = 0, len(lit)
-    pos = -1
+    pos = source.find(lit, lo)
+    if pos >= 0:  # the whole literal: what the search below would end with
+        return len(lit), pos
     n = len(lit)
+    a, b = 0, n - 1
     while a < b:
         mid = (a + b + 1) // 2
         p = source.find(lit[n - mid :], lo)

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from ._exceptions import ConfigError
 from ._types import Span
@@ -42,6 +43,7 @@ _LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?\[?([A-Z][A-Z0-9_]*)\]?\s*:\s*(.+?)\s*$"
 _LABEL_KEYS = ("label", "type", "entity_type", "entity", "category")
 _VALUE_KEYS = ("value", "text", "span", "word")
 _SEPARATORS = frozenset(" \t\n\r\u00a0\u202f-–.,()/_'’")
+_BY_START_END = attrgetter("start", "end")
 
 
 def _clean_label(label: str) -> str:
@@ -251,21 +253,23 @@ def render_masked(source: str, spans: Iterable[Span], style: str = "[LABEL]") ->
     """
     if style not in ("[LABEL]", "[LABEL_N]"):
         raise ConfigError(f"style must be '[LABEL]' or '[LABEL_N]', got {style!r}")
-    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    indexed = style == "[LABEL_N]"
+    n_chars = len(source)
     out: list[str] = []
     last = 0
     counts: dict[str, int] = {}
-    for k, s in enumerate(ordered):
-        if s.start < last:
-            raise ConfigError(f"spans overlap: span {k} starts at {s.start} before {last}")
-        if s.end > len(source):
-            raise ConfigError(f"span {k} ends at {s.end}, beyond the text ({len(source)} chars)")
-        out.append(source[last : s.start])
-        if style == "[LABEL]":
-            out.append(f"[{s.label}]")
+    for k, s in enumerate(sorted(spans, key=_BY_START_END)):
+        start, end, label = s.start, s.end, s.label
+        if start < last:
+            raise ConfigError(f"spans overlap: span {k} starts at {start} before {last}")
+        if end > n_chars:
+            raise ConfigError(f"span {k} ends at {end}, beyond the text ({n_chars} chars)")
+        out.append(source[last:start])
+        if indexed:
+            counts[label] = counts.get(label, 0) + 1
+            out.append(f"[{label}_{counts[label]}]")
         else:
-            counts[s.label] = counts.get(s.label, 0) + 1
-            out.append(f"[{s.label}_{counts[s.label]}]")
-        last = s.end
+            out.append(f"[{label}]")
+        last = end
     out.append(source[last:])
     return "".join(out)
