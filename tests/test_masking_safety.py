@@ -271,6 +271,16 @@ def test_unfaithful_answer_detector_hits_in_the_answer_itself_are_masked() -> No
     assert result.masked_text is not None and "@" not in result.masked_text
 
 
+def test_unfaithful_answer_values_the_model_masked_are_not_counted() -> None:
+    def reworded(text: str) -> str:  # masks the address but rewrites everything around it
+        return "[FIRSTNAME] says: please use [EMAIL] from today on!"
+
+    result = make(reworded).mask("Alice wrote: mail alice.w@example.org now.")
+    assert not result.faithful
+    assert result.masked_text == "[FIRSTNAME] says: please use [EMAIL] from today on!"
+    assert result.safety_net_spans == ()  # nothing leaked, nothing caught
+
+
 def test_unfaithful_answer_numbered_leaks_unmask() -> None:
     masker = make(rewriting, operator="numbered")
     out = masker.mask(TEXT).masked_text
