@@ -343,9 +343,8 @@ def _settings_digest(
     """
     parts = ["net:none"]
     if net is not None:
-        parts = ["net:" + ",".join(f"{type(d).__module__}.{d!r}" for d in net.detectors)]
-    if net is not None:
-        parts.append(_describe(net.labels_map))
+        detectors = ",".join(f"{type(d).__module__}.{d!r}" for d in net.detectors)
+        parts = [f"net:{detectors}", _describe(net.labels_map)]
     if isinstance(operator, Mapping):
         parts.append("op:" + _describe({k: _describe_op(v) for k, v in operator.items()}))
     else:
