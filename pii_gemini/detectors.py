@@ -567,13 +567,19 @@ _DEFAULT_REGIONS = ("US", "GB", "FR", "DE", "IT")  # the ai4privacy 200k languag
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{5,}\d(?!\w)")
 
 
+# libphonenumber accepts some bare 4-5 digit runs as (German) numbers, e.g. "1640"; in
+# prose those are case or row numbers, and no full phone number is that short.
+_MIN_PHONE_DIGITS = 7
+
+
 @register_detector
 class PhoneDetector(Detector):
     """Phone numbers found and validated by Google's libphonenumber (``phonenumbers``).
 
     ``PhoneNumberMatcher`` with leniency ``VALID`` is run once per region in ``regions``
     (numbers with a ``+country`` prefix are found whatever the region); a number must be a
-    valid, allocated number of its country, so random digit runs are rejected.
+    valid, allocated number of its country with at least 7 digits, so random digit runs
+    and short case numbers are rejected.
     """
 
     name = "phone"
@@ -600,8 +606,8 @@ class PhoneDetector(Detector):
     def find(self, text: str) -> Iterator[Span]:
         import phonenumbers
 
-        if not any(ch.isdigit() for ch in text):
-            return
+        if sum(ch.isdigit() for ch in text) < _MIN_PHONE_DIGITS:
+            return  # no hit could be long enough: skip libphonenumber, the slowest detector
         seen: set[tuple[int, int]] = set()
         for region in self.regions:
             matcher = phonenumbers.PhoneNumberMatcher(
@@ -609,7 +615,8 @@ class PhoneDetector(Detector):
             )
             for match in matcher:
                 key = (match.start, match.end)
-                if key not in seen:
+                digits = sum(ch.isdigit() for ch in match.raw_string)
+                if key not in seen and digits >= _MIN_PHONE_DIGITS:
                     seen.add(key)
                     yield Span(match.start, match.end, self.label, match.raw_string)
 

@@ -59,7 +59,7 @@ from ._ratelimit import RateLimiter
 from ._retry import Retrier, RetryPolicy
 from ._types import Generation, GenerationConfig, MaskResult, MaskStatus, Span
 from .backends.base import Backend
-from .detectors import PhoneDetector, SafetyNet, resolve_overlaps
+from .detectors import SafetyNet, resolve_overlaps
 from .operators import Operator, anonymize, get_operator
 from .vault import Vault, unmask
 
@@ -282,35 +282,6 @@ def _render(source: str, spans: tuple[Span, ...]) -> str:
 
 
 OperatorSpec = str | Operator
-_MIN_PHONE_DIGITS = 7
-
-
-class _PhoneDetector(PhoneDetector):
-    """``PhoneDetector`` that ignores hits of fewer than 7 digits.
-
-    libphonenumber accepts some bare 4-5 digit runs as German numbers ("1640"), which in
-    prose are case or row numbers; no full phone number is that short. (Local workaround
-    until ``detectors.PhoneDetector`` applies the rule itself.)
-    """
-
-    def find(self, text: str) -> Iterator[Span]:
-        if sum(ch.isdigit() for ch in text) < _MIN_PHONE_DIGITS:
-            return  # no hit could be long enough: skip libphonenumber (the slow detector)
-        for span in super().find(text):
-            if sum(ch.isdigit() for ch in span.value) >= _MIN_PHONE_DIGITS:
-                yield span
-
-
-def _default_safety_net() -> SafetyNet:
-    """Every built-in detector, the phone detector without too-short numbers."""
-    return SafetyNet(
-        [
-            _PhoneDetector(regions=d.regions) if type(d) is PhoneDetector else d
-            for d in SafetyNet().detectors
-        ]
-    )
-
-
 def _operators_of(spec: OperatorSpec | Mapping[str, OperatorSpec]) -> list[Operator]:
     """The Operator instances an ``operator=`` argument names (already validated)."""
     specs = list(spec.values()) if isinstance(spec, Mapping) else [spec]
@@ -452,7 +423,7 @@ class Masker:
         if isinstance(safety_net, SafetyNet):
             self.safety_net: SafetyNet | None = safety_net
         elif isinstance(safety_net, bool):
-            self.safety_net = _default_safety_net() if safety_net else None
+            self.safety_net = SafetyNet() if safety_net else None
         else:
             raise ConfigError(
                 f"safety_net must be True, False or a SafetyNet, got {type(safety_net).__name__}"

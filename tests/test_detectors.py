@@ -331,3 +331,18 @@ def test_module_docstring_example_runs() -> None:
     from pii_gemini import detectors
 
     assert doctest.testmod(detectors).failed == 0
+
+
+@pytest.mark.parametrize("text", ["Row 1640 was updated", "see case 98765 today", "ticket 12-345"])
+def test_phone_detector_ignores_short_digit_runs(text: str) -> None:
+    from pii_gemini.detectors import PhoneDetector
+
+    assert list(PhoneDetector().find(text)) == []
+
+
+def test_phone_detector_still_finds_full_numbers() -> None:
+    from pii_gemini.detectors import PhoneDetector
+
+    text = "Call +44 20 7946 0958 or (212) 555-0147."
+    found = [(s.start, s.end) for s in PhoneDetector().find(text)]
+    assert (5, 21) in found
