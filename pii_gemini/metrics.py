@@ -199,6 +199,14 @@ def _blank(text: str) -> str:
     return PLACEHOLDER_RE.sub("\x00", text) if "[" in text else text
 
 
+def _norm_all(values: Sequence[str]) -> list[str]:
+    """``_norm`` of each value, in one call (case folding works char by char)."""
+    joined = _norm("\x00".join(values)).split("\x00")
+    if len(joined) == len(values):
+        return joined
+    return [_norm(v) for v in values]  # a value held a NUL
+
+
 def _value_groups(gold: Sequence[Span]) -> dict[str, list[int]]:
     """Indices of the gold spans per distinct (non-blank) value, in order of appearance."""
     groups: dict[str, list[int]] = {}
@@ -228,31 +236,41 @@ def _leak_flags(
     norm = [False] * n_gold
     if not groups:
         return verbatim, norm
-    out, ref = output, reference
-    blanked = False  # out/ref have their placeholders blanked out
-    out_n: str | None = None
+    blank = False  # from the first label-like value on, count outside placeholders only
+    out_b: str | None = None  # output / reference with placeholders blanked, on first need
+    ref_b = reference
+    out_n: str | None = None  # normalised output / reference, on first need
     ref_n: str | None = None
-    for value, idxs in groups.items():
+    norm_values: list[str] | None = None
+    for j, (value, idxs) in enumerate(groups.items()):
         n_spans = len(idxs)
-        if not blanked and _LABEL_LIKE_RE.fullmatch(value):
-            # a value like "IP" could match inside "[IPV4]": count outside placeholders only
-            out, ref, blanked = _blank(output), _blank(reference), True
-        found = out.count(value)
-        v = min(max(found - ref.count(value), 0), n_spans) if found else 0
-        for k in idxs[:v]:
-            verbatim[k] = True
+        if not blank and _LABEL_LIKE_RE.fullmatch(value):
+            blank = True  # a value like "IP" could match inside "[IPV4]"
+        found = output.count(value)
+        if blank and (found or "\x00" in value):  # (blanking removes matches, adds none)
+            if out_b is None:
+                out_b, ref_b = _blank(output), _blank(reference)
+            found = out_b.count(value)
+        v = 0
+        if found:
+            v = min(max(found - (ref_b if blank else reference).count(value), 0), n_spans)
+            for k in idxs[:v]:
+                verbatim[k] = True
         if not normalised:
             continue
         nv_count = v
-        nv = _norm(value) if v < n_spans else ""
-        if nv:
-            if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
-                out_n = _norm(out if blanked else _blank(output))
-            found = out_n.count(nv)
-            if found:
-                if ref_n is None:
-                    ref_n = _norm(ref if blanked else _blank(reference))
-                nv_count = max(v, min(max(found - ref_n.count(nv), 0), n_spans))
+        if v < n_spans:
+            if norm_values is None:
+                norm_values = _norm_all(list(groups))
+            nv = norm_values[j]
+            if nv:
+                if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
+                    out_n = _norm(out_b if out_b is not None else _blank(output))
+                found_n = out_n.count(nv)
+                if found_n:
+                    if ref_n is None:
+                        ref_n = _norm(ref_b if out_b is not None else _blank(reference))
+                    nv_count = max(nv_count, min(max(found_n - ref_n.count(nv), 0), n_spans))
         for k in idxs[:nv_count]:
             norm[k] = True
     return verbatim, norm
