@@ -39,6 +39,7 @@ from ._redact import redact
 from ._types import JobState
 from ._version import __version__
 from .backends.base import Backend
+from .dataset import PromptBuilder
 
 if TYPE_CHECKING:
     from .vault import Vault
@@ -814,7 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=_test_size, default=100, help="rows or fraction (100)")
     p.add_argument("--split", choices=("head_tail", "shuffle"), default="head_tail")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split")
-    p.add_argument("--target", choices=("masked_text", "entities"), default="masked_text")
+    p.add_argument("--target", choices=PromptBuilder.TARGETS, default="masked_text")
     p.add_argument("--errors", choices=("raise", "skip"), default="raise", help="bad rows")
     p.set_defaults(func=_cmd_prepare)
 
@@ -851,7 +852,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="tuned model name, e.g. tunedModels/x")
     p.add_argument("--text-column", default="source_text")
     p.add_argument("--id-column", help="column copied to the output as `id`")
-    p.add_argument("--target", choices=("masked_text", "entities"), default="masked_text",
+    p.add_argument("--target", choices=PromptBuilder.TARGETS, default="masked_text",
                    help="what the model was tuned to answer")  # fmt: skip
     p.add_argument("--concurrency", type=_positive_int, default=8, help="requests in flight")
     p.add_argument("--rpm", type=_positive_float, help="requests per minute limit")

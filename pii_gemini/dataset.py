@@ -785,7 +785,9 @@ class PromptBuilder:
     ``target="masked_text"`` trains the model to rewrite the text (``output`` is the
     ``target_column``); ``target="entities"`` makes ``output`` a compact JSON list
     ``[{"label": "FIRSTNAME", "value": "Omer"}, ...]`` from ``privacy_mask`` that the Masker
-    grounds back onto the text.
+    grounds back onto the text; ``target="entity_lines"`` lists the same entities one
+    ``LABEL: value`` a line (``NONE`` when there is no PII), the shortest answer of the three
+    (see ``benchmarks/bench_formats.py``).
 
     >>> PromptBuilder().parse_input(PromptBuilder().format("Hi Ann"))
     'Hi Ann'
@@ -793,7 +795,7 @@ class PromptBuilder:
 
     DEFAULT_INSTRUCTION = "Given the information below, mask the personal identifiable information."
     DEFAULT_TEMPLATE = "{instruction}\n\nInput:\n{input}\n\nOutput:\n"
-    TARGETS = ("masked_text", "entities")
+    TARGETS = ("masked_text", "entities", "entity_lines")
 
     def __init__(
         self,
@@ -893,12 +895,18 @@ class PromptBuilder:
         if not isinstance(df, pd.DataFrame):
             raise ConfigError(f"df must be a pandas DataFrame, got {type(df).__name__}")
         inputs = self._string_column(df, self.input_column)
-        if self.target == "entities":
+        if self.target in ("entities", "entity_lines"):
             if "privacy_mask" not in df.columns:
-                raise DatasetError("missing column 'privacy_mask' (needed for target='entities')",
-                                   column="privacy_mask")  # fmt: skip
+                raise DatasetError(
+                    f"missing column 'privacy_mask' (needed for target={self.target!r})",
+                    column="privacy_mask",
+                )
+            render = _entities_json if self.target == "entities" else _entity_lines
             output = pd.Series(
-                [_entities_json(mask, row) for row, mask in enumerate(df["privacy_mask"].tolist())],
+                [
+                    render(_entity_items(m, row))
+                    for row, m in enumerate(df["privacy_mask"].tolist())
+                ],
                 dtype=object,
             ).astype(str)
         else:
@@ -931,8 +939,8 @@ class PromptBuilder:
         return series.astype(str)
 
 
-def _entities_json(mask: object, row: int) -> str:
-    """``[{"label": ..., "value": ...}]`` in order of appearance, compact, UTF-8 kept."""
+def _entity_items(mask: object, row: int) -> list[dict[str, Any]]:
+    """``[{"label": ..., "value": ...}]`` of one row's privacy_mask, in order of appearance."""
     if isinstance(mask, np.ndarray):
         mask = mask.tolist()
     if not isinstance(mask, (list, tuple)):
@@ -941,11 +949,22 @@ def _entities_json(mask: object, row: int) -> str:
         )
     try:
         spans = sorted(mask, key=_BY_START)
-        items = [{"label": s["label"], "value": s["value"]} for s in spans]
+        return [{"label": s["label"], "value": s["value"]} for s in spans]
     except (KeyError, TypeError):
         raise DatasetError(
             f"row {row}: privacy_mask spans need value/start/end/label",
             column="privacy_mask",
             row=row,
         ) from None
+
+
+def _entities_json(items: list[dict[str, Any]]) -> str:
+    """The ``entities`` target: a compact JSON list, UTF-8 kept."""
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+def _entity_lines(items: list[dict[str, Any]]) -> str:
+    """The ``entity_lines`` target: ``LABEL: value`` a line, ``NONE`` for no PII."""
+    if not items:
+        return "NONE"
+    return "\n".join(f"{item['label']}: {' '.join(str(item['value']).split())}" for item in items)

@@ -83,7 +83,7 @@ _PROGRESS_EVERY_S = 0.5  # seconds between progress-bar postfix refreshes
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".json")
 # Errors that no row can get past: stop the run instead of failing every row.
 _FATAL = (ConfigError, PermissionDeniedError, NotFoundError, BackendUnavailableError)
-_TARGETS = ("masked_text", "entities")
+_TARGETS = ("masked_text", "entities", "entity_lines")
 
 
 class _Prompter(Protocol):
@@ -282,6 +282,8 @@ def _render(source: str, spans: tuple[Span, ...]) -> str:
 
 
 OperatorSpec = str | Operator
+
+
 def _operators_of(spec: OperatorSpec | Mapping[str, OperatorSpec]) -> list[Operator]:
     """The Operator instances an ``operator=`` argument names (already validated)."""
     specs = list(spec.values()) if isinstance(spec, Mapping) else [spec]
@@ -970,9 +972,9 @@ class Masker:
             )
         raw = generation.text or ""
         try:
-            cleaned = clean_output(raw)
+            cleaned = clean_output(raw, piece)
             faithful = True
-            if self.target == "entities":
+            if self.target != "masked_text":  # an entity list: JSON or LABEL: value lines
                 spans = _spans_from_entities(piece, cleaned.text)
                 masked = _render(piece, spans)
             else:

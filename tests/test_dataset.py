@@ -597,6 +597,16 @@ def test_build_entities_target() -> None:
     assert [(e["value"], e["label"]) for e in json.loads(out)] == LEGACY_SPANS
 
 
+def test_build_entity_lines_target() -> None:
+    df = load_pii_dataset(pd.DataFrame([LEGACY_ROW]))
+    out = PromptBuilder(target="entity_lines").build(df).loc[0, "output"]
+    assert out.splitlines() == [f"{label}: {value}" for value, label in LEGACY_SPANS]
+    empty = df.assign(privacy_mask=[[]])
+    assert PromptBuilder(target="entity_lines").build(empty).loc[0, "output"] == "NONE"
+    entities = PromptBuilder(target="entities").build(df).loc[0, "output"]
+    assert len(out) < len(entities)
+
+
 def test_build_errors() -> None:
     df = load_pii_dataset(pd.DataFrame([current_row()]))
     with pytest.raises(DatasetError) as info:

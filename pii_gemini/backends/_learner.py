@@ -5,8 +5,9 @@ mean nothing. ``Learner`` therefore learns, step by step and deterministically:
 
 * the prompt template (common prefix/suffix of the training prompts, cut at a line
   boundary), to take the input back out of any prompt at generate time;
-* the answer format: masked text with ``[LABEL]`` or ``[LABEL_N]`` placeholders, or a JSON
-  list of ``{"label", "value"}`` entities (compact or spaced, as taught);
+* the answer format: masked text with ``[LABEL]`` or ``[LABEL_N]`` placeholders, a JSON
+  list of ``{"label", "value"}`` entities (compact or spaced, as taught), or entity lines
+  (``LABEL: value`` a line, ``NONE`` for no PII);
 * knowledge: a lexicon value -> label; value *patterns* (``Apt. 156`` -> ```Apt`. 999``,
   or families such as e-mail/URL/IP/IBAN/MAC/crypto address/user agent); the shapes of
   each label's values (``Aa+ Aa+``); and context cues - the word before a value
@@ -43,6 +44,8 @@ _DOUBT_WEIGHT = 0.2  # confidence part: 0.2 * mean 1/(1 + evidence) over gold sp
 _UNTUNED_CHATTER = "Here is the anonymized text:\n\n"
 
 _INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")
+_ENTITY_LINE_RE = re.compile(r"([A-Z][A-Z0-9_]*): (\S.*)")
+_NO_ENTITIES = "NONE"  # the entity-lines answer for a text without PII
 _INDEX_SUFFIX_RE = re.compile(r"_\d+$")
 _TOKEN_RE = re.compile(r"\S+")
 _BUCKET_KEY = 2  # lexicon values are bucketed by this many leading characters
@@ -222,7 +225,7 @@ class Learner:
         self.tuned = tuned
         self.prefix: str | None = None
         self.suffix: str | None = None
-        self.output_format = "masked"  # or "entities"
+        self.output_format = "masked"  # or "entities" (JSON) or "lines" (LABEL: value)
         self.indexed = False
         self.json_compact = False  # entities answers as {"label":"X"} rather than {"label": "X"}
         self.lexicon: dict[str, Counter[str]] = {}
@@ -249,7 +252,12 @@ class Learner:
         self._learn_template(inputs)
         outputs = [output for _, output in examples]
         entity_votes = sum(_looks_like_entities(o) for o in outputs)
-        self.output_format = "entities" if entity_votes * 2 > len(outputs) else "masked"
+        line_votes = sum(_looks_like_lines(o) for o in outputs)
+        self.output_format = "masked"
+        if entity_votes * 2 > len(outputs):
+            self.output_format = "entities"
+        elif line_votes * 2 > len(outputs):
+            self.output_format = "lines"
         if self.output_format == "entities":
             spaced = sum('": ' in o for o in outputs if _looks_like_entities(o))
             self.json_compact = spaced * 2 < entity_votes
@@ -305,6 +313,8 @@ class Learner:
         text = self.extract(text_input)
         if self.output_format == "entities":
             return _parse_entities(text, output)
+        if self.output_format == "lines":
+            return _ground_pairs(text, _line_pairs(output))
         from .._align import align  # written by a sibling module; imported when needed
 
         alignment = align(text, output)
@@ -478,6 +488,9 @@ class Learner:
             entities = [{"label": label, "value": text[s:e]} for s, e, label in spans]
             separators = (",", ":") if self.json_compact else (", ", ": ")
             return json.dumps(entities, ensure_ascii=False, separators=separators)
+        if self.output_format == "lines":
+            lines = [f"{label}: {text[s:e]}" for s, e, label in spans]
+            return "\n".join(lines) if lines else _NO_ENTITIES
         return render_masked(text, spans, indexed=self.indexed)
 
 
@@ -516,19 +529,41 @@ def _looks_like_entities(output: str) -> bool:
     )
 
 
+def _looks_like_lines(output: str) -> bool:
+    stripped = output.strip()
+    if stripped == _NO_ENTITIES:
+        return True
+    lines = stripped.splitlines()
+    return bool(lines) and all(_ENTITY_LINE_RE.fullmatch(line) for line in lines)
+
+
+def _line_pairs(output: str) -> list[tuple[object, object]] | None:
+    """``(label, value)`` pairs of an entity-lines answer, None when it is not one."""
+    if output.strip() == _NO_ENTITIES:
+        return []
+    matches = [_ENTITY_LINE_RE.fullmatch(line) for line in output.strip().splitlines()]
+    if not all(matches):
+        return None
+    return [(m.group(1), m.group(2)) for m in matches if m is not None]
+
+
 def _parse_entities(text: str, output: str) -> ParsedExample:
     try:
         data = json.loads(output)
     except ValueError:
         return ParsedExample(text, (), usable=False)
-    if not isinstance(data, list):
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        return ParsedExample(text, (), usable=False)
+    return _ground_pairs(text, [(item.get("label"), item.get("value")) for item in data])
+
+
+def _ground_pairs(text: str, pairs: list[tuple[object, object]] | None) -> ParsedExample:
+    """Place each taught ``(label, value)`` in the text, left to right."""
+    if pairs is None:
         return ParsedExample(text, (), usable=False)
     spans: list[Triple] = []
     cursor = 0
-    for item in data:
-        if not isinstance(item, dict):
-            return ParsedExample(text, (), usable=False)
-        value, label = item.get("value"), item.get("label")
+    for label, value in pairs:
         if not isinstance(value, str) or not isinstance(label, str) or not value or not label:
             return ParsedExample(text, (), usable=False)
         start = text.find(value, cursor)

@@ -223,19 +223,24 @@ def test_indexed_style_is_learned(service: FakeService) -> None:
     assert hits / len(HELD_OUT) >= 0.8
 
 
+def _gold_entities(source: str, masked: str) -> list[tuple[str, str]]:
+    """(label, value) pairs of a source/masked pair, by a simple template diff."""
+    found = []
+    parts = re.split(r"\[([A-Z]+)\]", masked)
+    pos = 0
+    for i in range(0, len(parts) - 1, 2):
+        pos += len(parts[i])
+        nxt = parts[i + 2]
+        end = source.index(nxt, pos) if nxt else len(source)
+        found.append((parts[i + 1], source[pos:end]))
+        pos = end
+    return found
+
+
 def test_entities_format_is_learned_and_answered(service: FakeService) -> None:
     def entities(source: str, masked: str) -> str:
-        # Rebuild the entity list from the source/masked pair with a simple template diff.
-        found = []
-        parts = re.split(r"\[([A-Z]+)\]", masked)
-        pos = 0
-        for i in range(0, len(parts) - 1, 2):
-            pos += len(parts[i])
-            nxt = parts[i + 2]
-            end = source.index(nxt, pos) if nxt else len(source)
-            found.append({"label": parts[i + 1], "value": source[pos:end]})
-            pos = end
-        return json.dumps(found)
+        pairs = _gold_entities(source, masked)
+        return json.dumps([{"label": label, "value": value} for label, value in pairs])
 
     examples = [(TEMPLATE.format(input=s), entities(s, m)) for s, m, _ in TRAIN]
     model = tune(service, examples, epoch_count=3)
@@ -243,6 +248,20 @@ def test_entities_format_is_learned_and_answered(service: FakeService) -> None:
     answer = service.generate_content(model, TEMPLATE.format(input=source)).text
     assert answer is not None
     assert json.loads(answer) == json.loads(entities(source, masked))
+
+
+def test_entity_lines_format_is_learned_and_answered(service: FakeService) -> None:
+    def lines(source: str, masked: str) -> str:
+        pairs = _gold_entities(source, masked)
+        return "\n".join(f"{label}: {value}" for label, value in pairs) or "NONE"
+
+    examples = [(TEMPLATE.format(input=s), lines(s, m)) for s, m, _ in TRAIN]
+    model = tune(service, examples, epoch_count=3)
+    source, masked, _ = HELD_OUT[1]
+    answer = service.generate_content(model, TEMPLATE.format(input=source)).text
+    assert answer == lines(source, masked)
+    plain = service.generate_content(model, TEMPLATE.format(input="nothing here at all")).text
+    assert plain == "NONE"
 
 
 def test_unalignable_examples_are_skipped_not_fatal() -> None:
