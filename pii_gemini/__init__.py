@@ -33,6 +33,7 @@ from ._exceptions import (
     TuningJobFailed,
     TuningTimeout,
 )
+from ._presidio import from_presidio, to_presidio
 from ._report import EvaluationReport
 from ._retry import Retrier, RetryPolicy
 from ._types import (
@@ -103,8 +104,10 @@ __all__ = [
     "Vault",
     "__version__",
     "anonymize",
+    "from_presidio",
     "load_pii_dataset",
     "make_backend",
+    "to_presidio",
     "train_test_split",
     "unmask",
 ]
