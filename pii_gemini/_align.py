@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from operator import add
 from typing import NamedTuple
 
 from ._types import Span
@@ -337,7 +338,7 @@ def _fast(source: str, parts: MaskedParts) -> tuple[list[int], list[int], bool, 
                 ambiguous = True
                 issues.append("ambiguous_split_truncated" if cut else "ambiguous_split")
             i = j
-    starts = [lo] + [p + len(inner[k]) for k, p in enumerate(pos)]
+    starts = [lo, *map(add, pos, map(len, inner))]  # each value starts after its literal
     ends = [*pos, hi]
     return starts, ends, ambiguous, issues
 
@@ -528,10 +529,9 @@ def _fast_alignment(
     source: str, parts: MaskedParts, fast: tuple[list[int], list[int], bool, list[str]]
 ) -> Alignment:
     starts, ends, ambiguous, issues = fast
-    spans = tuple(
-        Span(s, e, lab, source[s:e]) for s, e, lab in zip(starts, ends, parts.labels, strict=True)
-    )
-    return Alignment(spans, ambiguous, True, tuple(issues))
+    labels = parts.labels
+    spans = [Span(s, e, lab, source[s:e]) for s, e, lab in zip(starts, ends, labels, strict=True)]
+    return Alignment(tuple(spans), ambiguous, True, tuple(issues))
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:

@@ -276,6 +276,27 @@ def _leak_flags(
     return verbatim, norm
 
 
+def _strict_matches(gold: Sequence[Span], pred: Sequence[Span], matched: list[str]) -> int:
+    """Predicted spans with the boundaries and label of a gold span (a multiset match).
+
+    Appends the label of each match to ``matched``.
+    """
+    if not gold or not pred:
+        return 0
+    keys: dict[tuple[int, int, str], int] = {}
+    for s in gold:
+        key = (s.start, s.end, s.label)
+        keys[key] = keys.get(key, 0) + 1
+    n = 0
+    for s in pred:
+        key = (s.start, s.end, s.label)
+        if keys.get(key, 0) > 0:
+            keys[key] -= 1
+            n += 1
+            matched.append(s.label)
+    return n
+
+
 def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
     """For each span of ``a``: does it overlap a span of ``b``? (both sorted by start)"""
     if not b:
@@ -403,17 +424,7 @@ def evaluate(
             strict_tp = len(gold)
             tp_labels.extend(gold_labels)
         else:
-            gold_keys: dict[tuple[int, int, str], int] = {}
-            for s in gold:
-                key = (s.start, s.end, s.label)
-                gold_keys[key] = gold_keys.get(key, 0) + 1
-            strict_tp = 0
-            for s in pred:
-                key = (s.start, s.end, s.label)
-                if gold_keys.get(key, 0) > 0:
-                    gold_keys[key] -= 1
-                    strict_tp += 1
-                    tp_labels.append(s.label)
+            strict_tp = _strict_matches(gold, pred, tp_labels)
         gold_hits = _overlaps(gold, pred)
         len_gold_hit = sum(gold_hits)
         len_pred_hit = sum(_overlaps(pred, gold))
