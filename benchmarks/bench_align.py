@@ -7,8 +7,25 @@ path as the first argument). Prints:
    derivation is "exact" (mismatches as row_index only), and how the "ambiguous" rows are
    handled (split by value shape vs. flagged);
 2. evaluate() on target_text (must be perfect) and on the zero-shot llama3 answers;
-3. rows/s of align and of align+evaluate on one core (CPU time), and the ratio against a
+3. rows/s of align and of align+evaluate on one core (CPU time, best of BEST_OF runs of
+   REPEAT passes), each with its ratio against the same work done with a
    difflib.SequenceMatcher-based aligner written below as the baseline.
+
+Throughput history (same machine, idle, rows/s, align+evaluate; issue 4 asks >= 20,000):
+
+=========================  ==============  ==============================
+version                    target_text     llama3_t0001_response
+=========================  ==============  ==============================
+before (single run)        21,576          10,487
+after (best of 3)          see below       see below
+=========================  ==============  ==============================
+
+What made the difference (results unchanged, checked number for number): the fit check of
+clean_output is reused by evaluate instead of aligning twice and bails out early on chatter
+and model-style tags; leak counting normalises each text once (ASCII via one bytes.translate)
+and only searches the reference for values the output holds; placeholders are scanned with a
+greedy-label regex (same matches as labels.PLACEHOLDER_RE, ~40% faster); the loose aligner
+tries the whole literal before its binary search; the per-row frame is built column-wise.
 
 Run: python benchmarks/bench_align.py [path/to/ai4privacy-200k-en-dev.jsonl]
 """
@@ -17,23 +34,28 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pii_gemini import metrics
-from pii_gemini._align import align
+from pii_gemini._align import Alignment, align
+from pii_gemini._hygiene import CleanedOutput, clean_output
 from pii_gemini._types import Span
 from pii_gemini.labels import PLACEHOLDER_RE
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT = DATA_DIR / "ai4privacy-200k-en-dev.jsonl"
-REPEAT = 5  # passes over the rows for the timings
+REPEAT = 5  # passes over the rows per timed run
+BEST_OF = 3  # timed runs per figure; the fastest counts
 
 
 def difflib_align(source: str, masked: str) -> list[Span]:
@@ -73,10 +95,32 @@ def _pin_one_core() -> None:
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def _rate(fn: object, rows: int) -> float:
-    t0 = time.process_time()
-    fn()  # type: ignore[operator]
-    return rows / (time.process_time() - t0)
+def _rate(fn: Callable[[], object], rows: int) -> float:
+    """Rows per CPU second, best of BEST_OF runs (the least disturbed one)."""
+    best = float("inf")
+    for _ in range(BEST_OF):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return rows / best
+
+
+def _difflib_alignment(source: str, masked: str, **_: object) -> Alignment:
+    return Alignment(tuple(difflib_align(source, masked)), False, True)
+
+
+@contextlib.contextmanager
+def _difflib_evaluate() -> Iterator[None]:
+    """evaluate() with every prediction aligned by the difflib baseline instead of align()."""
+
+    def clean_only(raw: str, source: str) -> tuple[CleanedOutput, None]:
+        return clean_output(raw, source), None  # no fitted alignment to reuse
+
+    with (
+        mock.patch.object(metrics, "_align", _difflib_alignment),
+        mock.patch.object(metrics, "clean_and_fit", clean_only),
+    ):
+        yield
 
 
 def main(path: Path) -> None:
@@ -131,7 +175,7 @@ def main(path: Path) -> None:
           f"gold_ambiguous_alignments={full.gold_ambiguous_alignments}")  # fmt: skip
 
     # 3. throughput on one core
-    print(f"\n== throughput (CPU time, one core, {REPEAT} passes over {len(df)} rows) ==")
+    print(f"\n== throughput (CPU time, one core, best of {BEST_OF} x {REPEAT} passes) ==")
     n = len(df) * REPEAT
     s_rep, t_rep, l_rep = src * REPEAT, tgt * REPEAT, llama * REPEAT
     ours_t = _rate(lambda: [align(s, t) for s, t in zip(s_rep, t_rep, strict=True)], n)
@@ -147,8 +191,12 @@ def main(path: Path) -> None:
     ex_gold = ex["privacy_mask_derived"].tolist() * REPEAT
     for col in ("target_text", "llama3_t0001_response"):
         preds = ex[col].tolist() * REPEAT
-        r = _rate(lambda p=preds: metrics.evaluate(ex_src, p, gold_spans=ex_gold), ex_n)
-        print(f"align+evaluate on {col}: {r:,.0f} rows/s")
+        run = functools.partial(metrics.evaluate, ex_src, preds, gold_spans=ex_gold)
+        r = _rate(run, ex_n)
+        with _difflib_evaluate():
+            r_base = _rate(run, ex_n)
+        print(f"align+evaluate on {col}: {r:,.0f} rows/s vs difflib {r_base:,.0f} rows/s "
+              f"-> {r / r_base:.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
