@@ -117,6 +117,39 @@ def _is_trailer(par: str, after_trailer: bool) -> bool:
     return False
 
 
+def _body_bounds(text: str) -> tuple[int, int]:
+    """(start, end) of what is left once preamble and trailer paragraphs are dropped."""
+    if "\n" not in text:
+        return 0, len(text)  # a single line is a single paragraph: nothing to drop
+    paras = _paragraphs(text)
+    lo, hi = 0, len(paras)
+    while hi - lo > 1 and _is_preamble(text[paras[lo][0] : paras[lo][1]].strip()):
+        lo += 1
+    after_trailer = False
+    if hi - lo > 2:
+        last_par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
+        before = text[paras[hi - 2][0] : paras[hi - 2][1]].strip()
+        lines = [ln for ln in last_par.splitlines() if ln.strip()]
+        if all(_BULLET_RE.match(ln) for ln in lines) and (
+            _TRAILER_RE.match(before) or (before.endswith(":") and _ABOUT_OUTPUT_RE.search(before))
+        ):
+            hi -= 2
+            after_trailer = True
+    while hi - lo > 1:
+        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
+        if not _is_trailer(par, after_trailer):
+            break
+        hi -= 1
+        after_trailer = True
+    # a trailer paragraph introducing the removed bullet list ("I replaced the PII as follows:")
+    while after_trailer and hi - lo > 1:
+        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
+        if not (par.endswith(":") and _ABOUT_OUTPUT_RE.search(par) and len(par) < 300):
+            break
+        hi -= 1
+    return paras[lo][0], paras[hi - 1][1]
+
+
 def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     """Extract the masked text from a raw model answer.
 
@@ -156,33 +189,7 @@ def clean_and_fit(raw: str, source: str | None = None) -> tuple[CleanedOutput, A
         text = fence.group(1).strip()
     if _REFUSAL_RE.match(text) and not PLACEHOLDER_RE.search(text):
         return CleanedOutput("", True, raw, "", refused=True), None
-    paras = _paragraphs(text)
-    lo, hi = 0, len(paras)
-    while hi - lo > 1 and _is_preamble(text[paras[lo][0] : paras[lo][1]].strip()):
-        lo += 1
-    after_trailer = False
-    if hi - lo > 2:
-        last_par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        before = text[paras[hi - 2][0] : paras[hi - 2][1]].strip()
-        lines = [ln for ln in last_par.splitlines() if ln.strip()]
-        if all(_BULLET_RE.match(ln) for ln in lines) and (
-            _TRAILER_RE.match(before) or (before.endswith(":") and _ABOUT_OUTPUT_RE.search(before))
-        ):
-            hi -= 2
-            after_trailer = True
-    while hi - lo > 1:
-        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        if not _is_trailer(par, after_trailer):
-            break
-        hi -= 1
-        after_trailer = True
-    # a trailer paragraph introducing the removed bullet list ("I replaced the PII as follows:")
-    while after_trailer and hi - lo > 1:
-        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        if not (par.endswith(":") and _ABOUT_OUTPUT_RE.search(par) and len(par) < 300):
-            break
-        hi -= 1
-    start, end = paras[lo][0], paras[hi - 1][1]
+    start, end = _body_bounds(text)
     prefix_parts.append(text[:start])
     suffix_parts.insert(0, text[end:])
     body = text[start:end]
