@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import add
 from typing import NamedTuple
 
@@ -71,15 +72,35 @@ _FAITHFUL_EMPTY = Alignment((), False, True)  # no placeholder, text unchanged (
 class MaskedParts(NamedTuple):
     """A masked text cut into ``len(labels) + 1`` literals around ``len(labels)`` placeholders.
 
-    ``positions[i]`` is the ``(start, end)`` of placeholder ``i`` in the masked text and
-    ``literal_starts[i]`` the offset of literal ``i``. (A named tuple: built on every
-    alignment, it is cheaper than a frozen dataclass and just as immutable.)
+    ``placeholders[i]`` is the bracketed text of placeholder ``i`` (``"[NAME_1]"``), whose
+    label is ``labels[i]``. (A named tuple: built on every alignment, it is cheaper than a
+    frozen dataclass and just as immutable; offsets are derived on demand.)
     """
 
     literals: tuple[str, ...]
     labels: tuple[str, ...]
-    positions: tuple[tuple[int, int], ...]
-    literal_starts: tuple[int, ...]
+    placeholders: tuple[str, ...]
+
+    @property
+    def literal_starts(self) -> tuple[int, ...]:
+        """Offset of each literal in the masked text."""
+        return self._offsets()[::2]
+
+    @property
+    def positions(self) -> tuple[tuple[int, int], ...]:
+        """``(start, end)`` of each placeholder in the masked text."""
+        offsets = self._offsets()
+        return tuple(zip(offsets[1::2], offsets[2::2], strict=True))
+
+    def _offsets(self) -> tuple[int, ...]:
+        # starts of literal 0, placeholder 0, literal 1, ..., literal n
+        pairs = zip(self.literals[:-1], self.placeholders, strict=True)
+        return (0, *accumulate(len(x) for pair in pairs for x in pair))
+
+
+# one capturing group around the whole placeholder: split() yields literal, placeholder,
+# label, index, literal, ...
+_SPLIT_RE = re.compile(f"({FAST_PLACEHOLDER_RE.pattern})")
 
 
 def split_masked(
@@ -91,26 +112,25 @@ def split_masked(
     (``[sic]``, ``[1]``), when ``labels`` is given and its label is not in it, or when the very
     same bracketed text occurs in ``source`` (a template token the data kept verbatim).
     """
+    if labels is None and (source is None or "[" not in source):
+        pieces = _SPLIT_RE.split(masked)  # every placeholder-like token counts: one C call
+        return MaskedParts(tuple(pieces[0::4]), tuple(pieces[2::4]), tuple(pieces[1::4]))
     literals: list[str] = []
     labs: list[str] = []
-    positions: list[tuple[int, int]] = []
-    starts: list[int] = [0]
+    placeholders: list[str] = []
     last = 0
-    bracketed = source if source is not None and "[" in source else None
     for m in FAST_PLACEHOLDER_RE.finditer(masked):
-        label = m.group(1)
+        token, label = m.group(0, 1)
         if labels is not None and label not in labels:
             continue
-        if bracketed is not None and m.group(0) in bracketed:
+        if source is not None and token in source:
             continue
-        start, end = m.span()
-        literals.append(masked[last:start])
+        literals.append(masked[last : m.start()])
         labs.append(label)
-        positions.append((start, end))
-        starts.append(end)
-        last = end
+        placeholders.append(token)
+        last = m.end()
     literals.append(masked[last:])
-    return MaskedParts(tuple(literals), tuple(labs), tuple(positions), tuple(starts))
+    return MaskedParts(tuple(literals), tuple(labs), tuple(placeholders))
 
 
 # -- value shapes: conservative full-match checks used only to split adjacent placeholders --
@@ -394,6 +414,7 @@ def _loose(
     """
     lits = parts.literals
     labels = parts.labels
+    lit_starts = parts.literal_starts
     n = len(labels)
     spans: list[Span] = []
     changes: list[tuple[int, int, int, int]] = []
@@ -416,7 +437,7 @@ def _loose(
     for i in range(n):
         pending.append(labels[i])
         lit = lits[i + 1]
-        m_start = parts.literal_starts[i + 1]
+        m_start = lit_starts[i + 1]
         is_last = i == n - 1
         if not lit and not is_last:
             continue  # adjacent placeholders: decided when the next literal is anchored
@@ -455,7 +476,7 @@ def _loose(
             changes.append((cursor, cursor, r_start, m_start + len(lit)))
             val_start = None
     if cursor < len(source):
-        end_m = parts.literal_starts[-1] + len(lits[-1])
+        end_m = lit_starts[-1] + len(lits[-1])
         changes.append((cursor, len(source), end_m, end_m))
     return spans, changes, issues, ambiguous
 
@@ -476,7 +497,7 @@ def _split_region(
     if len(labels) == 1:
         return [Span(start, end, labels[0], source[start:end])], False
     region = source[start:end]
-    sub = MaskedParts(("",) * (len(labels) + 1), tuple(labels), (), ())
+    sub = MaskedParts(("",) * (len(labels) + 1), tuple(labels), tuple(f"[{x}]" for x in labels))
     res = _fast(region, sub)
     assert res is not None  # len(region) >= len(labels) was checked by the caller
     starts, ends, amb, _ = res
