@@ -84,18 +84,15 @@ class MaskedParts(NamedTuple):
     @property
     def literal_starts(self) -> tuple[int, ...]:
         """Offset of each literal in the masked text."""
-        return self._offsets()[::2]
+        steps = map(add, map(len, self.literals), map(len, self.placeholders))
+        return tuple(accumulate(steps, initial=0))
 
     @property
     def positions(self) -> tuple[tuple[int, int], ...]:
         """``(start, end)`` of each placeholder in the masked text."""
-        offsets = self._offsets()
-        return tuple(zip(offsets[1::2], offsets[2::2], strict=True))
-
-    def _offsets(self) -> tuple[int, ...]:
-        # starts of literal 0, placeholder 0, literal 1, ..., literal n
-        pairs = zip(self.literals[:-1], self.placeholders, strict=True)
-        return (0, *accumulate(len(x) for pair in pairs for x in pair))
+        starts = self.literal_starts
+        ends = map(add, starts, map(len, self.literals))
+        return tuple(zip(ends, starts[1:], strict=False))  # ends has one item more
 
 
 # one capturing group around the whole placeholder: split() yields literal, placeholder,
