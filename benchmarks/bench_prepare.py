@@ -38,12 +38,21 @@ SEED_PROMPT = "Given the information below, mask the personal identifiable infor
 
 
 def seed_baseline(df: pd.DataFrame) -> pd.DataFrame:
-    """The seed notebook's row-wise formatter, verbatim (on a copy)."""
+    """The seed notebook's row-wise formatter, verbatim (on a copy).
+
+    The seed read the original schema (``unmasked_text``/``masked_text``); on current-schema
+    rows the same formatter reads ``source_text``/``target_text``.
+    """
+    text, target = (
+        ("unmasked_text", "masked_text")
+        if "unmasked_text" in df.columns
+        else ("source_text", "target_text")
+    )
     df = df.copy()
     df["text_input"] = df.apply(
-        lambda r: f"{SEED_PROMPT}\n\nInput:\n{r['unmasked_text']}\n\nOutput:\n", axis=1
+        lambda r: f"{SEED_PROMPT}\n\nInput:\n{r[text]}\n\nOutput:\n", axis=1
     )
-    df["output"] = df["masked_text"]
+    df["output"] = df[target]
     return df
 
 
@@ -54,12 +63,18 @@ def ours(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train_test_split(examples, test_size=100)
 
 
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def timed(repeat: int, fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(first run, best of ``repeat`` runs, result): the first run is what a user waits."""
+    times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
-        best = min(best, time.perf_counter() - start)
+        times.append(time.perf_counter() - start)
+    return times[0], min(times), result
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    _, best, result = timed(repeat, fn)
     return best, result
 
 
@@ -82,18 +97,18 @@ def real_rows(n: int) -> pd.DataFrame | None:
 
 
 def compare(label: str, rows: pd.DataFrame, repeat: int) -> None:
-    """Time ours on ``rows`` (any schema); for legacy rows also the seed formatter."""
+    """Time ours and the seed formatter on ``rows`` (any schema)."""
     n = len(rows)
-    t_ours, (train, test) = best_of(repeat, lambda: ours(rows))
+    first, t_ours, (train, test) = timed(repeat, lambda: ours(rows))
     assert len(train) == n - 100 and len(test) == 100
-    print(f"[{label}] ours (load+validate+build+split): {t_ours:.2f} s   "
-          f"target < 2 s: {'met' if t_ours < 2 else 'NOT met'}")  # fmt: skip
-    if "unmasked_text" in rows.columns:
-        t_seed, seeded = best_of(repeat, lambda: seed_baseline(rows))
-        ours_prompts = [*train["text_input"].tolist(), *test["text_input"].tolist()]
-        same = seeded["text_input"].tolist() == ours_prompts
-        print(f"[{label}] seed df.apply formatter (no validation): {t_seed:.2f} s")
-        print(f"[{label}] ratio seed / ours: {t_seed / t_ours:.1f}x   same prompts: {same}")
+    verdict = "met" if t_ours < 2 else "NOT met"
+    print(f"[{label}] ours (load+validate+build+split): {t_ours:.2f} s best, "
+          f"{first:.2f} s first run   target < 2 s: {verdict}")  # fmt: skip
+    t_seed, seeded = best_of(repeat, lambda: seed_baseline(rows))
+    ours_prompts = [*train["text_input"].tolist(), *test["text_input"].tolist()]
+    same = seeded["text_input"].tolist() == ours_prompts
+    print(f"[{label}] seed df.apply formatter (no validation): {t_seed:.2f} s")
+    print(f"[{label}] ratio seed / ours: {t_seed / t_ours:.1f}x   same prompts: {same}")
 
 
 def main(argv: list[str] | None = None) -> int:
