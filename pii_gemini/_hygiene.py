@@ -241,6 +241,10 @@ _KEPT_TOKEN_RE = re.compile(
 )
 
 
+# five digits within one token (no whitespace, comma, semicolon, parenthesis or bracket)
+_FIVE_DIGITS_RE = re.compile(r"\d(?:[^\s,;()\[\]\d]*\d){4}")
+
+
 def _value_like(token: str) -> bool:
     return len(token) >= 5 and ("@" in token or sum(map(str.isdigit, token)) >= 5)
 
@@ -264,6 +268,8 @@ def kept_values_after(source: str, masked: str, tags: Iterable[re.Match[str]]) -
     scanned them (``evaluate``) does not scan the text twice.
     """
     found: list[Span] = []
+    if masked.isascii() and "@" not in masked and _FIVE_DIGITS_RE.search(masked) is None:
+        return found  # no value-like token anywhere (the common case; ASCII: \d == isdigit)
     seen: set[tuple[int, int]] = set()
     for m in tags:
         tm = _KEPT_TOKEN_RE.match(masked, m.end())
