@@ -225,10 +225,19 @@ def normalize_placeholders(text: str) -> str:
     return _LOOSE_PLACEHOLDER_RE.sub(_fixed_placeholder, text)
 
 
+_FIXED: dict[str, str] = {}  # token -> fixed token; models reuse a handful of spellings
+
+
 def _fixed_placeholder(m: re.Match[str]) -> str:
-    symbol, label, index = m.groups()
-    label = label.replace(" ", "").replace("_", "").replace("-", "")  # the joiners
-    return f"{symbol}[{label}_{index}]" if index else f"{symbol}[{label}]"
+    token = m[0]
+    fixed = _FIXED.get(token)
+    if fixed is None:
+        symbol, label, index = m.groups()
+        label = label.replace(" ", "").replace("_", "").replace("-", "")  # the joiners
+        fixed = f"{symbol}[{label}_{index}]" if index else f"{symbol}[{label}]"
+        if len(_FIXED) < 4096:  # bounded: odd answers cannot grow it without end
+            _FIXED[token] = fixed
+    return fixed
 
 
 def invented_labels(masked: str, labels: Collection[str]) -> list[str]:

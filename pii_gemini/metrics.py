@@ -443,12 +443,13 @@ def evaluate(
         else:
             leaked_raw = leaked
         kept, total = _preserved(len(source), gold, pred, al.changes)
-        tags: list[re.Match[str]] = []  # placeholders the model inserted (not source text)
+        # placeholders the model inserted (a bracketed label kept from the source is text)
+        tags = list(PLACEHOLDER_RE.finditer(text))
+        if "[" in source:
+            tags = [m for m in tags if m[0] not in source]
         n_invented = 0
-        for m in PLACEHOLDER_RE.finditer(text):
-            if m.group(0) not in source:
-                tags.append(m)
-                n_invented += m.group(1) not in label_set
+        for m in tags:
+            n_invented += m[1] not in label_set
         n_tags = len(tags)
         n_kept = len(kept_values_after(source, text, tags)) if n_tags and not exact else 0
         n_gold, n_pred = len(gold), len(pred)
