@@ -11,14 +11,20 @@ path as the first argument). Prints:
    REPEAT passes), each with its ratio against the same work done with a
    difflib.SequenceMatcher-based aligner written below as the baseline.
 
-Throughput history (same machine, idle, rows/s, align+evaluate; issue 4 asks >= 20,000):
+Throughput history (rows/s of align+evaluate on one core; issue 4 asks >= 20,000):
 
-=========================  ==============  ==============================
-version                    target_text     llama3_t0001_response
-=========================  ==============  ==============================
-before (single run)        21,576          10,487
-after (best of 3)          see below       see below
-=========================  ==============  ==============================
+==========================================  ===========  =====================
+version, measurement                        target_text  llama3_t0001_response
+==========================================  ===========  =====================
+d7afbf3, old bench (one run), lead's figure      21,576                 10,487
+d7afbf3, old bench (one run), same machine       22,783                 12,173
+d7afbf3, best of 10 in one process               24,691                 12,454
+now, this bench (best of 3), same machine        35,904                 19,298
+==========================================  ===========  =====================
+
+The llama3 figure is still ~4% short of 20,000 on this machine (18,900-19,300 over runs);
+the remaining cost is spread thinly over per-row Python work (span objects, leak
+normalisation, chatter stripping, alignment), none of it above ~5% on its own.
 
 What made the difference (results unchanged, checked number for number): the fit check of
 clean_output is reused by evaluate instead of aligning twice and bails out early on chatter
