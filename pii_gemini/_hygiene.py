@@ -14,10 +14,10 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from ._align import FAST_PLACEHOLDER_RE as PLACEHOLDER_RE
 from ._align import Alignment, align, fit_alignment, split_masked
 from ._entities import render_masked
 from ._types import Span
+from .labels import PLACEHOLDER_RE
 
 __all__ = [
     "CleanedOutput",

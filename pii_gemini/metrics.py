@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._align import FAST_PLACEHOLDER_RE as PLACEHOLDER_RE
 from ._align import Alignment
 from ._align import align as _align
 from ._entities import render_masked
@@ -44,7 +43,7 @@ from ._hygiene import (
 )
 from ._report import EvaluationReport, SpanScores
 from ._types import MaskResult, Span
-from .labels import ALL_LABELS
+from .labels import ALL_LABELS, PLACEHOLDER_RE
 
 __all__ = [
     "Alignment",
