@@ -3,8 +3,12 @@
 Run: ``python benchmarks/bench_masking.py`` (about a minute with the default sizes;
 ``--sizes 10000,100000,1000000`` for the full memory run, a few minutes more).
 
-* throughput - a backend with a fixed simulated latency (20 ms per request, slept outside
-  any lock) behind ``Masker``; rows/s against the ideal ``concurrency / latency``.
+* throughput - FakeBackend with a fixed simulated latency (200 ms per request by default,
+  slept outside any lock; real Gemini calls take 1-4 s) behind ``Masker`` with its default
+  safety net; rows/s against the ideal ``concurrency / latency``. The fake model and the
+  safety net run in this process, under one GIL: at ``--latency 0.02`` and concurrency 64
+  they need more than one core (about 1.2 ms of CPU per row) and the run becomes CPU-bound,
+  not latency-bound - a remote model would not share our CPU.
 * rate limit - the same backend with ``requests_per_minute`` set far below what the
   concurrency allows; the measured request rate and the busiest one-second window.
 * overhead - a zero-latency backend; ``Masker.mask_many`` against the baseline of calling
@@ -262,7 +266,7 @@ def bench_memory(sizes: list[int]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.020)
+    parser.add_argument("--latency", type=float, default=0.200)
     parser.add_argument("--concurrency", default="1,4,16,64")
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--overhead-rows", type=int, default=20_000)
