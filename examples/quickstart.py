@@ -84,8 +84,11 @@ def main(argv: list[str] | None = None) -> dict[str, metrics.EvaluationReport]:
     # 4. Masking the held-out rows with the tuned and the untuned model.
     reports = {}
     for name, model_name in (("tuned", model.name), ("untuned", args.source_model)):
-        masker = Masker(backend, model_name, prompt_builder=builder)
+        masker = Masker(backend, model_name, prompt_builder=builder)  # safety net on
         masked = masker.mask_dataframe(test, text_column="source_text")
+        if masker.last_summary is not None:
+            caught = masker.last_summary.safety_net_caught
+            print(f"{name}: the safety net masked {caught} value(s) the model missed")
         predictions = masked["masked_text"].fillna("").tolist()
         # 5. Metrics against the gold spans of the dataset.
         reports[name] = metrics.evaluate(
