@@ -687,7 +687,8 @@ class Masker:
         if not allow_same_dir and vault_file.resolve().parent == out_path.resolve().parent:
             raise ConfigError(
                 f"refusing to save the vault {vault_file.name} in the directory of the "
-                "masked output; choose another directory or pass vault_allow_same_dir=True"
+                "masked output; choose another directory (or pass vault_allow_same_dir=True, "
+                "--vault-same-dir on the command line)"
             )
         if not vault_file.parent.is_dir():
             raise ConfigError(f"the directory for vault file {vault_file.name} does not exist")
