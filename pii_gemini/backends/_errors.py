@@ -9,6 +9,9 @@ the same for google-generativeai and google-genai and is mapped here. Messages p
 from __future__ import annotations
 
 import concurrent.futures
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from .._exceptions import (
     ConfigError,
@@ -18,7 +21,34 @@ from .._exceptions import (
 )
 from .._redact import redact
 
-__all__ = ["translate_common_error"]
+__all__ = ["map_errors", "translate_common_error"]
+
+logger = logging.getLogger(__name__)
+
+Translator = Callable[[BaseException, str], PiiGeminiError | None]
+
+
+def map_errors(translate: Translator, action: str) -> AbstractContextManager[None]:
+    """Re-raise what ``translate`` maps as a pii_gemini exception (``from`` the original).
+
+    Library exceptions pass through; anything the translator does not know is re-raised
+    untouched.
+    """
+    return _mapped(translate, action)
+
+
+@contextmanager
+def _mapped(translate: Translator, action: str) -> Iterator[None]:
+    try:
+        yield
+    except PiiGeminiError:
+        raise
+    except Exception as exc:
+        mapped = translate(exc, action)
+        if mapped is None:
+            raise
+        logger.debug("%s", mapped)
+        raise mapped from exc
 
 
 def translate_common_error(

@@ -20,8 +20,7 @@ import datetime as _dt
 import logging
 import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from .._credentials import check_endpoint
@@ -50,7 +49,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
-from ._errors import translate_common_error
+from ._errors import map_errors, translate_common_error
 from .base import Backend
 
 __all__ = [
@@ -190,19 +189,9 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
     )
 
 
-@contextmanager
-def map_gemini_exceptions(action: str = "call") -> Iterator[None]:
+def map_gemini_exceptions(action: str = "call") -> AbstractContextManager[None]:
     """Re-raise google-api-core/requests/auth errors as pii_gemini exceptions (``from``)."""
-    try:
-        yield
-    except PiiGeminiError:
-        raise
-    except Exception as exc:
-        mapped = translate_gemini_exception(exc, action)
-        if mapped is None:
-            raise
-        logger.debug("%s", mapped)
-        raise mapped from exc
+    return map_errors(translate_gemini_exception, action)
 
 
 # -- conversions -----------------------------------------------------------------------------

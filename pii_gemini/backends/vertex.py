@@ -23,8 +23,8 @@ import re
 import threading
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -45,7 +45,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
-from ._errors import translate_common_error
+from ._errors import map_errors, translate_common_error
 from .base import Backend
 
 __all__ = [
@@ -186,19 +186,9 @@ def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiErro
     )
 
 
-@contextmanager
-def map_vertex_exceptions(action: str = "call") -> Iterator[None]:
+def map_vertex_exceptions(action: str = "call") -> AbstractContextManager[None]:
     """Re-raise google-genai/httpx/auth errors as pii_gemini exceptions (``from``)."""
-    try:
-        yield
-    except PiiGeminiError:
-        raise
-    except Exception as exc:
-        mapped = translate_vertex_exception(exc, action)
-        if mapped is None:
-            raise
-        logger.debug("%s", mapped)
-        raise mapped from exc
+    return map_errors(translate_vertex_exception, action)
 
 
 # -- storage ---------------------------------------------------------------------------------
