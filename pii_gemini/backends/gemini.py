@@ -50,6 +50,7 @@ from .._types import (
     TuningSpec,
 )
 from ._errors import map_errors, translate_common_error
+from ._response import generation_from_response
 from .base import Backend
 
 __all__ = [
@@ -276,38 +277,6 @@ def _model_info(model: Any) -> TunedModelInfo:
         snapshots=snapshots,
         create_time=_as_datetime(model.create_time),
         update_time=_as_datetime(model.update_time),
-    )
-
-
-def _generation(response: Any) -> Generation:
-    """A GenerateContentResponse -> Generation; blocked prompts/answers are not errors.
-
-    Reads the candidates directly: ``response.text`` raises ValueError for a blocked prompt
-    or an answer stopped with no parts.
-    """
-    usage = getattr(response, "usage_metadata", None)
-    prompt_tokens = int(getattr(usage, "prompt_token_count", 0) or 0)
-    output_tokens = int(getattr(usage, "candidates_token_count", 0) or 0)
-    feedback = getattr(response, "prompt_feedback", None)
-    block_reason = _enum_name(getattr(feedback, "block_reason", None))
-    candidates = list(getattr(response, "candidates", None) or ())
-    if block_reason or not candidates:
-        return Generation(
-            text=None,
-            finish_reason=None,
-            block_reason=block_reason,
-            prompt_tokens=prompt_tokens,
-            output_tokens=output_tokens,
-        )
-    candidate = candidates[0]
-    parts = getattr(getattr(candidate, "content", None), "parts", None) or ()
-    texts = [p.text for p in parts if getattr(p, "text", "")]
-    return Generation(
-        text="".join(texts) if texts else None,
-        finish_reason=_enum_name(getattr(candidate, "finish_reason", None)),
-        block_reason=None,
-        prompt_tokens=prompt_tokens,
-        output_tokens=output_tokens,
     )
 
 
@@ -617,7 +586,7 @@ class GeminiBackend(Backend):
             response = gm.generate_content(
                 prompt, generation_config=generation_config, request_options=self._options()
             )
-        return _generation(response)
+        return generation_from_response(response, _enum_name)
 
     def close(self) -> None:
         """Drop the SDK clients (their HTTP sessions are closed with them)."""

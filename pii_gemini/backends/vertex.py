@@ -46,6 +46,7 @@ from .._types import (
     TuningSpec,
 )
 from ._errors import map_errors, translate_common_error
+from ._response import generation_from_response
 from .base import Backend
 
 __all__ = [
@@ -540,7 +541,7 @@ class VertexBackend(Backend):
             response = self._client.models.generate_content(
                 model=target, contents=prompt, config=gen_config
             )
-        return _generation(response)
+        return generation_from_response(response, _enum_text)
 
     def close(self) -> None:
         """Close the uploader's and the client's HTTP connections."""
@@ -563,31 +564,3 @@ def _enum_text(value: Any) -> str | None:
     if not text or text.endswith("_UNSPECIFIED"):
         return None
     return text
-
-
-def _generation(response: Any) -> Generation:
-    """google-genai GenerateContentResponse -> Generation (it never raises on blocks)."""
-    usage = getattr(response, "usage_metadata", None)
-    prompt_tokens = int(getattr(usage, "prompt_token_count", 0) or 0)
-    output_tokens = int(getattr(usage, "candidates_token_count", 0) or 0)
-    feedback = getattr(response, "prompt_feedback", None)
-    block_reason = _enum_text(getattr(feedback, "block_reason", None))
-    candidates = list(getattr(response, "candidates", None) or ())
-    if block_reason or not candidates:
-        return Generation(
-            text=None,
-            finish_reason=None,
-            block_reason=block_reason,
-            prompt_tokens=prompt_tokens,
-            output_tokens=output_tokens,
-        )
-    candidate = candidates[0]
-    parts = getattr(getattr(candidate, "content", None), "parts", None) or ()
-    texts = [p.text for p in parts if getattr(p, "text", None) and not getattr(p, "thought", None)]
-    return Generation(
-        text="".join(texts) if texts else None,
-        finish_reason=_enum_text(getattr(candidate, "finish_reason", None)),
-        block_reason=None,
-        prompt_tokens=prompt_tokens,
-        output_tokens=output_tokens,
-    )
