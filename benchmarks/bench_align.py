@@ -53,7 +53,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pii_gemini import metrics
-from pii_gemini._align import Alignment, align
+from pii_gemini._align import RawAlignment, align
 from pii_gemini._hygiene import CleanedOutput, clean_output
 from pii_gemini._types import Span
 from pii_gemini.labels import PLACEHOLDER_RE
@@ -111,8 +111,12 @@ def _rate(fn: Callable[[], object], rows: int) -> float:
     return rows / best
 
 
-def _difflib_alignment(source: str, masked: str, **_: object) -> Alignment:
-    return Alignment(tuple(difflib_align(source, masked)), False, True)
+def _difflib_alignment(source: str, masked: str, **_: object) -> RawAlignment:
+    spans = difflib_align(source, masked)
+    labels = tuple(s.label for s in spans)
+    tags = tuple(m[1] for m in PLACEHOLDER_RE.finditer(masked) if m[0] not in source)
+    return RawAlignment([s.start for s in spans], [s.end for s in spans], labels, False, True,
+                        (), (), tags)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -33,8 +33,11 @@ from .labels import PLACEHOLDER_RE
 __all__ = [
     "Alignment",
     "MaskedParts",
+    "RawAlignment",
     "align",
+    "align_raw",
     "fit_alignment",
+    "fit_raw",
     "fits",
     "split_masked",
 ]
@@ -61,6 +64,39 @@ class Alignment:
 
 
 _FAITHFUL_EMPTY = Alignment((), False, True)  # no placeholder, text unchanged (immutable: shared)
+
+
+class RawAlignment(NamedTuple):
+    """An :class:`Alignment` as offsets, before any Span object is built.
+
+    Span ``i`` is ``source[starts[i]:ends[i]]`` with label ``labels[i]``; ``tags`` are the
+    labels of every placeholder of the masked text (a loose alignment may leave some
+    unanchored, so there can be more tags than spans). :func:`pii_gemini.metrics.evaluate`
+    works on this form: building thousands of frozen Spans it would only read costs more
+    than the alignment itself.
+    """
+
+    starts: Sequence[int]
+    ends: Sequence[int]
+    labels: Sequence[str]
+    ambiguous: bool
+    faithful: bool
+    issues: tuple[str, ...]
+    changes: tuple[tuple[int, int, int, int], ...]
+    tags: tuple[str, ...]
+
+    def to_alignment(self, source: str) -> Alignment:
+        """The public form, with a Span (offsets, label and value) per recovered span."""
+        if not self.labels and self.faithful and not self.issues:
+            return _FAITHFUL_EMPTY
+        spans = tuple(
+            Span(s, e, lab, source[s:e])
+            for s, e, lab in zip(self.starts, self.ends, self.labels, strict=True)
+        )
+        return Alignment(spans, self.ambiguous, self.faithful, self.issues, self.changes)
+
+
+_RAW_FAITHFUL_EMPTY = RawAlignment((), (), (), False, True, (), (), ())
 
 
 class MaskedParts(NamedTuple):
@@ -396,7 +432,7 @@ def _longest_suffix(source: str, lit: str, lo: int) -> tuple[int, int]:
 
 def _loose(
     source: str, parts: MaskedParts
-) -> tuple[list[Span], list[tuple[int, int, int, int]], list[str], bool]:
+) -> tuple[list[int], list[int], list[str], list[tuple[int, int, int, int]], list[str], bool]:
     """Anchor each literal by its longest found prefix (head) and suffix (tail).
 
     The head of a literal ends the pending value(s), its tail starts the next one; what lies
@@ -407,7 +443,9 @@ def _loose(
     labels = parts.labels
     lit_starts = parts.literal_starts
     n = len(labels)
-    spans: list[Span] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    span_labels: list[str] = []
     changes: list[tuple[int, int, int, int]] = []
     issues: list[str] = []
     ambiguous = False
@@ -441,9 +479,15 @@ def _loose(
             head_len, head_pos = _longest_prefix(source, lit, lo, lo + _MAX_VALUE_CHARS)
         head_ok = head_pos >= 0 and (head_len == len(lit) or head_len >= _MIN_LOOSE_ANCHOR)
         if head_ok and val_start is not None and head_pos - val_start >= len(pending):
-            got, amb = _split_region(source, val_start, head_pos, pending)
-            spans.extend(got)
-            ambiguous = ambiguous or amb
+            if len(pending) == 1:
+                starts.append(val_start)
+                ends.append(head_pos)
+            else:
+                got_s, got_e, amb = _split_region(source, val_start, head_pos, pending)
+                starts.extend(got_s)
+                ends.extend(got_e)
+                ambiguous = ambiguous or amb
+            span_labels.extend(pending)
         else:
             issues.append("unanchored_placeholder")
         pending = []
@@ -469,7 +513,7 @@ def _loose(
     if cursor < len(source):
         end_m = lit_starts[-1] + len(lits[-1])
         changes.append((cursor, len(source), end_m, end_m))
-    return spans, changes, issues, ambiguous
+    return starts, ends, span_labels, changes, issues, ambiguous
 
 
 def _common_suffix(source: str, text: str, lo: int) -> int:
@@ -483,19 +527,14 @@ def _common_suffix(source: str, text: str, lo: int) -> int:
 
 def _split_region(
     source: str, start: int, end: int, labels: Sequence[str]
-) -> tuple[list[Span], bool]:
-    """Spans for adjacent placeholders covering exactly ``source[start:end]``."""
-    if len(labels) == 1:
-        return [Span(start, end, labels[0], source[start:end])], False
+) -> tuple[list[int], list[int], bool]:
+    """Starts and ends of adjacent placeholders covering exactly ``source[start:end]``."""
     region = source[start:end]
     sub = MaskedParts(("",) * (len(labels) + 1), tuple(labels), tuple(f"[{x}]" for x in labels))
     res = _fast(region, sub)
     assert res is not None  # len(region) >= len(labels) was checked by the caller
     starts, ends, amb, _ = res
-    return [
-        Span(start + s, start + e, lab, region[s:e])
-        for s, e, lab in zip(starts, ends, labels, strict=True)
-    ], amb
+    return [start + x for x in starts], [start + x for x in ends], amb
 
 
 def _may_fit(source: str, masked: str) -> bool:
@@ -528,22 +567,26 @@ def fit_alignment(
     Lets a caller that checks the fit first (``clean_output``) reuse the work instead of
     aligning the same text twice.
     """
+    raw = fit_raw(source, masked, labels=labels)
+    return None if raw is None else raw.to_alignment(source)
+
+
+def fit_raw(
+    source: str, masked: str, *, labels: Collection[str] | None = None
+) -> RawAlignment | None:
+    """:func:`fit_alignment` as offsets (see :class:`RawAlignment`)."""
     if not _may_fit(source, masked):
         return None
     parts = split_masked(masked, source, labels=labels)
     if not parts.labels:
-        return _FAITHFUL_EMPTY if masked == source else None
+        return _RAW_FAITHFUL_EMPTY if masked == source else None
     fast = _fast(source, parts)
-    return None if fast is None else _fast_alignment(source, parts, fast)
-
-
-def _fast_alignment(
-    source: str, parts: MaskedParts, fast: tuple[list[int], list[int], bool, list[str]]
-) -> Alignment:
+    if fast is None:
+        return None
     starts, ends, ambiguous, issues = fast
-    labels = parts.labels
-    spans = [Span(s, e, lab, source[s:e]) for s, e, lab in zip(starts, ends, labels, strict=True)]
-    return Alignment(tuple(spans), ambiguous, True, tuple(issues))
+    return RawAlignment(
+        starts, ends, parts.labels, ambiguous, True, tuple(issues), (), parts.labels
+    )
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:
@@ -551,15 +594,27 @@ def align(source: str, masked: str, *, labels: Collection[str] | None = None) ->
 
     ``labels`` restricts what counts as a placeholder (others are literal text).
     """
+    return align_raw(source, masked, labels=labels).to_alignment(source)
+
+
+def align_raw(
+    source: str, masked: str, *, labels: Collection[str] | None = None
+) -> RawAlignment:
+    """:func:`align` as offsets (see :class:`RawAlignment`): no Span objects built."""
     parts = split_masked(masked, source, labels=labels)
-    n = len(parts.labels)
-    if n == 0:
+    tags = parts.labels
+    if not tags:
         if masked == source:
-            return _FAITHFUL_EMPTY
-        return Alignment((), False, False, ("rewritten",), ((0, len(source), 0, len(masked)),))
+            return _RAW_FAITHFUL_EMPTY
+        return RawAlignment(
+            (), (), (), False, False, ("rewritten",), ((0, len(source), 0, len(masked)),), ()
+        )
     fast = _fast(source, parts)
     if fast is not None:
-        return _fast_alignment(source, parts, fast)
-    spans_l, changes, issues_l, amb = _loose(source, parts)
+        starts, ends, ambiguous, issues = fast
+        return RawAlignment(starts, ends, tags, ambiguous, True, tuple(issues), (), tags)
+    starts, ends, span_labels, changes, issues_l, amb = _loose(source, parts)
     issues_l.insert(0, "rewritten")
-    return Alignment(tuple(spans_l), amb, False, tuple(dict.fromkeys(issues_l)), tuple(changes))
+    return RawAlignment(
+        starts, ends, span_labels, amb, False, tuple(dict.fromkeys(issues_l)), tuple(changes), tags
+    )

@@ -11,10 +11,10 @@ and says what it had to remove; it also checks faithfulness and repairs unfaithf
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from ._align import Alignment, align, fit_alignment, split_masked
+from ._align import RawAlignment, align, fit_raw, split_masked
 from ._entities import render_masked
 from ._types import Span
 from .labels import PLACEHOLDER_RE
@@ -27,7 +27,6 @@ __all__ = [
     "clean_output",
     "invented_labels",
     "kept_values",
-    "kept_values_after",
     "normalize_placeholders",
     "repair",
 ]
@@ -163,8 +162,10 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     return clean_and_fit(raw, source)[0]
 
 
-def clean_and_fit(raw: str, source: str | None = None) -> tuple[CleanedOutput, Alignment | None]:
-    """:func:`clean_output`, plus ``align(source, text)`` when the answer fits ``source`` as is.
+def clean_and_fit(
+    raw: str, source: str | None = None
+) -> tuple[CleanedOutput, RawAlignment | None]:
+    """:func:`clean_output`, plus ``align_raw(source, text)`` when the answer fits as is.
 
     The fit check already aligns the answer; :func:`pii_gemini.metrics.evaluate` reuses that
     alignment instead of computing it twice. The alignment is None when the answer needed
@@ -177,7 +178,7 @@ def clean_and_fit(raw: str, source: str | None = None) -> tuple[CleanedOutput, A
         stripped = source.strip()
         # a model-style tag ("[PHONE NUMBER]") is literal text to the aligner: cheap no-fit
         tag = _NEEDS_FIX_RE.search(text)
-        fitted = fit_alignment(stripped, text) if tag is None or tag[0] in stripped else None
+        fitted = fit_raw(stripped, text) if tag is None or tag[0] in stripped else None
         if fitted is not None:
             return CleanedOutput(text, False), (fitted if stripped == source else None)
     prefix_parts: list[str] = []
@@ -248,10 +249,12 @@ def invented_labels(masked: str, labels: Collection[str]) -> list[str]:
 _KEPT_TOKEN_RE = re.compile(
     r"[ \t]*[:=\-–(]?[ \t]+([^\s,;()\[\]]+)|[ \t]*[:=][ \t]*([^\s,;()\[\]]+)"
 )
-
-
-# five digits within one token (no whitespace, comma, semicolon, parenthesis or bracket)
-_FIVE_DIGITS_RE = re.compile(r"\d(?:[^\s,;()\[\]\d]*\d){4}")
+# a closing bracket followed, like _KEPT_TOKEN_RE, by a token holding an "@" or five digits:
+# no match means no kept value (on ASCII text, where \d is exactly str.isdigit)
+_KEPT_CANDIDATE_RE = re.compile(
+    r"\](?:[ \t]*[:=\-–(]?[ \t]+|[ \t]*[:=][ \t]*)"
+    r"[^\s,;()\[\]]*?(?:@|\d(?:[^\s,;()\[\]\d]*\d){4})"
+)
 
 
 def _value_like(token: str) -> bool:
@@ -264,23 +267,16 @@ def kept_values(source: str, masked: str) -> list[Span]:
     Detects "bearing [IMEI] : 06-184755-866851-3": a placeholder followed, after a space or
     a colon, by a value-like token (at least 5 digits, or an e-mail address) that still
     occurs in the source. The span's label is the tag's label. A value glued to the tag
-    ("[CURRENCYSYMBOL]100.00") is a partial mask, not a kept value.
-    """
-    tags = (m for m in PLACEHOLDER_RE.finditer(masked) if m.group(0) not in source)
-    return kept_values_after(source, masked, tags)
-
-
-def kept_values_after(source: str, masked: str, tags: Iterable[re.Match[str]]) -> list[Span]:
-    """:func:`kept_values` given the ``tags`` already found in ``masked``.
-
-    ``tags`` are the placeholder matches whose text is not in ``source``; a caller that has
-    scanned them (``evaluate``) does not scan the text twice.
+    ("[CURRENCYSYMBOL]100.00") is a partial mask, not a kept value; a placeholder whose
+    bracketed text the source itself holds is text, not a tag.
     """
     found: list[Span] = []
-    if masked.isascii() and "@" not in masked and _FIVE_DIGITS_RE.search(masked) is None:
-        return found  # no value-like token anywhere (the common case; ASCII: \d == isdigit)
+    if masked.isascii() and _KEPT_CANDIDATE_RE.search(masked) is None:
+        return found  # the common case, settled by one scan
     seen: set[tuple[int, int]] = set()
-    for m in tags:
+    for m in PLACEHOLDER_RE.finditer(masked):
+        if m[0] in source:
+            continue
         tm = _KEPT_TOKEN_RE.match(masked, m.end())
         if tm is None:
             continue

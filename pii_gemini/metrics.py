@@ -18,16 +18,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import compress
-from operator import attrgetter
+from itertools import compress, pairwise
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._align import Alignment
-from ._align import align as _align
-from ._entities import render_masked
+from ._align import Alignment, RawAlignment
+from ._align import align as _align_public
+from ._align import align_raw as _align
 from ._exceptions import ConfigError, DatasetError
 from ._hygiene import (
     CleanedOutput,
@@ -37,7 +37,6 @@ from ._hygiene import (
     clean_output,
     invented_labels,
     kept_values,
-    kept_values_after,
     normalize_placeholders,
     repair,
 )
@@ -72,12 +71,12 @@ _ASCII_SEPARATORS = "".join(ch for ch in _SEPARATORS if ch.isascii()).encode("as
 _ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _INDEX_RE = re.compile(r"_\d+$")
 _LABEL_LIKE_RE = re.compile(r"[A-Z0-9_\[\]]+")
-_BY_START_END = attrgetter("start", "end")
+_BY_START_END = itemgetter(0, 1)
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> list[Span]:
     """The spans of ``source`` hidden by the placeholders of ``masked`` (see align_detailed)."""
-    return list(_align(source, masked, labels=labels).spans)
+    return list(_align_public(source, masked, labels=labels).spans)
 
 
 def align_detailed(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:
@@ -87,7 +86,7 @@ def align_detailed(source: str, masked: str, *, labels: Collection[str] | None =
     shape when that is certain and flagged ``ambiguous`` otherwise; text the model rewrote is
     reported in ``changes`` and makes ``faithful`` False.
     """
-    return _align(source, masked, labels=labels)
+    return _align_public(source, masked, labels=labels)
 
 
 def _texts(values: Iterable[Any], name: str) -> list[str]:
@@ -121,7 +120,12 @@ def exact_match(predictions: Iterable[Any], references: Iterable[Any]) -> float:
     return sum(p.strip() == r.strip() for p, r in zip(preds, refs, strict=True)) / n
 
 
-def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
+# a row's gold spans as parallel lists (starts, ends, labels, values), sorted by (start, end):
+# evaluate reads them thousands of times per second, so they are not built into Span objects
+_Gold = tuple[list[int], list[int], list[str], list[str]]
+
+
+def _gold_row(value: Any, source: str, row: int) -> _Gold:
     """Gold spans from a privacy_mask entry: list of dicts/Spans, or its JSON/repr string."""
     if isinstance(value, str):
         try:
@@ -133,30 +137,84 @@ def _gold_row(value: Any, source: str, row: int) -> tuple[Span, ...]:
                 # from None: the parser's message would quote the (PII) text
                 raise DatasetError("gold_spans entry is not a list", row=row) from None
     if value is None:
-        return ()
-    spans: list[Span] = []
+        return [], [], [], []
     n_chars = len(source)
-    for k, item in enumerate(value):
-        if isinstance(item, Span):
-            spans.append(item)
-            continue
-        if not isinstance(item, dict) and not isinstance(item, Mapping):
-            raise DatasetError(f"gold_spans[{row}][{k}] is not a dict or Span", row=row)
-        try:
-            start, end, label = int(item["start"]), int(item["end"]), str(item["label"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DatasetError(
-                f"gold_spans[{row}][{k}] needs integer start/end and a label", row=row
-            ) from exc
+    starts: list[int] = []
+    ends: list[int] = []
+    labels: list[str] = []
+    prev_end = 0
+    try:  # the common case: dicts with int offsets and str labels, sorted, in the text
+        if not isinstance(value, (list, tuple, np.ndarray)):
+            raise _Unusual  # maybe a one-shot iterable: read it once, item by item
+        for item in value:
+            start, end, label = item["start"], item["end"], item["label"]
+            if (
+                type(start) is not int
+                or type(end) is not int
+                or type(label) is not str
+                or not prev_end <= start < end <= n_chars
+            ):
+                raise _Unusual
+            starts.append(start)
+            ends.append(end)
+            labels.append(label)
+            prev_end = end
+    except (_Unusual, KeyError, TypeError, IndexError):
+        starts, ends, labels = _gold_checked(value, n_chars, row)
+    if "_" in "".join(labels):  # "FIRSTNAME_1" -> "FIRSTNAME"
+        labels = [_INDEX_RE.sub("", label) for label in labels]
+    return starts, ends, labels, [source[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+class _Unusual(Exception):
+    """A gold entry off the common shape: parsed again item by item, with checks."""
+
+
+def _gold_checked(
+    value: Iterable[Any], n_chars: int, row: int
+) -> tuple[list[int], list[int], list[str]]:
+    """Gold offsets and labels item by item (Spans, mappings, numpy integers), each checked,
+    sorted by (start, end)."""
+    try:
+        items = list(value)
+    except TypeError:
+        raise DatasetError("gold_spans entry is not a list", row=row) from None
+    bounds: list[tuple[int, int, str]] = []
+    for k, item in enumerate(items):
+        start, end, label = _span_item(item, f"gold_spans[{row}][{k}]", row)
         if not 0 <= start < end <= n_chars:
             raise DatasetError(
                 f"gold_spans[{row}][{k}] offsets {start}..{end} are outside the text", row=row
             )
-        if "_" in label:  # "FIRSTNAME_1" -> "FIRSTNAME"
-            label = _INDEX_RE.sub("", label)
-        spans.append(Span(start, end, label, source[start:end]))
-    spans.sort(key=_BY_START_END)
-    return tuple(spans)
+        bounds.append((start, end, label))
+    bounds.sort(key=_BY_START_END)
+    if any(b[0] < a[1] for a, b in pairwise(bounds)):
+        raise DatasetError(f"gold_spans[{row}] has overlapping spans", row=row)
+    return [b[0] for b in bounds], [b[1] for b in bounds], [b[2] for b in bounds]
+
+
+def _span_item(item: Any, where: str, row: int) -> tuple[int, int, str]:
+    """(start, end, label) of a Span or a ``{start, end, label}`` mapping; ``where`` names it."""
+    if isinstance(item, Span):
+        return item.start, item.end, item.label
+    if not isinstance(item, Mapping):
+        raise DatasetError(f"{where} is not a dict or Span", row=row)
+    try:
+        return int(item["start"]), int(item["end"]), str(item["label"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{where} needs integer start/end and a label", row=row) from exc
+
+
+def _render(source: str, starts: Sequence[int], ends: Sequence[int], labels: Sequence[str]) -> str:
+    """The ideal masked text: each gold span replaced by ``[LABEL]`` (sorted, no overlap)."""
+    out: list[str] = []
+    last = 0
+    for start, end, label in zip(starts, ends, labels, strict=True):
+        out.append(source[last:start])
+        out.append(f"[{label}]")
+        last = end
+    out.append(source[last:])
+    return "".join(out)
 
 
 _ROW_COLUMNS = (
@@ -206,12 +264,12 @@ def _norm_all(values: Sequence[str]) -> list[str]:
     return [_norm(v) for v in values]  # a value held a NUL
 
 
-def _value_groups(gold: Sequence[Span]) -> dict[str, list[int]]:
+def _value_groups(values: Sequence[str]) -> dict[str, list[int]]:
     """Indices of the gold spans per distinct (non-blank) value, in order of appearance."""
     groups: dict[str, list[int]] = {}
-    for k, s in enumerate(gold):
-        if s.value.strip():
-            groups.setdefault(s.value, []).append(k)
+    for k, value in enumerate(values):
+        if value.strip():
+            groups.setdefault(value, []).append(k)
     return groups
 
 
@@ -275,41 +333,36 @@ def _leak_flags(
     return verbatim, norm
 
 
-def _strict_matches(gold: Sequence[Span], pred: Sequence[Span], matched: list[str]) -> int:
-    """Predicted spans with the boundaries and label of a gold span (a multiset match).
+def _strict_matches(gold: _Gold, pred: RawAlignment, matched: list[str]) -> int:
+    """Predicted spans with the boundaries and label of a gold span.
 
-    Appends the label of each match to ``matched``.
+    Appends the label of each match to ``matched``. (Neither side can hold the same span
+    twice: gold spans may not overlap and aligned spans never do, so a set intersection is
+    the multiset match.)
     """
-    if not gold or not pred:
-        return 0
-    keys: dict[tuple[int, int, str], int] = {}
-    for s in gold:
-        key = (s.start, s.end, s.label)
-        keys[key] = keys.get(key, 0) + 1
-    n = 0
-    for s in pred:
-        key = (s.start, s.end, s.label)
-        if keys.get(key, 0) > 0:
-            keys[key] -= 1
-            n += 1
-            matched.append(s.label)
-    return n
+    common = set(zip(gold[0], gold[1], gold[2], strict=True)).intersection(
+        zip(pred.starts, pred.ends, pred.labels, strict=True)
+    )
+    matched.extend([key[2] for key in common])
+    return len(common)
 
 
-def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
+def _overlaps(
+    a_starts: Sequence[int], a_ends: Sequence[int], b_starts: Sequence[int], b_ends: Sequence[int]
+) -> list[bool]:
     """For each span of ``a``: does it overlap a span of ``b``? (both sorted by start)"""
-    if not b:
-        return [False] * len(a)
+    nb = len(b_starts)
+    if not nb:
+        return [False] * len(a_starts)
     out: list[bool] = []
     j = 0
-    nb = len(b)
-    for s in a:
-        while j < nb and b[j].end <= s.start:
+    for start, end in zip(a_starts, a_ends, strict=True):
+        while j < nb and b_ends[j] <= start:
             j += 1
         k = j
         hit = False
-        while k < nb and b[k].start < s.end:
-            if b[k].end > s.start:
+        while k < nb and b_starts[k] < end:
+            if b_ends[k] > start:
                 hit = True
                 break
             k += 1
@@ -317,26 +370,33 @@ def _overlaps(a: Sequence[Span], b: Sequence[Span]) -> list[bool]:
     return out
 
 
-def _preserved(
-    n: int, gold: Sequence[Span], pred: Sequence[Span], changes: Iterable[tuple[int, ...]]
-) -> tuple[int, int]:
+def _preserved(n: int, gold: _Gold, pred: RawAlignment) -> tuple[int, int]:
     """(kept, total) non-PII characters: outside gold, not masked and not rewritten.
 
-    ``changes`` are the alignment's ``(source_start, source_end, ...)`` rewritten regions.
+    ``total`` is what the gold spans leave (they never overlap); ``kept`` is what the union
+    of gold spans, predicted spans and the alignment's rewritten regions (``changes``,
+    ``(source_start, source_end, ...)``) leaves.
     """
-    if n == 0:
-        return 0, 0
-    mask = bytearray(n)
-    for s in gold:
-        mask[s.start : s.end] = b"\x01" * (s.end - s.start)
-    total = mask.count(0)
-    for s in pred:
-        mask[s.start : s.end] = b"\x01" * (s.end - s.start)
-    for c in changes:
-        a, b = c[0], c[1]
-        if b > a:
-            mask[a:b] = b"\x01" * (b - a)
-    return mask.count(0), total
+    g_starts, g_ends = gold[0], gold[1]
+    total = n - sum(g_ends) + sum(g_starts)
+    p_starts, p_ends, changes = pred.starts, pred.ends, pred.changes
+    if not changes and p_starts == g_starts and p_ends == g_ends:
+        return total, total
+    covered = start = end = 0
+    for a, b in sorted(
+        [
+            *zip(g_starts, g_ends, strict=True),
+            *zip(p_starts, p_ends, strict=True),
+            *[(c[0], c[1]) for c in changes if c[1] > c[0]],
+        ]
+    ):
+        if a >= end:  # a new run of covered characters
+            covered += end - start
+            start, end = a, b
+        elif b > end:
+            end = b
+    covered += end - start
+    return n - covered, total
 
 
 def evaluate(
@@ -391,16 +451,19 @@ def evaluate(
         if golds_in is not None:
             gold = _gold_row(golds_in[i], source, i)
             gold_amb = False
+            reference = refs[i] if refs is not None else _render(source, *gold[:3])
         else:
             assert refs is not None
-            g_al = _align(source, refs[i])
-            gold, gold_amb = g_al.spans, g_al.ambiguous
+            reference = refs[i]
+            g_al = _align(source, reference)
             if not g_al.faithful:
                 raise DatasetError(
                     f"references[{i}] does not match its source outside placeholders", row=i
                 )
-        reference = refs[i] if refs is not None else render_masked(source, gold)
-        fitted: Alignment | None = None
+            g_starts, g_ends = list(g_al.starts), list(g_al.ends)
+            values = [source[a:b] for a, b in zip(g_starts, g_ends, strict=True)]
+            gold, gold_amb = (g_starts, g_ends, list(g_al.labels), values), g_al.ambiguous
+        fitted: RawAlignment | None = None
         if clean:
             cleaned, fitted = clean_and_fit(raw, source)
             text = normalize_placeholders(cleaned.text)
@@ -412,46 +475,41 @@ def evaluate(
             text, chatter, lead, refused = raw, False, False, False
         exact = text.strip() == reference.strip()
         al = fitted if fitted is not None else _align(source, text)
-        pred = al.spans
         if nets_in is not None:
-            caught += _caught(gold, pred, _net_row(nets_in[i], source, i))
-        gold_labels = [s.label for s in gold]
+            caught += _caught(gold, al, _net_row(nets_in[i], source, i))
+        gold_labels = gold[2]
+        n_gold, n_pred = len(gold_labels), len(al.labels)
         gold_labels_all.extend(gold_labels)
-        pred_labels_all.extend([s.label for s in pred])
+        pred_labels_all.extend(al.labels)
         # strict: same boundaries and label (multiset)
         if exact:
-            strict_tp = len(gold)
+            strict_tp = n_gold
             tp_labels.extend(gold_labels)
         else:
-            strict_tp = _strict_matches(gold, pred, tp_labels)
-        gold_hits = _overlaps(gold, pred)
+            strict_tp = _strict_matches(gold, al, tp_labels)
+        gold_hits = _overlaps(gold[0], gold[1], al.starts, al.ends)
         len_gold_hit = sum(gold_hits)
-        len_pred_hit = sum(_overlaps(pred, gold))
+        len_pred_hit = sum(_overlaps(al.starts, al.ends, gold[0], gold[1]))
         lenient_labels.extend(compress(gold_labels, gold_hits))
-        groups = _value_groups(gold) if not exact or raw != text else {}
+        groups = _value_groups(gold[3]) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0
         else:
-            flags_v, flags_n = _leak_flags(groups, len(gold), text, reference)
+            flags_v, flags_n = _leak_flags(groups, n_gold, text, reference)
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
         if raw != text:
-            flags_raw = _leak_flags(groups, len(gold), raw, reference, normalised=False)[0]
+            flags_raw = _leak_flags(groups, n_gold, raw, reference, normalised=False)[0]
             leaked_raw = sum(flags_raw)
         else:
             leaked_raw = leaked
-        kept, total = _preserved(len(source), gold, pred, al.changes)
-        # placeholders the model inserted (a bracketed label kept from the source is text)
-        tags = list(PLACEHOLDER_RE.finditer(text))
-        if "[" in source:
-            tags = [m for m in tags if m[0] not in source]
-        n_invented = 0
-        for m in tags:
-            n_invented += m[1] not in label_set
-        n_tags = len(tags)
-        n_kept = len(kept_values_after(source, text, tags)) if n_tags and not exact else 0
-        n_gold, n_pred = len(gold), len(pred)
+        kept, total = _preserved(len(source), gold, al)
+        # placeholders the model inserted (a bracketed label kept from the source is text):
+        # the aligner's tags, which skip the same bracketed texts of the source
+        n_tags = len(al.tags)
+        n_invented = n_tags - sum(map(label_set.__contains__, al.tags))
+        n_kept = len(kept_values(source, text)) if n_tags and not exact else 0
         records.append(
             (
                 i, exact, n_gold, n_pred, strict_tp,
@@ -513,49 +571,43 @@ def evaluate(
     )
 
 
-def _net_row(value: Any, source: str, row: int) -> list[Span]:
-    """One row of ``safety_net_spans``: Spans or ``{start, end, label}`` dicts, sorted."""
+def _net_row(value: Any, source: str, row: int) -> tuple[list[int], list[int]]:
+    """One row of ``safety_net_spans`` (Spans or ``{start, end, label}`` dicts): sorted
+    starts and ends."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             raise DatasetError("safety_net_spans entry is not a JSON list", row=row) from None
     if value is None:
-        return []
-    spans: list[Span] = []
+        return [], []
+    bounds: list[tuple[int, int]] = []
     for k, item in enumerate(value):
-        if isinstance(item, Span):
-            start, end, label = item.start, item.end, item.label
-        elif isinstance(item, Mapping):
-            try:
-                start, end, label = int(item["start"]), int(item["end"]), str(item["label"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DatasetError(
-                    f"safety_net_spans[{row}][{k}] needs integer start/end and a label", row=row
-                ) from exc
-        else:
-            raise DatasetError(f"safety_net_spans[{row}][{k}] is not a dict or Span", row=row)
+        start, end, _ = _span_item(item, f"safety_net_spans[{row}][{k}]", row)
         if not 0 <= start <= end <= len(source):
             raise DatasetError(
                 f"safety_net_spans[{row}][{k}] offsets {start}..{end} are outside the text",
                 row=row,
             )
-        spans.append(Span(start, end, label))
-    spans.sort(key=lambda s: (s.start, s.end))
-    return spans
+        bounds.append((start, end))
+    bounds.sort()
+    return [b[0] for b in bounds], [b[1] for b in bounds]
 
 
-def _caught(gold: Sequence[Span], pred: Sequence[Span], net: Sequence[Span]) -> int:
+def _caught(gold: _Gold, pred: RawAlignment, net: tuple[list[int], list[int]]) -> int:
     """Gold spans that a safety-net span overlaps and no model span does.
 
     Model spans are the predicted spans that overlap no safety-net span (the safety net only
     adds spans where the model had none, so those others are its own).
     """
-    if not net or not gold:
+    net_starts, net_ends = net
+    if not net_starts or not gold[0]:
         return 0
-    model = [p for p, hit in zip(pred, _overlaps(pred, net), strict=True) if not hit]
-    by_net = _overlaps(gold, net)
-    by_model = _overlaps(gold, model)
+    own = [not hit for hit in _overlaps(pred.starts, pred.ends, net_starts, net_ends)]
+    model_starts = list(compress(pred.starts, own))
+    model_ends = list(compress(pred.ends, own))
+    by_net = _overlaps(gold[0], gold[1], net_starts, net_ends)
+    by_model = _overlaps(gold[0], gold[1], model_starts, model_ends)
     return sum(n and not m for n, m in zip(by_net, by_model, strict=True))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,6 +190,42 @@ def test_bad_gold_spans_name_the_row(gold: list[object], match: str) -> None:
         metrics.evaluate(["Dear Ann"], ["Dear [X]"], gold_spans=gold)
     assert info.value.row == 0
     assert "Ann" not in str(info.value)
+
+
+def test_gold_spans_in_any_order_or_container_score_the_same() -> None:
+    """Unsorted dicts, numpy int offsets, object arrays and one-shot iterables all parse."""
+    src, pred = ["Dear Ann Lee"], ["Dear [FIRSTNAME] [LASTNAME]"]
+    ann = {"value": "Ann", "start": 5, "end": 8, "label": "FIRSTNAME"}
+    lee = {"value": "Lee", "start": 9, "end": 12, "label": "LASTNAME"}
+    expected = metrics.evaluate(src, pred, gold_spans=[[ann, lee]]).summary()
+    lee_np = {**lee, "start": np.int64(9), "end": np.int64(12)}
+    for gold in (
+        [[lee, ann]],  # unsorted
+        [[ann, lee_np]],  # numpy integers (parquet)
+        [np.array([ann, lee], dtype=object)],  # an object array (parquet list column)
+        [iter([lee, ann])],  # read once
+        [(ann, lee)],
+    ):
+        assert metrics.evaluate(src, pred, gold_spans=gold).summary() == expected
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"start": 5, "end": 8, "label": "X"}, {"start": 6, "end": 12, "label": "Y"}],
+        [{"start": 6, "end": 12, "label": "Y"}, {"start": 5, "end": 8, "label": "X"}],
+        [{"start": 5, "end": 8, "label": "X"}, {"start": 5, "end": 8, "label": "X"}],
+    ],
+)
+def test_overlapping_gold_spans_are_a_dataset_error(items: list[dict[str, object]]) -> None:
+    with pytest.raises(DatasetError, match="overlapping") as info:
+        metrics.evaluate(["Dear Ann Lee"], ["Dear [X]"], gold_spans=[items])
+    assert info.value.row == 0
+
+
+def test_gold_span_objects_are_checked_against_the_text() -> None:
+    with pytest.raises(DatasetError, match="outside the text"):
+        metrics.evaluate(["Dear Ann"], ["Dear [X]"], gold_spans=[[Span(5, 30, "FIRSTNAME")]])
 
 
 def test_evaluate_bad_arguments() -> None:
