@@ -53,8 +53,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pii_gemini import metrics
-from pii_gemini._align import RawAlignment, align
-from pii_gemini._hygiene import CleanedOutput, clean_output
+from pii_gemini._align import RawAlignment, align, split_masked
+from pii_gemini._hygiene import CleanedFit, clean_and_fit
 from pii_gemini._types import Span
 from pii_gemini.labels import PLACEHOLDER_RE
 
@@ -114,17 +114,17 @@ def _rate(fn: Callable[[], object], rows: int) -> float:
 def _difflib_alignment(source: str, masked: str, **_: object) -> RawAlignment:
     spans = difflib_align(source, masked)
     labels = tuple(s.label for s in spans)
-    tags = tuple(m[1] for m in PLACEHOLDER_RE.finditer(masked) if m[0] not in source)
+    parts = split_masked(masked, source)  # what evaluate reads besides the spans
     return RawAlignment([s.start for s in spans], [s.end for s in spans], labels, False, True,
-                        (), (), tags)  # fmt: skip
+                        (), (), parts.labels, parts.literals if parts.labels else ())  # fmt: skip
 
 
 @contextlib.contextmanager
 def _difflib_evaluate() -> Iterator[None]:
     """evaluate() with every prediction aligned by the difflib baseline instead of align()."""
 
-    def clean_only(raw: str, source: str) -> tuple[CleanedOutput, None]:
-        return clean_output(raw, source), None  # no fitted alignment to reuse
+    def clean_only(raw: str, source: str) -> CleanedFit:
+        return clean_and_fit(raw, source)._replace(fitted=None)  # no fitted alignment to reuse
 
     with (
         mock.patch.object(metrics, "_align", _difflib_alignment),

@@ -71,9 +71,10 @@ class RawAlignment(NamedTuple):
 
     Span ``i`` is ``source[starts[i]:ends[i]]`` with label ``labels[i]``; ``tags`` are the
     labels of every placeholder of the masked text (a loose alignment may leave some
-    unanchored, so there can be more tags than spans). :func:`pii_gemini.metrics.evaluate`
-    works on this form: building thousands of frozen Spans it would only read costs more
-    than the alignment itself.
+    unanchored, so there can be more tags than spans) and ``literals`` the text around them
+    (empty when there is no placeholder). :func:`pii_gemini.metrics.evaluate` works on this
+    form: building thousands of frozen Spans it would only read costs more than the
+    alignment itself.
     """
 
     starts: Sequence[int]
@@ -84,6 +85,7 @@ class RawAlignment(NamedTuple):
     issues: tuple[str, ...]
     changes: tuple[tuple[int, int, int, int], ...]
     tags: tuple[str, ...]
+    literals: tuple[str, ...]
 
     def to_alignment(self, source: str) -> Alignment:
         """The public form, with a Span (offsets, label and value) per recovered span."""
@@ -96,7 +98,7 @@ class RawAlignment(NamedTuple):
         return Alignment(spans, self.ambiguous, self.faithful, self.issues, self.changes)
 
 
-_RAW_FAITHFUL_EMPTY = RawAlignment((), (), (), False, True, (), (), ())
+_RAW_FAITHFUL_EMPTY = RawAlignment((), (), (), False, True, (), (), (), ())
 
 
 class MaskedParts(NamedTuple):
@@ -581,12 +583,16 @@ def fit_raw(
     if not parts.labels:
         return _RAW_FAITHFUL_EMPTY if masked == source else None
     fast = _fast(source, parts)
-    if fast is None:
-        return None
+    return None if fast is None else _faithful(parts, fast)
+
+
+def _faithful(
+    parts: MaskedParts, fast: tuple[list[int], list[int], bool, list[str]]
+) -> RawAlignment:
+    """The alignment of a masked text whose literals :func:`_fast` placed exactly."""
     starts, ends, ambiguous, issues = fast
-    return RawAlignment(
-        starts, ends, parts.labels, ambiguous, True, tuple(issues), (), parts.labels
-    )
+    tags, lits = parts.labels, parts.literals
+    return RawAlignment(starts, ends, tags, ambiguous, True, tuple(issues), (), tags, lits)
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> Alignment:
@@ -606,15 +612,13 @@ def align_raw(
     if not tags:
         if masked == source:
             return _RAW_FAITHFUL_EMPTY
-        return RawAlignment(
-            (), (), (), False, False, ("rewritten",), ((0, len(source), 0, len(masked)),), ()
-        )
+        changed = ((0, len(source), 0, len(masked)),)
+        return RawAlignment((), (), (), False, False, ("rewritten",), changed, (), ())
     fast = _fast(source, parts)
     if fast is not None:
-        starts, ends, ambiguous, issues = fast
-        return RawAlignment(starts, ends, tags, ambiguous, True, tuple(issues), (), tags)
+        return _faithful(parts, fast)
     starts, ends, span_labels, changes, issues_l, amb = _loose(source, parts)
-    issues_l.insert(0, "rewritten")
+    issues = ("rewritten", *dict.fromkeys(issues_l))
     return RawAlignment(
-        starts, ends, span_labels, amb, False, tuple(dict.fromkeys(issues_l)), tuple(changes), tags
+        starts, ends, span_labels, amb, False, issues, tuple(changes), tags, parts.literals
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._align import RawAlignment, align, fit_raw, split_masked
 from ._entities import render_masked
@@ -20,6 +21,7 @@ from ._types import Span
 from .labels import PLACEHOLDER_RE
 
 __all__ = [
+    "CleanedFit",
     "CleanedOutput",
     "FaithfulnessReport",
     "check_faithfulness",
@@ -159,28 +161,44 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     ``source``, an answer that already matches the source outside its placeholders is
     returned as is (so a source that itself ends with "Note: ..." is not cut).
     """
-    return clean_and_fit(raw, source)[0]
+    c = clean_and_fit(raw, source)
+    return CleanedOutput(c.text, c.had_chatter, c.removed_prefix, c.removed_suffix, c.refused)
 
 
-def clean_and_fit(
-    raw: str, source: str | None = None
-) -> tuple[CleanedOutput, RawAlignment | None]:
-    """:func:`clean_output`, plus ``align_raw(source, text)`` when the answer fits as is.
+class CleanedFit(NamedTuple):
+    """:func:`clean_output`'s result as a plain tuple, plus what an evaluation reuses.
 
-    The fit check already aligns the answer; :func:`pii_gemini.metrics.evaluate` reuses that
-    alignment instead of computing it twice. The alignment is None when the answer needed
-    cleaning, or when ``source`` has surrounding whitespace (the check uses it stripped).
+    ``fitted`` is ``align_raw(source, text)`` when the answer fitted the source as is (None
+    when it needed cleaning, or when ``source`` has surrounding whitespace: the check uses
+    it stripped). ``model_tags`` is False when the answer holds no model-style placeholder
+    (``[PHONE NUMBER]``), so :func:`normalize_placeholders` would leave it unchanged.
     """
+
+    text: str
+    had_chatter: bool
+    removed_prefix: str
+    removed_suffix: str
+    refused: bool
+    fitted: RawAlignment | None
+    model_tags: bool
+
+
+def clean_and_fit(raw: str, source: str | None = None) -> CleanedFit:
+    """:func:`clean_output` for :func:`pii_gemini.metrics.evaluate`: no dataclass built, and
+    the fit check's alignment kept instead of computed twice (see :class:`CleanedFit`)."""
     if not isinstance(raw, str):
         raise TypeError(f"clean_output expects a str, got {type(raw).__name__}")
     text = raw.strip()
+    model_tags = True
     if source is not None:
         stripped = source.strip()
         # a model-style tag ("[PHONE NUMBER]") is literal text to the aligner: cheap no-fit
         tag = _NEEDS_FIX_RE.search(text)
+        model_tags = tag is not None  # (what the cleaned text keeps of ``text`` is a slice)
         fitted = fit_raw(stripped, text) if tag is None or tag[0] in stripped else None
         if fitted is not None:
-            return CleanedOutput(text, False), (fitted if stripped == source else None)
+            fit = fitted if stripped == source else None
+            return CleanedFit(text, False, "", "", False, fit, model_tags)
     prefix_parts: list[str] = []
     suffix_parts: list[str] = []
     fence = _FENCE_RE.search(text)
@@ -189,7 +207,7 @@ def clean_and_fit(
         suffix_parts.append(text[fence.end() :])
         text = fence.group(1).strip()
     if _REFUSAL_RE.match(text) and not PLACEHOLDER_RE.search(text):
-        return CleanedOutput("", True, raw, "", refused=True), None
+        return CleanedFit("", True, raw, "", True, None, False)
     start, end = _body_bounds(text)
     prefix_parts.append(text[:start])
     suffix_parts.insert(0, text[end:])
@@ -211,7 +229,7 @@ def clean_and_fit(
     removed_prefix = "".join(prefix_parts).strip()
     removed_suffix = "".join(suffix_parts).strip()
     had = fence is not None or bool(removed_prefix or removed_suffix)
-    return CleanedOutput(body, had, removed_prefix, removed_suffix), None
+    return CleanedFit(body, had, removed_prefix, removed_suffix, False, None, model_tags)
 
 
 def normalize_placeholders(text: str) -> str:

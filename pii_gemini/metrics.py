@@ -280,6 +280,7 @@ def _leak_flags(
     reference: str,
     *,
     normalised: bool = True,
+    output_blanked: str | None = None,
 ) -> tuple[list[bool], list[bool]]:
     """Per gold span: is its value still in the output (verbatim, and after normalising)?
 
@@ -287,15 +288,16 @@ def _leak_flags(
     it occurs in the output more often than in the ideal masked text (so a value that is
     also legitimately non-PII elsewhere is not counted); with a repeated value, that many of
     its spans count as leaked. The reference is only searched (and only normalised) for
-    values the output contains.
+    values the output contains. ``output_blanked`` is ``_blank(output)`` when the caller
+    has it already.
     """
     verbatim = [False] * n_gold
     norm = [False] * n_gold
     if not groups:
         return verbatim, norm
     blank = False  # from the first label-like value on, count outside placeholders only
-    out_b: str | None = None  # output / reference with placeholders blanked, on first need
-    ref_b = reference
+    out_b = output_blanked  # output / reference with placeholders blanked, on first need
+    ref_b: str | None = None
     out_n: str | None = None  # normalised output / reference, on first need
     ref_n: str | None = None
     norm_values: list[str] | None = None
@@ -304,13 +306,16 @@ def _leak_flags(
         if not blank and _LABEL_LIKE_RE.fullmatch(value):
             blank = True  # a value like "IP" could match inside "[IPV4]"
         found = output.count(value)
+        in_ref = reference
         if blank and (found or "\x00" in value):  # (blanking removes matches, adds none)
             if out_b is None:
-                out_b, ref_b = _blank(output), _blank(reference)
-            found = out_b.count(value)
+                out_b = _blank(output)
+            if ref_b is None:
+                ref_b = _blank(reference)
+            found, in_ref = out_b.count(value), ref_b
         v = 0
         if found:
-            v = min(max(found - (ref_b if blank else reference).count(value), 0), n_spans)
+            v = min(max(found - in_ref.count(value), 0), n_spans)
             for k in idxs[:v]:
                 verbatim[k] = True
         if not normalised:
@@ -322,11 +327,11 @@ def _leak_flags(
             nv = norm_values[j]
             if nv:
                 if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
-                    out_n = _norm(out_b if out_b is not None else _blank(output))
+                    out_n = _norm(_blank(output) if out_b is None else out_b)
                 found_n = out_n.count(nv)
                 if found_n:
                     if ref_n is None:
-                        ref_n = _norm(ref_b if out_b is not None else _blank(reference))
+                        ref_n = _norm(_blank(reference) if ref_b is None else ref_b)
                     nv_count = max(nv_count, min(max(found_n - ref_n.count(nv), 0), n_spans))
         for k in idxs[:nv_count]:
             norm[k] = True
@@ -465,15 +470,18 @@ def evaluate(
             gold, gold_amb = (g_starts, g_ends, list(g_al.labels), values), g_al.ambiguous
         fitted: RawAlignment | None = None
         if clean:
-            cleaned, fitted = clean_and_fit(raw, source)
-            text = normalize_placeholders(cleaned.text)
-            if text != cleaned.text:
-                fitted = None
+            cleaned = clean_and_fit(raw, source)
+            text, fitted = cleaned.text, cleaned.fitted
+            if cleaned.model_tags:
+                text = normalize_placeholders(text)
+                if text != cleaned.text:
+                    fitted = None
             chatter, refused = cleaned.had_chatter, cleaned.refused
             lead = bool(cleaned.removed_prefix) and not refused
         else:
             text, chatter, lead, refused = raw, False, False, False
         exact = text.strip() == reference.strip()
+        no_bracket = "[" not in source
         al = fitted if fitted is not None else _align(source, text)
         if nets_in is not None:
             caught += _caught(gold, al, _net_row(nets_in[i], source, i))
@@ -495,7 +503,12 @@ def evaluate(
         if exact:
             leaked = leaked_n = 0
         else:
-            flags_v, flags_n = _leak_flags(groups, n_gold, text, reference)
+            # the aligner cut the text at every placeholder (when no bracket in the source
+            # stopped one counting): joined by NULs, its literals are the blanked text
+            blanked = ("\x00".join(al.literals) if al.literals else text) if no_bracket else None
+            flags_v, flags_n = _leak_flags(
+                groups, n_gold, text, reference, output_blanked=blanked
+            )
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))

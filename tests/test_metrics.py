@@ -324,3 +324,22 @@ def test_safety_net_spans_bad_inputs() -> None:
         assert "Ann" not in str(info.value)
     ok = metrics.evaluate(SOURCES[:1], SOURCES[:1], gold_spans=GOLD[:1], safety_net_spans=["[]"])
     assert ok.safety_net_caught == 0
+
+
+@pytest.mark.parametrize("source_prefix", ["", "[URGENT] "])  # a bracket in the source or not
+def test_leak_counts_values_outside_placeholders_only(source_prefix: str) -> None:
+    """A value spelled like a label ("DATE") is not leaked by the [DATE] placeholder."""
+    src = f"{source_prefix}Code DATE for Ann"
+    start = src.index("DATE")
+    gold = [
+        [
+            {"start": start, "end": start + 4, "label": "USERNAME"},
+            {"start": src.index("Ann"), "end": len(src), "label": "FIRSTNAME"},
+        ]
+    ]
+    masked = f"{source_prefix}Code [DATE] for [FIRSTNAME]"
+    r = metrics.evaluate([src], [masked], gold_spans=gold)
+    assert r.leak_rate == 0.0 and r.leak_rate_normalized == 0.0
+    kept = f"{source_prefix}Code d-a-t-e for [FIRSTNAME] [DATE]"  # kept after normalising
+    r = metrics.evaluate([src], [kept], gold_spans=gold)
+    assert r.leak_rate == 0.0 and r.leak_rate_normalized == 0.5
