@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from ._build import build_description
 from ._exceptions import BackendError, ConfigError, DatasetError, PiiGeminiError, TuningError
 from ._redact import redact
 from ._types import JobState
@@ -800,7 +801,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune Gemini to mask personal data (PII), mask files, evaluate.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__} ({build_description()})"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(

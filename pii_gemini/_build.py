@@ -1,0 +1,33 @@
+"""Which build of pii_gemini is running: pure Python, or its hot path compiled by mypyc.
+
+The optional compiled build (``HATCH_BUILD_HOOK_ENABLE_MYPYC=1`` when building the wheel, see
+pyproject.toml) turns the modules below into C extensions from the same source; everything
+else, and every editable or sdist install, is pure Python. ``pii-gemini --version`` says
+which one is installed, and the benchmarks print it next to their figures.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.machinery import EXTENSION_SUFFIXES
+
+__all__ = ["COMPILABLE", "build_description", "compiled_modules"]
+
+COMPILABLE: tuple[str, ...] = ("pii_gemini._align", "pii_gemini._hygiene", "pii_gemini.metrics")
+"""The modules the mypyc build compiles (the ``include`` list of the hook in pyproject.toml)."""
+
+
+def compiled_modules() -> tuple[str, ...]:
+    """The modules of :data:`COMPILABLE` loaded from a compiled extension (none: pure Python)."""
+    suffixes = tuple(EXTENSION_SUFFIXES)
+    return tuple(
+        name
+        for name in COMPILABLE
+        if str(getattr(importlib.import_module(name), "__file__", "")).endswith(suffixes)
+    )
+
+
+def build_description() -> str:
+    """``"pure Python"`` or ``"compiled with mypyc: _align, _hygiene, metrics"``."""
+    names = [name.rpartition(".")[2] for name in compiled_modules()]
+    return f"compiled with mypyc: {', '.join(names)}" if names else "pure Python"
