@@ -41,22 +41,28 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import importlib.util
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 from unittest import mock
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+try:  # the installed build (an editable install, or a wheel that may be compiled)
+    import pii_gemini
+except ImportError:  # not installed: the checkout's sources
+    sys.path.insert(0, str(ROOT))
+    import pii_gemini
 
 from pii_gemini import metrics
-from pii_gemini._align import RawAlignment, align, split_masked
-from pii_gemini._hygiene import CleanedFit, clean_and_fit
-from pii_gemini._types import Span
-from pii_gemini.labels import PLACEHOLDER_RE
+from pii_gemini._align import align
+from pii_gemini._build import build_description, compiled_modules
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT = DATA_DIR / "ai4privacy-200k-en-dev.jsonl"
@@ -64,7 +70,40 @@ REPEAT = 5  # passes over the rows per timed run
 BEST_OF = 3  # timed runs per figure; the fastest counts
 
 
-def difflib_align(source: str, masked: str) -> list[Span]:
+def _load_pure() -> ModuleType:
+    """The checkout's pii_gemini as pure Python, imported as ``_pii_gemini_pure``.
+
+    The difflib baseline swaps functions inside metrics with mock.patch, which only works on
+    pure-Python modules (compiled code calls its module's functions directly); with a
+    compiled build installed, this copy also gives the pure-Python figure to compare with.
+    """
+    if not compiled_modules():
+        return pii_gemini
+    name = "_pii_gemini_pure"
+    package = ROOT / "pii_gemini"
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    for sub in ("_align", "_hygiene", "metrics"):
+        path = str(importlib.import_module(f"{name}.{sub}").__file__)
+        if not path.endswith(".py"):
+            hint = "build with HATCH_BUILD_CLEAN_HOOKS_AFTER=1 or delete pii_gemini/*.so"
+            raise SystemExit(f"{path}: a compiled module in the checkout; {hint}")
+    return module
+
+
+PURE = _load_pure()
+_pure_align = importlib.import_module(f"{PURE.__name__}._align")
+_pure_hygiene = importlib.import_module(f"{PURE.__name__}._hygiene")
+_pure_metrics = importlib.import_module(f"{PURE.__name__}.metrics")
+_PLACEHOLDER_RE = importlib.import_module(f"{PURE.__name__}.labels").PLACEHOLDER_RE
+
+
+def difflib_align(source: str, masked: str) -> list[Any]:
     """Baseline: character diff of source vs masked; each placeholder takes its diff region.
 
     A replace/insert region of the masked text holding placeholders maps to the source
@@ -72,12 +111,12 @@ def difflib_align(source: str, masked: str) -> list[Span]:
     between them (first occurrence), the usual hand-written approach.
     """
     sm = difflib.SequenceMatcher(None, source, masked, autojunk=False)
-    spans: list[Span] = []
+    spans: list[Any] = []
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
             continue
         region = masked[j1:j2]
-        found = list(PLACEHOLDER_RE.finditer(region))
+        found = list(_PLACEHOLDER_RE.finditer(region))
         if not found:
             continue
         cursor = i1
@@ -90,7 +129,7 @@ def difflib_align(source: str, masked: str) -> list[Span]:
                 p = source.find(lit, cursor + 1, i2) if lit else cursor + 1
                 end = p if p > cursor else i2
             if end > cursor:
-                spans.append(Span(cursor, end, m.group(1), source[cursor:end]))
+                spans.append(PURE.Span(cursor, end, m.group(1), source[cursor:end]))
             cursor = end + (len(region[m.end() : nxt]) if nxt is not None else 0)
     return spans
 
@@ -111,24 +150,27 @@ def _rate(fn: Callable[[], object], rows: int) -> float:
     return rows / best
 
 
-def _difflib_alignment(source: str, masked: str, **_: object) -> RawAlignment:
+def _difflib_alignment(source: str, masked: str, **_: object) -> Any:
     spans = difflib_align(source, masked)
     labels = tuple(s.label for s in spans)
-    parts = split_masked(masked, source)  # what evaluate reads besides the spans
-    return RawAlignment([s.start for s in spans], [s.end for s in spans], labels, False, True,
-                        (), (), parts.labels, parts.literals if parts.labels else ())  # fmt: skip
+    parts = _pure_align.split_masked(masked, source)  # what evaluate reads besides the spans
+    starts, ends = [s.start for s in spans], [s.end for s in spans]
+    literals = parts.literals if parts.labels else ()
+    raw = _pure_align.RawAlignment
+    return raw(starts, ends, labels, False, True, (), (), parts.labels, literals)
 
 
 @contextlib.contextmanager
 def _difflib_evaluate() -> Iterator[None]:
-    """evaluate() with every prediction aligned by the difflib baseline instead of align()."""
+    """Pure-Python evaluate() with every prediction aligned by the difflib baseline."""
 
-    def clean_only(raw: str, source: str) -> CleanedFit:
-        return clean_and_fit(raw, source)._replace(fitted=None)  # no fitted alignment to reuse
+    def clean_only(raw: str, source: str) -> Any:
+        fit = _pure_hygiene.clean_and_fit(raw, source)
+        return fit._replace(fitted=None)  # no fitted alignment to reuse
 
     with (
-        mock.patch.object(metrics, "_align", _difflib_alignment),
-        mock.patch.object(metrics, "clean_and_fit", clean_only),
+        mock.patch.object(_pure_metrics, "_align", _difflib_alignment),
+        mock.patch.object(_pure_metrics, "clean_and_fit", clean_only),
     ):
         yield
 
@@ -137,6 +179,8 @@ def main(path: Path) -> None:
     _pin_one_core()
     df = pd.read_json(path, lines=True)
     print(f"rows: {len(df)} from {path.name}")
+    print(f"pii_gemini {pii_gemini.__version__}, {build_description()} "
+          f"({Path(pii_gemini.__file__ or '').parent})")  # fmt: skip
     src, tgt = df["source_text"].tolist(), df["target_text"].tolist()
     llama = df["llama3_t0001_response"].tolist()
     exact = (df["derivation"] == "exact").tolist()
@@ -152,8 +196,8 @@ def main(path: Path) -> None:
             if got != list(row.privacy_mask_derived):
                 mismatches.append(int(row.row_index))
             exact_flagged += a.ambiguous
-            base = [s.to_dict() for s in difflib_align(src[i], tgt[i])]
-            base_ok += base == list(row.privacy_mask_derived)
+            by_difflib = [s.to_dict() for s in difflib_align(src[i], tgt[i])]
+            base_ok += by_difflib == list(row.privacy_mask_derived)
         else:
             n_amb += 1
             amb_flagged += a.ambiguous
@@ -186,27 +230,38 @@ def main(path: Path) -> None:
 
     # 3. throughput on one core
     print(f"\n== throughput (CPU time, one core, best of {BEST_OF} x {REPEAT} passes) ==")
+    compiled = PURE is not pii_gemini
     n = len(df) * REPEAT
-    s_rep, t_rep, l_rep = src * REPEAT, tgt * REPEAT, llama * REPEAT
-    ours_t = _rate(lambda: [align(s, t) for s, t in zip(s_rep, t_rep, strict=True)], n)
-    base_t = _rate(lambda: [difflib_align(s, t) for s, t in zip(s_rep, t_rep, strict=True)], n)
-    ours_l = _rate(lambda: [align(s, t) for s, t in zip(s_rep, l_rep, strict=True)], n)
-    base_l = _rate(lambda: [difflib_align(s, t) for s, t in zip(s_rep, l_rep, strict=True)], n)
-    print(f"align target_text: {ours_t:,.0f} rows/s vs difflib {base_t:,.0f} rows/s "
-          f"-> {ours_t / base_t:.1f}x")  # fmt: skip
-    print(f"align llama3 answers: {ours_l:,.0f} rows/s vs difflib {base_l:,.0f} rows/s "
-          f"-> {ours_l / base_l:.1f}x")  # fmt: skip
+    s_rep = src * REPEAT
+    for name, answers in (("target_text", tgt), ("llama3 answers", llama)):
+        a_rep = answers * REPEAT
+        ours = _rate(functools.partial(_align_all, align, s_rep, a_rep), n)
+        pure = _rate(functools.partial(_align_all, _pure_align.align, s_rep, a_rep), n)
+        base = _rate(functools.partial(_align_all, difflib_align, s_rep, a_rep), n)
+        _print_rates(f"align {name}", ours, pure if compiled else 0.0, base)
     ex_n = len(ex) * REPEAT
     ex_src = ex["source_text"].tolist() * REPEAT
     ex_gold = ex["privacy_mask_derived"].tolist() * REPEAT
     for col in ("target_text", "llama3_t0001_response"):
         preds = ex[col].tolist() * REPEAT
-        run = functools.partial(metrics.evaluate, ex_src, preds, gold_spans=ex_gold)
-        r = _rate(run, ex_n)
+        ours = _rate(functools.partial(metrics.evaluate, ex_src, preds, gold_spans=ex_gold), ex_n)
+        run_pure = functools.partial(_pure_metrics.evaluate, ex_src, preds, gold_spans=ex_gold)
+        pure = _rate(run_pure, ex_n) if compiled else 0.0
         with _difflib_evaluate():
-            r_base = _rate(run, ex_n)
-        print(f"align+evaluate on {col}: {r:,.0f} rows/s vs difflib {r_base:,.0f} rows/s "
-              f"-> {r / r_base:.1f}x")  # fmt: skip
+            base = _rate(run_pure, ex_n)
+        _print_rates(f"align+evaluate on {col}", ours, pure, base)
+
+
+def _align_all(fn: Callable[[str, str], object], sources: list[str], answers: list[str]) -> None:
+    for source, answer in zip(sources, answers, strict=True):
+        fn(source, answer)
+
+
+def _print_rates(what: str, ours: float, pure: float, base: float) -> None:
+    """One line: our rows/s, the pure-Python rows/s when a compiled build runs, the baseline."""
+    vs_pure = f" (pure Python {pure:,.0f} rows/s, {ours / pure:.2f}x)" if pure else ""
+    print(f"{what}: {ours:,.0f} rows/s{vs_pure} vs difflib {base:,.0f} rows/s "
+          f"-> {ours / base:.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
