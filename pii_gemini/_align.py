@@ -603,9 +603,7 @@ def align(source: str, masked: str, *, labels: Collection[str] | None = None) ->
     return align_raw(source, masked, labels=labels).to_alignment(source)
 
 
-def align_raw(
-    source: str, masked: str, *, labels: Collection[str] | None = None
-) -> RawAlignment:
+def align_raw(source: str, masked: str, *, labels: Collection[str] | None = None) -> RawAlignment:
     """:func:`align` as offsets (see :class:`RawAlignment`): no Span objects built."""
     parts = split_masked(masked, source, labels=labels)
     tags = parts.labels

@@ -506,9 +506,7 @@ def evaluate(
             # the aligner cut the text at every placeholder (when no bracket in the source
             # stopped one counting): joined by NULs, its literals are the blanked text
             blanked = ("\x00".join(al.literals) if al.literals else text) if no_bracket else None
-            flags_v, flags_n = _leak_flags(
-                groups, n_gold, text, reference, output_blanked=blanked
-            )
+            flags_v, flags_n = _leak_flags(groups, n_gold, text, reference, output_blanked=blanked)
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
