@@ -38,3 +38,12 @@ def test_the_mypyc_hook_compiles_exactly_the_listed_modules() -> None:
 def test_the_compiled_build_is_the_one_under_test() -> None:
     """CI runs the suite a second time against the mypyc wheel: make sure it really does."""
     assert _build.compiled_modules() == _build.COMPILABLE
+
+
+def test_no_compiled_module_shadows_the_checkout_sources() -> None:
+    """A mypyc build without HATCH_BUILD_CLEAN_HOOKS_AFTER=1 leaves .so files next to the .py
+    files, and Python imports those first: the tests would then run stale compiled code."""
+    package = Path(_build.__file__).resolve().parent
+    if package.parent != ROOT:
+        pytest.skip("pii_gemini is imported from an installed wheel, not from this checkout")
+    assert _build.compiled_modules() == (), "delete pii_gemini/*.so (a stale mypyc build)"

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from pii_gemini import cli
+from pii_gemini._build import build_description
 from pii_gemini._exceptions import BackendError
 from pii_gemini.synthetic import write_dataset
 
@@ -476,6 +477,7 @@ def test_help_and_version(run: Callable[..., Run]) -> None:
     assert run("--help").code == 0
     version = run("--version")
     assert version.code == 0 and version.out.startswith("pii-gemini ")
+    assert f"({build_description()})" in version.out  # which build is installed
 
 
 def test_real_backend_without_credentials_is_a_config_error(
