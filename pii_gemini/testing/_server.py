@@ -50,7 +50,6 @@ HTTP_FOR_STATUS: dict[str, int] = {
 }
 
 
-
 class HttpError(Exception):
     """An error answer: ``{"error": {"code", "message", "status", "details"?}}``."""
 
