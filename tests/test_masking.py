@@ -312,7 +312,7 @@ def test_fast_backend_rows_go_in_batches_in_order_and_stop_at_fatal() -> None:
     # no safety net: its CPU work in the other workers (GIL) would inflate measured latency
     masker = make_masker(backend, concurrency=4, cache=False, safety_net=False)
     results = masker.mask_many(texts)
-    assert masker._latency_s < 0.002  # fast enough that rows were batched
+    assert masker._executor.gate.latency_s < 0.002  # fast enough that rows were batched
     assert [r.masked_text for r in results] == [mask_known(t) for t in texts]
 
     def fault(text: str, attempt: int) -> NotFoundError | None:
@@ -440,7 +440,7 @@ def test_cancelled_cached_future_is_redone() -> None:
     text = "Alice is here."
     cancelled: Future[object] = Future()
     cancelled.cancel()
-    masker._cache[masker.cache_key(text)] = cancelled  # type: ignore[assignment]
+    masker._executor.cache[masker.cache_key(text)] = cancelled  # type: ignore[assignment]
     assert masker.mask_many([text])[0].masked_text == "[FIRSTNAME] is here."
     assert backend.calls == 1
 

@@ -1,0 +1,95 @@
+"""After the model: the safety net, the operators and leak masking of one text.
+
+**This is where the safety net runs.** Its detectors scan the source; a hit the model's spans
+do not wholly cover counts as missed and is masked too. Then the operator renders the final
+text. A faithful answer (or any with ``repair``) is rendered from the source and every span,
+so the non-PII text is the source's. A rewritten answer keeps the model's wording (rendering
+from the source would reveal the values of placeholders that could not be anchored): only the
+safety net's values found in it, and whatever the detectors find in the answer itself, are
+masked there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._types import Span
+from ..detectors import SafetyNet, resolve_overlaps
+from ..operators import anonymize
+from ..vault import Vault
+from ._settings import OperatorSpec
+
+__all__ = ["Finisher"]
+
+
+class Finisher:
+    """Turns the model's spans into the final masked text: safety net, then operators."""
+
+    def __init__(
+        self,
+        safety_net: SafetyNet | None,
+        operator: OperatorSpec | Mapping[str, OperatorSpec],
+        operator_params: Mapping[str, Any],
+        vault: Vault | None,
+        *,
+        repair: bool,
+        plain_replace: bool,
+    ) -> None:
+        self.safety_net = safety_net
+        self._operator = operator
+        self._params = dict(operator_params)
+        self.vault = vault
+        self._repair = repair
+        self._plain_replace = plain_replace
+
+    def finish(
+        self, text: str, spans: tuple[Span, ...], model_masked: str, faithful: bool
+    ) -> tuple[str, tuple[Span, ...]]:
+        """The final masked text and the safety net's additions (offsets into ``text``)."""
+        added = self.missed(text, spans)
+        if faithful or self._repair:
+            if faithful and not added and self._plain_replace:
+                return model_masked, added  # already exactly what rendering would give
+            merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
+            return self.anonymize(text, merged), added
+        # The spans recovered from a rewritten answer are incomplete: a value counts as
+        # missed only when the answer really holds it.
+        added = tuple(s for s in added if s.value in model_masked)
+        return self._mask_leaks(model_masked, added), added
+
+    def missed(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
+        """Detector hits not wholly covered by the model's spans.
+
+        A value the model masked only in part (``GB82 WEST [PHONE]`` for an IBAN) counts
+        as missed: its span is added and merged with the model's when rendering, so the
+        whole value is masked.
+        """
+        if self.safety_net is None:
+            return ()
+        hits = self.safety_net.scan(text)
+        if not hits or not spans:
+            return hits
+        covered = bytearray(len(text))
+        for s in spans:
+            covered[s.start : s.end] = b"\x01" * (s.end - s.start)
+        return tuple(h for h in hits if 0 in covered[h.start : h.end])
+
+    def anonymize(self, text: str, spans: Iterable[Span]) -> str:
+        """``text`` with ``spans`` replaced by the operator(s)."""
+        return anonymize(text, spans, self._operator, vault=self.vault, **self._params).text
+
+    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> str:
+        """Mask, in the model's own (unfaithful) answer, the safety net's values wherever
+        they occur and what the detectors find in it; the rest stays as the model wrote it."""
+        found: list[Span] = []
+        for value, label in {s.value: s.label for s in added if s.value}.items():
+            at = output.find(value)
+            while at >= 0:
+                found.append(Span(at, at + len(value), label, value))
+                at = output.find(value, at + len(value))
+        if self.safety_net is not None:
+            found += self.safety_net.scan(output)
+        if not found:
+            return output
+        return self.anonymize(output, resolve_overlaps(found))

@@ -1,0 +1,146 @@
+"""What a masking run counts and shows: ``MaskSummary``, the run's counters, the progress bar."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._retry import RetryPolicy
+from .._types import Generation, MaskResult, MaskStatus
+from ._executor import RunStats
+
+__all__ = ["MaskRun", "MaskSummary", "Progress"]
+
+_PROGRESS_EVERY_S = 0.5  # seconds between progress-bar postfix refreshes
+
+
+@dataclass(frozen=True)
+class MaskSummary:
+    """Counts for one masking run (``mask_many``, ``mask_dataframe`` or ``mask_file``).
+
+    ``done`` counts rows that got a result in this run, whatever their status, so
+    ``done == ok + failed + blocked + empty + truncated``; ``total`` adds the rows skipped
+    because a previous run had already written them (``skipped_resumed``).
+    ``safety_net_caught`` counts the values the safety net masked that the model had missed.
+    """
+
+    total: int = 0
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    blocked: int = 0
+    empty: int = 0
+    truncated: int = 0
+    retried: int = 0
+    cached: int = 0
+    skipped_resumed: int = 0
+    elapsed_s: float = 0.0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    rows_per_s: float = 0.0
+    safety_net_caught: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens billed in this run (prompt + output), the cost estimate."""
+        return self.prompt_tokens + self.output_tokens
+
+    def __str__(self) -> str:
+        return (
+            f"{self.done} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
+            f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
+            f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
+            f"resumed={self.skipped_resumed} safety_net_caught={self.safety_net_caught} "
+            f"tokens={self.total_tokens} "
+            f"(prompt {self.prompt_tokens} + output {self.output_tokens})"
+        )
+
+
+class MaskRun(RunStats):
+    """Counters for one run: workers add tokens, the consumer counts statuses."""
+
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None]) -> None:
+        super().__init__(policy, sleep)
+        self.caught = 0
+        self.prompt_tokens = 0
+        self.output_tokens = 0
+        self.statuses: dict[MaskStatus, int] = dict.fromkeys(MaskStatus, 0)
+        self._lock = threading.Lock()
+
+    def add_tokens(self, generation: Generation) -> None:
+        with self._lock:
+            self.prompt_tokens += generation.prompt_tokens
+            self.output_tokens += generation.output_tokens
+
+    def count(self, result: MaskResult) -> None:
+        self.statuses[result.status] += 1
+        self.caught += len(result.safety_net_spans)
+
+    @property
+    def done(self) -> int:
+        return sum(self.statuses.values())
+
+    def summary(self, skipped: int = 0) -> MaskSummary:
+        elapsed = time.perf_counter() - self.started
+        done = self.done
+        return MaskSummary(
+            total=done + skipped,
+            done=done,
+            ok=self.statuses[MaskStatus.OK],
+            failed=self.statuses[MaskStatus.FAILED],
+            blocked=self.statuses[MaskStatus.BLOCKED],
+            empty=self.statuses[MaskStatus.EMPTY],
+            truncated=self.statuses[MaskStatus.TRUNCATED],
+            retried=self.retrier.retries,
+            cached=self.cached,
+            skipped_resumed=skipped,
+            elapsed_s=elapsed,
+            prompt_tokens=self.prompt_tokens,
+            output_tokens=self.output_tokens,
+            rows_per_s=done / elapsed if elapsed > 0 else 0.0,
+            safety_net_caught=self.caught,
+        )
+
+
+class Progress:
+    """A tqdm bar (rows/s, ETA) with failures and retries in its postfix; or nothing."""
+
+    def __init__(self, enabled: bool, total: int | None, run: MaskRun, desc: str) -> None:
+        self._run = run
+        self._bar: Any = None
+        self._last = 0.0
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="row", dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(n)
+        now = time.monotonic()
+        if now - self._last >= _PROGRESS_EVERY_S:
+            self._last = now
+            self._refresh()
+
+    def _refresh(self) -> None:
+        run = self._run
+        self._bar.set_postfix(
+            failed=run.statuses[MaskStatus.FAILED],
+            blocked=run.statuses[MaskStatus.BLOCKED],
+            retried=run.retrier.retries,
+            cached=run.cached,
+            safety_net=run.caught,
+            refresh=False,
+        )
+
+    def close(self, summary: MaskSummary) -> None:
+        """Close the bar and print the run's summary under it."""
+        if self._bar is not None:
+            self._refresh()
+            self._bar.close()
+            self._bar.write(str(summary), file=sys.stderr)
