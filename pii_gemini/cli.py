@@ -22,10 +22,7 @@ import argparse
 import json
 import logging
 import os
-import pickle
 import sys
-import tempfile
-import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +36,14 @@ from ._exceptions import BackendError, ConfigError, DatasetError, PiiGeminiError
 from ._redact import redact
 from ._types import JobState
 from ._version import __version__
+from .backends._fake_state import (
+    DEFAULT_SPEED,
+    SPEED_ENV,
+    STATE_ENV,
+    FakeState,
+    fake_speed,
+    state_path,
+)
 from .backends.base import Backend
 from .dataset import PromptBuilder
 
@@ -57,15 +62,11 @@ EXIT_DATA = 3
 EXIT_INTERRUPTED = 130
 
 _BACKENDS = ("fake", "gemini", "vertex")
-_STATE_ENV = "PII_GEMINI_FAKE_STATE"
 _HASH_KEY_ENV = "PII_GEMINI_HASH_KEY"
 _OPERATORS = ("replace", "numbered", "redact", "mask_chars", "hash", "surrogate")
 _REVERSIBLE = ("numbered", "surrogate")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
-_SPEED_ENV = "PII_GEMINI_FAKE_SPEED"
-_DEFAULT_FAKE_SPEED = 400.0  # simulated training steps per second (0: jobs finish at once)
 _FAKE_POLL_INTERVAL = 0.1  # seconds between polls of a fake job (the real default is 10)
-_STATE_VERSION = 1
 _TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 _DEMO_METRICS = (
     ("exact_match", "exact match"),
@@ -83,160 +84,23 @@ class _UsageError(Exception):
 # --------------------------------------------------------------------------- backends
 
 
-def _default_state_path() -> Path:
-    env = os.environ.get(_STATE_ENV)
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(cache).expanduser() / "pii-gemini" / "fake-state.pkl"
-
-
-def _fake_speed(args: argparse.Namespace) -> float:
-    raw = args.fake_speed if args.fake_speed is not None else os.environ.get(_SPEED_ENV)
-    if raw is None:
-        return _DEFAULT_FAKE_SPEED
-    try:
-        speed = float(raw)
-    except ValueError:
-        raise ConfigError(f"fake speed must be a number of steps per second, got {raw!r}") from None
-    if speed < 0:
-        raise ConfigError(f"fake speed must be >= 0, got {speed:g}")
-    return speed
-
-
-def _read_state(path: Path) -> dict[str, Any] | None:
-    """The FakeService state saved in ``path``, or None when there is no file."""
-    if not path.is_file():
-        return None
-    try:
-        with path.open("rb") as fh:
-            state = pickle.load(fh)  # our own local file, written by _FakeState.save
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError("unknown state format")
-        service_state = state["service"]
-        if not isinstance(service_state, dict):
-            raise ValueError("unknown state format")
-        return service_state
-    except Exception as exc:
-        raise ConfigError(
-            f"fake backend state file {path} is unreadable ({type(exc).__name__}); "
-            "delete it or pass another --state"
-        ) from exc
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``.lock (POSIX; elsewhere no lock)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-class _FakeState:
-    """Loads the fake service's tuned models from a file and saves them back, merged.
-
-    Two CLI processes may run at once (``tune --wait`` in one shell, ``status`` in another),
-    so saving re-reads the file under a lock and keeps the models other processes created
-    or deleted meanwhile; for a model both touched, this process's view wins.
-    """
-
-    def __init__(self, path: Path, speed: float) -> None:
-        self.path = path
-        self.speed = speed
-        self._loaded: set[object] = set()
-
-    def load(self) -> Backend:
-        """A FakeBackend holding the saved models; jobs advance with the wall clock."""
-        from ._credentials import make_backend
-        from .backends._service import FakeService, Progression
-
-        progression = Progression.immediate() if self.speed == 0 else Progression.timed(self.speed)
-        service = FakeService(progression=progression, clock=time.time)
-        state = _read_state(self.path)
-        if state is not None:
-            try:
-                service.import_state(state)
-            except Exception as exc:
-                raise ConfigError(
-                    f"fake backend state file {self.path} is unreadable ({type(exc).__name__}); "
-                    "delete it or pass another --state"
-                ) from exc
-            self._loaded = set(state["jobs"])
-        return make_backend("fake", service=service)
-
-    def save(self, backend: Backend) -> None:
-        """Merge this process's models into the file and replace it atomically."""
-        service = getattr(backend, "service", None)
-        if service is None:
-            return
-        mine = service.export_state()
-        with _locked(self.path):
-            try:
-                disk = _read_state(self.path) or {}
-            except ConfigError:
-                disk = {}  # unreadable: ours replaces it
-            theirs_jobs: dict[Any, Any] = dict(disk.get("jobs") or {})
-            jobs = {
-                name: job
-                for name, job in mine["jobs"].items()
-                if not (name in self._loaded and name not in theirs_jobs)  # deleted elsewhere
-            }
-            for name, job in theirs_jobs.items():
-                if name not in jobs and name not in self._loaded:  # created elsewhere
-                    jobs[name] = job
-            operations = {
-                op: model
-                for source in (disk.get("operations") or {}, mine["operations"])
-                for op, model in source.items()
-                if model in jobs
-            }
-            state = {"jobs": jobs, "operations": operations, "rng": mine["rng"]}
-            payload = pickle.dumps(
-                {"version": _STATE_VERSION, "service": state}, protocol=pickle.HIGHEST_PROTOCOL
-            )
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(payload)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        self._loaded = set(jobs)
-
-
 @contextmanager
 def _backend(args: argparse.Namespace) -> Iterator[Backend]:
     """The backend chosen by ``--backend``; the fake one is loaded from and saved to its state."""
     from ._credentials import backend_name, make_backend
 
     name = backend_name(args.backend)
-    if name == "fake":
-        path = Path(args.state).expanduser() if args.state else _default_state_path()
-        store = _FakeState(path, _fake_speed(args))
-        backend = store.load()
-        try:
+    if name != "fake":
+        with make_backend(name) as backend:
             yield backend
-        finally:
-            store.save(backend)
-            backend.close()
         return
-    backend = make_backend(name)
+    store = FakeState(state_path(args.state), fake_speed(args.fake_speed))
+    fake = store.load()
     try:
-        yield backend
+        yield fake
     finally:
-        backend.close()
+        store.save(fake)
+        fake.close()
 
 
 def _poll_interval(args: argparse.Namespace, backend: Backend) -> float:
@@ -777,15 +641,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help=f"fake backend state file (default: ${_STATE_ENV}, else "
+        help=f"fake backend state file (default: ${STATE_ENV}, else "
         "~/.cache/pii-gemini/fake-state.pkl)",
     )
     g.add_argument(
         "--fake-speed",
         metavar="STEPS_PER_S",
         default=argparse.SUPPRESS,
-        help=f"fake training speed, 0 = instant (default: ${_SPEED_ENV}, else "
-        f"{_DEFAULT_FAKE_SPEED:g})",
+        help=f"fake training speed, 0 = instant (default: ${SPEED_ENV}, else {DEFAULT_SPEED:g})",
     )
     g.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,

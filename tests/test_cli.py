@@ -576,30 +576,3 @@ def test_real_backends_through_the_local_emulator(
         listed = run("--backend", "vertex", "models", "list")
         assert "gemini-2.5-flash" in listed.out
     assert len(_read_jsonl(out)) == 40
-
-
-def test_concurrent_processes_do_not_lose_each_others_models(tmp_path: Path) -> None:
-    from pii_gemini.tuning import Tuner
-
-    path = tmp_path / "shared.pkl"
-    pairs = [(f"Input: call Ann on 555-01{i:02d}", "call [NAME] on [PHONE]") for i in range(8)]
-
-    def tune(backend: object, model_id: str) -> None:
-        Tuner(backend, poll_interval=0).tune(pairs, model_id=model_id).wait(progress=False)  # type: ignore[arg-type]
-
-    first, second = cli._FakeState(path, 0), cli._FakeState(path, 0)
-    b1, b2 = first.load(), second.load()  # both start from an empty file
-    tune(b1, "from-first")
-    first.save(b1)
-    tune(b2, "from-second")
-    second.save(b2)  # must keep "from-first", which it never saw
-    names = {m.name for m in Tuner(cli._FakeState(path, 0).load()).list_models()}
-    assert names == {"tunedModels/from-first", "tunedModels/from-second"}
-
-    third, fourth = cli._FakeState(path, 0), cli._FakeState(path, 0)
-    b3, b4 = third.load(), fourth.load()
-    Tuner(b3).delete_model("tunedModels/from-first")
-    third.save(b3)
-    fourth.save(b4)  # must not resurrect the model deleted meanwhile
-    names = {m.name for m in Tuner(cli._FakeState(path, 0).load()).list_models()}
-    assert names == {"tunedModels/from-second"}
