@@ -5,6 +5,9 @@
 keyword arguments or the usual environment variables. A missing credential raises
 ``ConfigError`` whose message says exactly what to set.
 
+This is the backend factory: it imports the backends (the SDK ones lazily) and no backend
+imports it, so the arrows point one way; what the backends share lives in ``backends/``.
+
 Environment variables read:
 
 =========================  =============================================================
@@ -27,7 +30,7 @@ from typing import Any
 from ._exceptions import ConfigError
 from .backends.base import Backend
 
-__all__ = ["BACKEND_NAMES", "adc_credentials", "backend_name", "check_endpoint", "make_backend"]
+__all__ = ["BACKEND_NAMES", "adc_credentials", "backend_name", "make_backend"]
 
 BACKEND_NAMES: tuple[str, ...] = ("fake", "gemini", "vertex")
 
@@ -58,16 +61,6 @@ def adc_credentials(scopes: tuple[str, ...] | list[str]) -> Any:
             f"--scopes={','.join(scopes)}' or set GOOGLE_APPLICATION_CREDENTIALS"
         ) from exc
     return credentials
-
-
-def check_endpoint(endpoint: str | None) -> str | None:
-    """Reject an endpoint without a scheme: the SDKs would silently use HTTPS on it."""
-    if endpoint and "://" not in endpoint:
-        raise ConfigError(
-            f"endpoint {endpoint!r} needs a scheme, e.g. 'http://{endpoint}' for the emulator "
-            "or 'https://...' for a proxy"
-        )
-    return endpoint
 
 
 def _env(name: str) -> str | None:

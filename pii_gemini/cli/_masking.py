@@ -1,0 +1,204 @@
+"""``pii-gemini mask`` and ``unmask``: mask a file with a tuned model, restore with a vault."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .._exceptions import BackendError, ConfigError, DatasetError, TuningError
+from .._types import JobState
+from ..backends.base import Backend
+from ..dataset import PromptBuilder
+from ._common import (
+    EXIT_OK,
+    PROG,
+    UsageError,
+    echo,
+    existing_file,
+    hint,
+    open_backend,
+    positive_float,
+    positive_int,
+)
+
+if TYPE_CHECKING:
+    from ..vault import Vault
+    from ._common import Subparsers
+
+_HASH_KEY_ENV = "PII_GEMINI_HASH_KEY"
+_OPERATORS = ("replace", "numbered", "redact", "mask_chars", "hash", "surrogate")
+_REVERSIBLE = ("numbered", "surrogate")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def _check_model_ready(backend: Backend, model: str) -> None:
+    """Refuse to mask with a tuned model that is still training or has failed.
+
+    Otherwise every row would be sent, fail and be written as failed. Names the backend does
+    not know as tuned models (base models) pass; the Masker reports truly unknown ones.
+    """
+    try:
+        info = backend.get_model(model)
+    except BackendError:
+        return
+    if info.state is not JobState.SUCCEEDED:
+        raise TuningError(
+            f"model {model} is {info.state.value}, not ready to generate; "
+            f"follow its job with `{PROG} status` (or `{PROG} models list`)"
+        )
+
+
+def _operator_params(operator: str) -> dict[str, Any]:
+    """Parameters for ``--operator``: the ``hash`` key comes from the environment."""
+    if operator != "hash":
+        return {}
+    key = os.environ.get(_HASH_KEY_ENV, "")
+    if not key:
+        raise UsageError(f"--operator hash needs a secret key in ${_HASH_KEY_ENV}")
+    return {"key": key}
+
+
+def _cmd_mask(args: argparse.Namespace) -> int:
+    from ..masking import Masker
+
+    existing_file(args.input)
+    if args.operator in _REVERSIBLE and not args.vault:
+        raise UsageError(
+            f"--operator {args.operator} needs --vault PATH to keep what the tokens stand for"
+        )
+    if args.vault and args.operator not in _REVERSIBLE:
+        raise UsageError(f"--vault needs a reversible --operator ({', '.join(_REVERSIBLE)})")
+    params = _operator_params(args.operator)
+    with open_backend(args) as backend:
+        _check_model_ready(backend, args.model)
+        masker = Masker(
+            backend,
+            args.model,
+            prompt_builder=PromptBuilder(target=args.target),
+            concurrency=args.concurrency,
+            requests_per_minute=args.rpm,
+            tokens_per_minute=args.tpm,
+            safety_net=args.safety_net,
+            operator=args.operator,
+            operator_params=params,
+        )
+        try:
+            summary = masker.mask_file(
+                args.input,
+                args.output,
+                text_column=args.text_column,
+                id_column=args.id_column,
+                chunk_size=args.chunk_size,
+                resume=args.resume,
+                progress=not args.quiet,
+                vault_path=Path(args.vault).expanduser() if args.vault else None,
+                vault_allow_same_dir=args.vault_same_dir,
+            )
+        except KeyboardInterrupt:
+            hint("rows written so far are kept; run the same command again to resume")
+            raise
+    echo(str(summary))
+    echo(f"output: {args.output}")
+    if args.vault:
+        echo(f"vault: {args.vault} (holds the original values: keep it private)")
+    return EXIT_OK
+
+
+def _cmd_unmask(args: argparse.Namespace) -> int:
+    from ..vault import Vault
+
+    src = existing_file(args.input)
+    dst = Path(args.output).expanduser()
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ConfigError("OUT must differ from IN")
+    vault = Vault.load(Path(args.vault).expanduser())
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    # the result holds the original PII: readable by the owner only, like the vault
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            if src.suffix.lower() in _JSONL_SUFFIXES:
+                n = _unmask_jsonl(src, out, vault, args.column)
+                what = f"{n} rows ({args.column})"
+            else:
+                out.write(vault.unmask(src.read_text(encoding="utf-8")))
+                what = "text"
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    echo(f"unmasked {what}: {dst}")
+    return EXIT_OK
+
+
+def _unmask_jsonl(src: Path, out: TextIO, vault: Vault, column: str) -> int:
+    """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept."""
+    n = 0
+    with src.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise DatasetError(f"line {number} of {src.name} is not valid JSON") from None
+            if not isinstance(record, dict) or column not in record:
+                raise DatasetError(
+                    f"line {number} of {src.name} has no {column!r} field", column=column
+                )
+            value = record[column]
+            if isinstance(value, str):
+                record[column] = vault.unmask(value)
+            elif value is not None:
+                raise DatasetError(
+                    f"line {number} of {src.name}: {column!r} is not text", column=column
+                )
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Add ``mask`` and ``unmask`` to ``sub``; ``common`` carries the global options."""
+    p = sub.add_parser(
+        "mask", parents=[common], help="mask a file (JSONL out, resumable)",
+        description="Mask the text column of IN into OUT (JSONL), resuming a previous run.",
+    )  # fmt: skip
+    p.add_argument("input", metavar="IN", help=".jsonl/.csv/.tsv/.parquet input")
+    p.add_argument("output", metavar="OUT", help=".jsonl output")
+    p.add_argument("--model", required=True, help="tuned model name, e.g. tunedModels/x")
+    p.add_argument("--text-column", default="source_text")
+    p.add_argument("--id-column", help="column copied to the output as `id`")
+    p.add_argument("--target", choices=PromptBuilder.TARGETS, default="masked_text",
+                   help="what the model was tuned to answer")  # fmt: skip
+    p.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight")
+    p.add_argument("--rpm", type=positive_float, help="requests per minute limit")
+    p.add_argument("--tpm", type=positive_float, help="tokens per minute limit")
+    p.add_argument("--chunk-size", type=positive_int, default=1000, help="rows per fsync")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="skip rows an earlier run already wrote (default: on)")  # fmt: skip
+    p.add_argument("--no-safety-net", dest="safety_net", action="store_false",
+                   help="do not run the deterministic detectors after the model")  # fmt: skip
+    p.add_argument("--operator", choices=_OPERATORS, default="replace",
+                   help="what replaces each value (default: [LABEL]); hash reads its key "
+                   f"from ${_HASH_KEY_ENV}; numbered/surrogate need --vault")  # fmt: skip
+    p.add_argument("--vault", metavar="PATH",
+                   help="save token -> original value here (0600, not beside OUT)")  # fmt: skip
+    p.add_argument("--vault-same-dir", action="store_true",
+                   help="allow --vault in the folder of OUT")  # fmt: skip
+    p.set_defaults(func=_cmd_mask)
+
+    p = sub.add_parser(
+        "unmask", parents=[common], help="put the original values back (with a vault)",
+        description="Restore the values behind numbered placeholders and surrogates in IN "
+        "(a text file, or a JSONL file's --column) into OUT, using the vault of `mask`.",
+    )  # fmt: skip
+    p.add_argument("input", metavar="IN", help="text file, or .jsonl (e.g. the output of mask)")
+    p.add_argument("output", metavar="OUT", help="where to write the restored text (0600)")
+    p.add_argument("--vault", required=True, metavar="PATH", help="the vault saved by mask")
+    p.add_argument("--column", default="masked_text", help="JSONL field to unmask")
+    p.set_defaults(func=_cmd_unmask)
