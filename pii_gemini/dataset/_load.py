@@ -1,0 +1,213 @@
+"""``load_pii_dataset``: check the arguments, read the source into a raw frame, normalise it.
+
+The readers cover a Hugging Face dataset name or a local folder (``datasets.load_dataset``),
+a local ``.jsonl``/``.json``/``.csv``/``.parquet`` file (optionally compressed), a pandas
+DataFrame and a ``datasets.Dataset``/``DatasetDict``. Reader errors are DatasetErrors that
+name the file or the dataset, never a row's content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._exceptions import ConfigError, DatasetError
+from ._normalise import normalise_frame
+from ._schemas import SCHEMAS, normalize_language
+
+__all__ = ["load_pii_dataset"]
+
+_FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+def load_pii_dataset(
+    source: Any,
+    *,
+    split: str | None = "train",
+    language: str | Sequence[str] | None = None,
+    limit: int | None = None,
+    schema: str | None = None,
+    errors: str = "raise",
+    **hf_kwargs: Any,
+) -> pd.DataFrame:
+    """Load ai4privacy-format data from ``source`` and return the normalised frame.
+
+    ``source`` is a Hugging Face dataset name (``datasets.load_dataset(source, split=split,
+    **hf_kwargs)``), a local ``.jsonl``/``.json``/``.csv``/``.parquet`` file (optionally
+    compressed), a local folder of data files (read with ``datasets.load_dataset``), a
+    ``pandas.DataFrame`` or a ``datasets.Dataset``/``DatasetDict``.
+
+    ``schema`` forces ``"legacy"``, ``"current"`` or ``"masked_text"``; by default it is
+    detected from the columns. ``language`` keeps rows whose language (normalised to an ISO
+    code) is the given code or one of the given codes; ``limit`` keeps the first N rows after
+    that. ``errors="skip"`` drops malformed rows instead of raising and records how many in
+    ``df.attrs["skipped_rows"]``.
+
+    Raises DatasetError for unreadable sources, unknown schemas, missing columns and
+    malformed rows (naming the row and column), ConfigError for bad arguments.
+    """
+    if schema is not None and schema not in SCHEMAS:
+        raise ConfigError(f"schema must be one of {sorted(SCHEMAS)} or None, got {schema!r}")
+    if errors not in ("raise", "skip"):
+        raise ConfigError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ConfigError(f"limit must be a non-negative int or None, got {limit!r}")
+    wanted = _wanted_languages(language)
+    frame = _read_source(source, split, hf_kwargs)
+    return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
+
+
+def _wanted_languages(language: str | Sequence[str] | None) -> frozenset[str] | None:
+    if language is None:
+        return None
+    items: Iterable[object] = [language] if isinstance(language, str) else language
+    try:
+        codes = [normalize_language(x) if isinstance(x, str) else None for x in items]
+    except TypeError:
+        codes = [None]
+    if not codes or any(c is None for c in codes):
+        raise ConfigError(
+            f"language must be a language code such as 'en' or a list of codes, got {language!r}"
+        )
+    return frozenset(c for c in codes if c is not None)
+
+
+def _read_source(source: Any, split: str | None, hf_kwargs: dict[str, Any]) -> pd.DataFrame:
+    """Turn any supported source into a raw DataFrame (not yet normalised)."""
+    if isinstance(source, pd.DataFrame):
+        _no_hf_kwargs(hf_kwargs, "a DataFrame")
+        return source
+    datasets_mod = sys.modules.get("datasets")  # a Dataset implies the package is imported
+    if datasets_mod is not None:
+        if isinstance(source, datasets_mod.DatasetDict):
+            _no_hf_kwargs(hf_kwargs, "a DatasetDict")
+            return _pick_split(source, split)
+        if isinstance(source, datasets_mod.Dataset):
+            _no_hf_kwargs(hf_kwargs, "a Dataset")
+            return _dataset_to_pandas(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(os.fspath(source)).expanduser()
+        if path.is_dir():
+            return _load_hf(str(path), split, hf_kwargs)
+        if path.is_file():
+            _no_hf_kwargs(hf_kwargs, "a local file")
+            return _read_file(path)
+        text = os.fspath(source)
+        if _file_suffix(path) in _FILE_SUFFIXES or text.startswith((".", "/", "~", "\\")):
+            raise DatasetError(f"no such file or folder: {text!r}")
+        return _load_hf(text, split, hf_kwargs)
+    raise ConfigError(
+        "source must be a Hugging Face dataset name, a path, a pandas DataFrame or a "
+        f"datasets.Dataset, got {type(source).__name__}"
+    )
+
+
+def _no_hf_kwargs(hf_kwargs: dict[str, Any], what: str) -> None:
+    if hf_kwargs:
+        raise ConfigError(
+            f"extra keyword arguments {sorted(hf_kwargs)} are passed to datasets.load_dataset "
+            f"and do not apply to {what}"
+        )
+
+
+def _pick_split(dataset_dict: Any, split: str | None) -> pd.DataFrame:
+    splits = sorted(dataset_dict.keys())
+    if split is None or split not in dataset_dict:
+        raise DatasetError(f"split {split!r} not found; available splits: {splits}")
+    return _dataset_to_pandas(dataset_dict[split])
+
+
+def _dataset_to_pandas(dataset: Any) -> pd.DataFrame:
+    frame: Any = dataset.to_pandas()
+    if not isinstance(frame, pd.DataFrame):  # batched=True returns an iterator
+        frame = pd.concat(list(frame), ignore_index=True)
+    out: pd.DataFrame = frame
+    return out
+
+
+def _load_hf(name: str, split: str | None, hf_kwargs: dict[str, Any]) -> pd.DataFrame:
+    """``datasets.load_dataset`` with a DatasetError that says how to work offline."""
+    try:
+        import datasets
+    except ImportError as exc:  # pragma: no cover - datasets is a core dependency
+        raise DatasetError(
+            "loading a Hugging Face dataset needs the 'datasets' package; install it or pass a "
+            "local .jsonl/.csv/.parquet file or a DataFrame"
+        ) from exc
+    try:
+        loaded = datasets.load_dataset(name, split=split, **hf_kwargs)
+    except Exception as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise DatasetError(
+            f"could not load Hugging Face dataset {name!r} (split {split!r}): "
+            f"{type(exc).__name__}: {detail}. Without network access or a local Hugging Face "
+            "cache, download the data once and pass a local path instead (a .jsonl, .json, "
+            ".csv or .parquet file, or a folder of .jsonl files) or a pandas DataFrame."
+        ) from exc
+    if isinstance(loaded, datasets.DatasetDict):
+        return _pick_split(loaded, split)
+    if isinstance(loaded, datasets.Dataset):
+        return _dataset_to_pandas(loaded)
+    raise DatasetError(  # pragma: no cover - IterableDataset needs streaming=True
+        f"datasets.load_dataset returned a {type(loaded).__name__}; streaming is not supported"
+    )
+
+
+def _file_suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    suffix = _file_suffix(path)
+    if suffix not in _FILE_SUFFIXES:
+        raise DatasetError(
+            f"unsupported file type {suffix or '(none)'!r} for {path.name}: use one of "
+            f"{', '.join(_FILE_SUFFIXES)}"
+        )
+    try:
+        if suffix == ".jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".json":
+            return _read_json_file(path)
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_parquet(path)
+    except DatasetError:
+        raise
+    except Exception as exc:  # pandas/pyarrow/json raise many types; messages may quote data
+        raise DatasetError(f"could not read {path.name} as {suffix}: {type(exc).__name__}") from exc
+
+
+def _read_json_file(path: Path) -> pd.DataFrame:
+    """A JSON list of records, a {"rows": [...]} / {"row": {...}} wrapper, columns, or lines."""
+    if path.suffix.lower() in _COMPRESSIONS:
+        return pd.read_json(path, dtype=False)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Extra data"):  # JSON lines under a .json name (HF does this)
+            return pd.read_json(path, lines=True, dtype=False)
+        raise
+    if isinstance(data, dict):
+        if isinstance(data.get("rows"), list):
+            data = data["rows"]
+        elif isinstance(data.get("row"), dict):
+            data = [data["row"]]
+        elif data and all(isinstance(v, list) for v in data.values()):
+            columns: pd.DataFrame = pd.DataFrame(data)
+            return columns
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise DatasetError(f"{path.name}: expected a JSON list of row objects")
+    records: pd.DataFrame = pd.DataFrame.from_records(data)
+    return records

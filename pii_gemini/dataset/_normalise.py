@@ -1,0 +1,190 @@
+"""A raw frame in any schema -> the normalised frame of ``docs/architecture.md``.
+
+Rows are checked in chunks: the fast path first (a C-level ``map`` over contiguous rows), the
+careful path for any row it declines. A malformed row raises DatasetError naming the row and
+column, or with ``errors="skip"`` is counted and replaced by the next candidate, so that
+``limit`` counts good rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._exceptions import DatasetError
+from ._schemas import SCHEMAS, detect_schema, normalize_language
+from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
+
+__all__ = ["normalise_frame"]
+
+logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
+
+
+def _languages_of(frame: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Normalised language per row (factorised, so the mapping runs once per distinct value)."""
+    if "language" not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    codes, uniques = pd.factorize(frame["language"], use_na_sentinel=True)
+    table = np.array([normalize_language(u) for u in uniques] + [None], dtype=object)
+    return table[codes]  # code -1 (missing) picks the trailing None
+
+
+def _ids_of(frame: pd.DataFrame) -> pd.Series:
+    for column in ("id", "uid"):
+        if column in frame.columns:
+            ids = frame[column]
+            if ids.isna().any():
+                row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+                raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
+            as_text: pd.Series = ids.astype(str).reset_index(drop=True)
+            return as_text
+    numbers: pd.Series = pd.Series(np.arange(len(frame)).astype(str))
+    return numbers
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building millions of small dicts (it rescans them all)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _bad_strings(series: pd.Series) -> set[int]:
+    """Positions whose value is not a string (vectorised for string dtypes)."""
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        bad = series.isna().to_numpy()
+    else:
+        bad = np.fromiter((type(v) is not str for v in series.tolist()), bool, len(series))
+    return set(np.flatnonzero(bad).tolist())
+
+
+def normalise_frame(
+    frame: pd.DataFrame,
+    *,
+    schema: str | None,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+) -> pd.DataFrame:
+    """The normalised frame of ``frame``, every kept row's spans checked (arguments already are).
+
+    Keeps the rows whose language is in ``languages`` (all when None), at most ``limit``
+    good ones; a malformed row raises DatasetError, or is counted in
+    ``attrs["skipped_rows"]`` and dropped with ``errors="skip"``.
+    """
+    name = detect_schema([str(c) for c in frame.columns], schema)
+    src_col, tgt_col, mask_col = SCHEMAS[name]
+    lang = _languages_of(frame)
+    candidates: Sequence[int]
+    if languages is not None and "language" not in frame.columns:
+        raise DatasetError(
+            "cannot filter by language: the data has no 'language' column", column="language"
+        )
+    if languages is not None:
+        candidates = np.flatnonzero(pd.Series(lang).isin(languages).to_numpy()).tolist()
+    else:
+        candidates = range(len(frame))
+    wanted = len(candidates) if limit is None else min(limit, len(candidates))
+
+    sources = frame[src_col].tolist()
+    masks = frame[mask_col].tolist()
+    bad_targets = _bad_strings(frame[tgt_col])
+    legacy = name == "legacy"
+    span_labels = (
+        frame["span_labels"].tolist() if legacy and "span_labels" in frame.columns else None
+    )
+
+    def careful(row: int) -> list[dict[str, Any]]:
+        """Full validation of one row; raises RowError naming the column."""
+        if row in bad_targets:
+            raise RowError(tgt_col, f"{tgt_col} is not a string")
+        if legacy:
+            raw_spans = span_labels[row] if span_labels is not None else None
+            return spans_legacy(sources[row], frame[tgt_col].iat[row], masks[row], raw_spans)
+        try:
+            return spans_current(sources[row], masks[row])
+        except RowError as exc:
+            if exc.column == "source_text":
+                exc.column = src_col
+            raise
+
+    def fast(rows: Sequence[int]) -> list[list[dict[str, Any]] | None]:
+        """Fast-path spans per row (None: take the careful path); C-level map when contiguous."""
+        contiguous = isinstance(rows, range) and rows.step == 1
+        lo, hi = (rows.start, rows.stop) if isinstance(rows, range) else (0, 0)
+        if not legacy:
+            if contiguous:
+                return list(map(fast_current, sources[lo:hi], masks[lo:hi]))
+            return [fast_current(sources[r], masks[r]) for r in rows]
+        sl = span_labels
+        if sl is None:
+            return [None] * len(rows)
+        if contiguous:
+            return list(map(fast_legacy, sources[lo:hi], masks[lo:hi], sl[lo:hi]))
+        return [fast_legacy(sources[r], masks[r], sl[r]) for r in rows]
+
+    good: list[int] = []
+    out_masks: list[list[dict[str, Any]]] = []
+    skipped = 0
+    done = 0
+    with _gc_paused():
+        # chunks: the first covers the limit; later ones only replace skipped rows
+        while len(good) < wanted and done < len(candidates):
+            chunk = candidates[done : done + wanted - len(good)]
+            done += len(chunk)
+            results = fast(chunk)
+            if not bad_targets and None not in results:  # the common case: all rows canonical
+                good.extend(chunk)
+                out_masks.extend(results)  # type: ignore[arg-type]
+                continue
+            for row, spans in zip(chunk, results, strict=True):
+                if spans is None or row in bad_targets:
+                    try:
+                        spans = careful(row)
+                    except RowError as exc:
+                        if errors == "raise":
+                            raise DatasetError(
+                                f"row {row}: column {exc.column!r}: {exc.reason}",
+                                column=exc.column,
+                                row=row,
+                            ) from None
+                        skipped += 1
+                        continue
+                good.append(row)
+                out_masks.append(spans)
+
+    positions = np.asarray(good, dtype=np.intp)
+    ids = _ids_of(frame)
+    every = len(good) == len(frame)  # nothing filtered or skipped: no take() copies needed
+    result: pd.DataFrame = pd.DataFrame(
+        {
+            "id": ids if every else ids.take(positions).reset_index(drop=True),
+            "source_text": _as_text(frame[src_col], None if every else positions),
+            "target_text": _as_text(frame[tgt_col], None if every else positions),
+            "privacy_mask": pd.Series(out_masks, dtype=object, index=pd.RangeIndex(len(good))),
+            "language": pd.Series(lang if every else lang[positions], dtype=object),
+        }
+    )
+    result.attrs["schema"] = name
+    result.attrs["skipped_rows"] = skipped
+    if skipped:
+        logger.warning("skipped %d malformed row(s) of %d", skipped, skipped + len(good))
+    return result
+
+
+def _as_text(series: pd.Series, positions: np.ndarray[Any, Any] | None) -> pd.Series:
+    if positions is not None:
+        series = series.take(positions)
+    out: pd.Series = series.astype(str).reset_index(drop=True)
+    return out
