@@ -21,8 +21,6 @@ Inside, one job a module, in the order data flows:
 * ``_prompts``   - ``PromptBuilder`` and its three targets.
 """
 
-from __future__ import annotations
-
 from ._load import load_pii_dataset
 from ._prompts import PromptBuilder
 from ._schemas import NORMALISED_COLUMNS, SCHEMAS, normalize_language

@@ -1,0 +1,131 @@
+"""pii_gemini.dataset._load: arguments and every source (files, frames, datasets, Hub)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _dataset_rows import check_normalised, current_row
+
+from pii_gemini._exceptions import ConfigError, DatasetError
+from pii_gemini.dataset import load_pii_dataset
+from pii_gemini.synthetic import generate_rows
+
+
+@pytest.fixture
+def synthetic_current() -> pd.DataFrame:
+    return generate_rows(40, seed=21, languages=("en", "de"))
+
+
+def test_source_files(tmp_path: Path, synthetic_current: pd.DataFrame) -> None:
+    expected = load_pii_dataset(synthetic_current)
+    jsonl = tmp_path / "rows.jsonl"
+    synthetic_current.to_json(jsonl, orient="records", lines=True, force_ascii=False)
+    parquet = tmp_path / "rows.parquet"
+    synthetic_current.to_parquet(parquet)
+    csv = tmp_path / "rows.csv"
+    as_csv = synthetic_current.assign(
+        privacy_mask=[json.dumps(m) for m in synthetic_current["privacy_mask"]]
+    )
+    as_csv.to_csv(csv, index=False)
+    as_json = tmp_path / "rows.json"
+    as_json.write_text(
+        json.dumps({"rows": json.loads(synthetic_current.to_json(orient="records"))})
+    )
+    gz = tmp_path / "rows.jsonl.gz"
+    synthetic_current.to_json(gz, orient="records", lines=True)
+    for path in (jsonl, parquet, csv, as_json, gz, str(jsonl)):
+        df = load_pii_dataset(path)
+        pd.testing.assert_frame_equal(df, expected, check_dtype=False)
+
+
+def test_json_file_forms(tmp_path: Path) -> None:
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"source": "hand-made", "row": current_row()}))
+    assert len(load_pii_dataset(one)) == 1
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps(current_row()) + "\n" + json.dumps(current_row(id=8)) + "\n")
+    assert load_pii_dataset(lines)["id"].tolist() == ["7", "8"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": 1}')
+    with pytest.raises(DatasetError, match=r"bad\.json"):
+        load_pii_dataset(bad)
+
+
+def test_datasets_dataset_and_dict(synthetic_current: pd.DataFrame) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_pandas(synthetic_current)
+    expected = load_pii_dataset(synthetic_current)
+    pd.testing.assert_frame_equal(load_pii_dataset(ds), expected, check_dtype=False)
+    dd = datasets.DatasetDict({"train": ds, "validation": ds.select(range(5))})
+    assert len(load_pii_dataset(dd, split="validation")) == 5
+    with pytest.raises(DatasetError, match="available splits"):
+        load_pii_dataset(dd, split="test")
+
+
+@pytest.fixture
+def hf_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    datasets = pytest.importorskip("datasets")
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # both libraries read the variables at import time
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def test_local_folder_through_datasets_offline(tmp_path: Path, hf_offline: None) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    a = generate_rows(12, seed=1)
+    b = generate_rows(8, seed=2)
+    a.to_json(folder / "part-a.jsonl", orient="records", lines=True, force_ascii=False)
+    b.to_json(folder / "part-b.jsonl", orient="records", lines=True, force_ascii=False)
+    df = load_pii_dataset(folder, cache_dir=str(tmp_path / "cache"))
+    check_normalised(df)
+    assert sorted(df["source_text"]) == sorted([*a["source_text"], *b["source_text"]])
+
+
+def test_hub_name_offline_gives_helpful_error(tmp_path: Path, hf_offline: None) -> None:
+    with pytest.raises(DatasetError, match="local path") as info:
+        load_pii_dataset("no-such-org/no-such-dataset", cache_dir=str(tmp_path / "cache"))
+    assert "no-such-org/no-such-dataset" in str(info.value)
+
+
+def test_missing_local_file(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such file"):
+        load_pii_dataset(tmp_path / "missing.jsonl")
+    with pytest.raises(DatasetError, match="no such file"):
+        load_pii_dataset("./nowhere")
+
+
+def test_unsupported_and_unreadable_files(tmp_path: Path) -> None:
+    txt = tmp_path / "rows.txt"
+    txt.write_text("hello")
+    with pytest.raises(DatasetError, match="unsupported file type"):
+        load_pii_dataset(txt)
+    broken = tmp_path / "rows.parquet"
+    broken.write_text("not parquet")
+    with pytest.raises(DatasetError, match=r"could not read rows\.parquet"):
+        load_pii_dataset(broken)
+
+
+def test_bad_source_and_arguments() -> None:
+    raw = pd.DataFrame([current_row()])
+    with pytest.raises(ConfigError, match="source"):
+        load_pii_dataset(42)
+    with pytest.raises(ConfigError, match="do not apply"):
+        load_pii_dataset(raw, cache_dir="/tmp")
+    with pytest.raises(ConfigError, match="schema"):
+        load_pii_dataset(raw, schema="v2")
+    with pytest.raises(ConfigError, match="errors"):
+        load_pii_dataset(raw, errors="ignore")
+    for limit in (-1, 1.5, True):
+        with pytest.raises(ConfigError, match="limit"):
+            load_pii_dataset(raw, limit=limit)  # type: ignore[arg-type]
+    for language in ("", [], [3]):
+        with pytest.raises(ConfigError, match="language"):
+            load_pii_dataset(raw, language=language)  # type: ignore[arg-type]
