@@ -15,6 +15,8 @@ Every error the library raises on purpose derives from ``PiiGeminiError``:
     - PermissionDeniedError     - 401/403: credentials or access; never retried
     - NotFoundError             - 404: unknown model, job or operation; never retried
     - AlreadyExistsError        - 409: e.g. a duplicate tuned-model id; never retried
+    - QuotaExhaustedError       - 429 for a quota that will not refill within the run
+                                  (e.g. requests per day); never retried: stop and resume later
     - TransientBackendError     - 408/429/5xx: worth retrying
       · RateLimitError          - 429: quota exhausted, may carry ``retry_after``
 
@@ -34,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PiiGeminiError",
+    "QuotaExhaustedError",
     "RateLimitError",
     "TransientBackendError",
     "TuningError",
@@ -124,6 +127,27 @@ class NotFoundError(BackendError):
 
 class AlreadyExistsError(BackendError):
     """The resource already exists, e.g. a tuned-model id in use (HTTP 409)."""
+
+
+class QuotaExhaustedError(BackendError):
+    """A quota that will not refill within the run, such as requests per day (HTTP 429).
+
+    Never retried: a run that meets it stops at once, keeps what is done and can be resumed
+    once the quota resets. ``quota`` names the quota as the service does (its id or metric,
+    e.g. ``"GenerateRequestsPerDayPerProjectPerModel"``) when known; it never holds input.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = 429,
+        status: str | None = "RESOURCE_EXHAUSTED",
+        retry_after: float | None = None,
+        quota: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status, retry_after=retry_after)
+        self.quota = quota
 
 
 class TransientBackendError(BackendError):

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import tenacity
 
-from ._exceptions import BackendError, ConfigError
+from ._exceptions import BackendError, ConfigError, QuotaExhaustedError
 
 __all__ = ["Retrier", "RetryPolicy"]
 
@@ -59,7 +59,10 @@ class RetryPolicy:
         return cls(attempts=1)
 
     def should_retry(self, exc: BaseException) -> bool:
-        """True for a backend error whose code is in ``retry_on``."""
+        """True for a backend error whose code is in ``retry_on``, except an exhausted quota
+        (``QuotaExhaustedError``: it will not refill within the run)."""
+        if isinstance(exc, QuotaExhaustedError):
+            return False
         return isinstance(exc, BackendError) and exc.code in self.retry_on
 
 

@@ -751,3 +751,16 @@ def test_entity_lines_target_end_to_end_on_the_fake() -> None:
         assert result.masked_text is not None
         for span in result.spans:
             assert span.value == result.text[span.start : span.end]
+
+
+def test_an_exhausted_daily_quota_stops_the_run_at_once() -> None:
+    # Without the stop every remaining row would burn a request (and retries) to fail.
+    from pii_gemini import QuotaExhaustedError
+
+    backend = ScriptedBackend(
+        fault=lambda text, attempt: QuotaExhaustedError("daily quota", quota="PerDay")
+    )
+    masker = Masker(backend, "m", concurrency=1, retry=RetryPolicy(attempts=5), sleep=_no_sleep)
+    with pytest.raises(QuotaExhaustedError):
+        masker.mask_many([f"Call Alice {i}" for i in range(50)])
+    assert backend.calls == 1

@@ -147,3 +147,18 @@ def test_one_retrier_is_safe_to_share_between_threads() -> None:
         t.join()
     assert sorted(results) == sorted(f"V{i}" for i in range(16))
     assert retrier.retries == 32
+
+
+def test_an_exhausted_quota_is_never_retried() -> None:
+    # A per-day quota does not come back within a run: retrying only burns requests.
+    from pii_gemini._exceptions import QuotaExhaustedError
+
+    fn = Flaky(QuotaExhaustedError("daily quota used up", quota="GenerateRequestsPerDay"))
+    retrier = Retrier(RetryPolicy(attempts=5), sleep=lambda s: None)
+    with pytest.raises(QuotaExhaustedError) as info:
+        retrier.call(fn, "ok")
+    assert fn.calls == 1
+    assert retrier.retries == 0
+    assert (info.value.code, info.value.status) == (429, "RESOURCE_EXHAUSTED")
+    assert info.value.quota == "GenerateRequestsPerDay"
+    assert not info.value.retryable

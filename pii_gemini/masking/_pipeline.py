@@ -29,6 +29,7 @@ from .._exceptions import (
     ConfigError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExhaustedError,
 )
 from .._hygiene import clean_output
 from .._types import Generation, MaskResult, MaskStatus, Span
@@ -43,7 +44,13 @@ __all__ = ["FATAL", "Pipeline"]
 logger = logging.getLogger(__name__)
 
 # Errors that no row can get past: stop the run instead of failing every row.
-FATAL = (ConfigError, PermissionDeniedError, NotFoundError, BackendUnavailableError)
+FATAL = (
+    ConfigError,
+    PermissionDeniedError,
+    NotFoundError,
+    BackendUnavailableError,
+    QuotaExhaustedError,
+)
 _CHARS_PER_TOKEN = 4  # rough token estimate for the tokens/minute limit before the real count
 _OUTPUT_TOKEN_SLACK = 16  # tokens allowed above the input size for an answer estimate
 
