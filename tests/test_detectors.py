@@ -294,6 +294,18 @@ def test_default_safety_net_has_every_builtin_and_no_false_positive_on_plain_tex
     assert "SafetyNet(detectors=[email" in repr(net)
 
 
+def test_builtin_detectors_keep_their_module_names_and_order() -> None:
+    # Masker cache keys and resumed output files name each detector by module, class and
+    # position: they must not change when the code moves.
+    net = SafetyNet()
+    assert {type(d).__module__ for d in net.detectors} == {"pii_gemini.detectors"}
+    assert [d.name for d in net.detectors] == [
+        "email", "url", "ipv4", "ipv6", "mac", "iban", "credit_card", "bitcoin", "ethereum",
+        "vin", "ssn", "dob", "phone",
+    ]  # fmt: skip
+    assert list(DETECTORS)[: len(net.detectors)] == [d.name for d in net.detectors]
+
+
 def test_register_custom_detector() -> None:
     class EmployeeId(RegexDetector):
         name = "test_employee_id"

@@ -455,3 +455,20 @@ def test_state_export_and_import_round_trip() -> None:
     assert service.peek_tuned_model("tunedModels/running").completed_steps == 2  # independent
     with pytest.raises(ValueError):
         restored.import_state({"jobs": {"x": 1}, "operations": {}, "rng": None})
+
+
+def test_exported_state_names_its_classes_where_saved_states_expect_them() -> None:
+    # The CLI pickles export_state() into its state file: the classes it holds must keep
+    # their module paths, or files saved by another version of the package do not load.
+    import pickle
+    import pickletools
+
+    service = FakeService(progression=Progression.per_poll(2))
+    create(service)
+    blob = pickle.dumps(service.export_state(), protocol=pickle.HIGHEST_PROTOCOL)
+    named = {
+        arg
+        for op, arg, _ in pickletools.genops(blob)
+        if isinstance(arg, str) and arg.startswith("pii_gemini")
+    }
+    assert named == {"pii_gemini.backends._service", "pii_gemini.backends._learner"}
