@@ -20,7 +20,10 @@ loss of a step is measured, not invented: the current model's character-level ma
 error on the batch before the update, mapped to a cross-entropy-like number, plus a small
 term for how little evidence backs the right answers.
 
-The span texts used in training never leave the learner: no logging, no messages.
+The span texts used in training never leave the learner: no logging, no messages. Beside
+this module: ``_learner_formats`` (prompt template, answer formats), ``_learner_patterns``
+(value families, shapes, pattern keys) and ``_learner_evidence`` (what an example teaches,
+context cues, choosing spans, the masking error).
 """
 
 from __future__ import annotations
@@ -34,48 +37,40 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ._learner_evidence import (
+    _STRIP_CHARS,
+    _TOKEN_RE,
+    Fact,
+    Triple,
+    _cue_before,
+    _facts,
+    _labels_at,
+    _masking_error,
+    _resolve,
+    _zero_shot_spans,
+)
+from ._learner_formats import (
+    _INDEXED_RE,
+    _NO_ENTITIES,
+    _line_pairs,
+    _looks_like_entities,
+    _looks_like_lines,
+    _strip_index,
+    extract_input,
+    learn_template,
+    render_masked,
+)
+from ._learner_patterns import _pattern_regex, coarse_shape, pattern_key
+
 __all__ = ["Learner", "ParsedExample", "approx_tokens"]
 
-_INPUT_MARKER = "Input:\n"  # used when a single example cannot reveal the template
-_OUTPUT_MARKER = "\n\nOutput:"
 _LR_SCALE = 300.0  # absorption share per step = 1 - exp(-lr * scale): 0.26 at lr=0.001
 _MAX_ERROR_LOSS = 0.95  # error part of the loss: -ln(1 - 0.95 * error), 0 .. ~3.0
 _DOUBT_WEIGHT = 0.2  # confidence part: 0.2 * mean 1/(1 + evidence) over gold spans
 _UNTUNED_CHATTER = "Here is the anonymized text:\n\n"
-
-_INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")
-_ENTITY_LINE_RE = re.compile(r"([A-Z][A-Z0-9_]*): (\S.*)")
-_NO_ENTITIES = "NONE"  # the entity-lines answer for a text without PII
-_INDEX_SUFFIX_RE = re.compile(r"_\d+$")
-_TOKEN_RE = re.compile(r"\S+")
 _BUCKET_KEY = 2  # lexicon values are bucketed by this many leading characters
 _MAX_CUE_TOKENS = 4  # longest multi-word value a cue may introduce
 _CUE_PASSES = 3  # cue chains followed per prediction (GIVENNAME -> SURNAME -> ...)
-_STRIP_CHARS = ".,;:!?()[]{}\"'«»“”‘’"
-
-# Value families recognised before falling back to a generic shape.
-_FAMILIES: dict[str, str] = {
-    "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
-    "url": r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]",
-    "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
-    "mac": r"(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}",
-    "ipv6": r"(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}",
-    "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?",
-    "eth": r"0x[0-9a-fA-F]{40}",
-    "btc": r"(?:bc1[a-z0-9]{25,59}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})",
-    "useragent": (
-        r"[A-Z][A-Za-z]+/\d+(?:\.\d+)* \([^()]{3,}\)(?: [A-Za-z]+/[\w.]+(?: \([^()]*\))?)*"
-    ),
-}
-_FAMILY_RES = {key: re.compile(pattern) for key, pattern in _FAMILIES.items()}
-
-# What an untuned chat model masks on its own, with generic labels.
-_ZERO_SHOT = (
-    ("EMAIL", re.compile(r"(?<!\w)" + _FAMILIES["email"] + r"(?!\w)")),
-    ("PHONE", re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")),
-)
-
-Triple = tuple[int, int, str]  # start, end, label
 
 
 def approx_tokens(text: str) -> int:
@@ -85,120 +80,6 @@ def approx_tokens(text: str) -> int:
 
 def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
-
-
-def _strip_index(label: str) -> str:
-    return _INDEX_SUFFIX_RE.sub("", label)
-
-
-def _char_class(ch: str, *, case: bool) -> str:
-    if ch.isdigit():
-        return "9"
-    if ch.isalpha():
-        return "A" if case and ch.isupper() else "a"
-    return ch
-
-
-def coarse_shape(value: str) -> str:
-    """Case-aware run-compressed shape: ``John`` -> ``Aa+``, ``12 Main`` -> ``9+ Aa+``."""
-    out: list[str] = []
-    prev = ""
-    for ch in value:
-        cls = _char_class(ch, case=True)
-        if cls == prev and cls in "Aa9":
-            if not out[-1].endswith("+"):
-                out[-1] += "+"
-            continue
-        out.append(cls)
-        prev = cls
-    return "".join(out)
-
-
-_RUN_RE = re.compile(r"[^\W\d_]+|.", re.DOTALL)
-_UPPER = "[A-ZÀ-ÖØ-Þ]"
-_LOWER = "[a-zß-öø-ÿ]"
-
-
-def pattern_key(value: str) -> str | None:
-    """The generalised pattern of a value, or None when it is not distinctive enough.
-
-    Families (e-mail, URL, IP, IBAN, crypto addresses, user agents) win. Otherwise digits
-    keep their count, punctuation is kept, whole words stay literal (in backticks) and
-    letter runs inside tokens become case classes: ``Apt. 156`` -> ```Apt`. 999``,
-    ``JC4HSC1X`` -> ``A+9A+9A``. Values with fewer than 3 digits are not distinctive:
-    they are left to the lexicon and cue words.
-    """
-    for key, family in _FAMILY_RES.items():
-        if family.fullmatch(value):
-            return _FAMILY_MARK + key
-    digits = sum(ch.isdigit() for ch in value)
-    if digits < 3 or len(value) < 4 or "`" in value:
-        return None
-    out: list[str] = []
-    for match in _RUN_RE.finditer(value):
-        run = match.group()
-        if run.isdigit():
-            out.append("9" * len(run))
-        elif not run[0].isalpha():
-            out.append(run)
-        elif (
-            len(run) >= 2
-            and (match.start() == 0 or not value[match.start() - 1].isalnum())
-            and (match.end() == len(value) or not value[match.end()].isalnum())
-        ):
-            out.append(f"`{run}`")  # a whole word: keep it
-        else:
-            out.append(_case_runs(run))
-    return _SHAPE_MARK + "".join(out)
-
-
-# Pattern keys start with a marker that says how to read the rest: a family name, or a
-# shape whose own characters (which may be "@", "#", ...) are read from index 1.
-_FAMILY_MARK = "@"
-_SHAPE_MARK = "#"
-
-
-def _case_runs(run: str) -> str:
-    parts: list[str] = []
-    for ch in run:
-        cls = "A" if ch.isupper() else "a"
-        if parts and parts[-1][0] == cls:
-            parts[-1] = cls + "+"
-        else:
-            parts.append(cls)
-    return "".join(parts)
-
-
-def _pattern_regex(key: str) -> re.Pattern[str]:
-    if key.startswith(_FAMILY_MARK):
-        body = _FAMILIES[key[1:]]
-    else:
-        parts: list[str] = []
-        i = 1  # skip _SHAPE_MARK
-        while i < len(key):
-            ch = key[i]
-            if ch == "`":
-                end = key.index("`", i + 1)
-                parts.append(re.escape(key[i + 1 : end]))
-                i = end
-            elif ch == "9":
-                parts.append(r"\d")
-            elif ch in "Aa":
-                cls = _UPPER if ch == "A" else _LOWER
-                if key.startswith("+", i + 1):
-                    parts.append(cls + "+")
-                    i += 1
-                else:
-                    parts.append(cls)
-            else:
-                parts.append(re.escape(ch))
-            i += 1
-        body = "".join(parts)
-    return re.compile(r"(?<![\w])" + body + r"(?![\w])")
-
-
-def _norm_word(token: str) -> str:
-    return token.strip(_STRIP_CHARS).lower()
 
 
 def _best(counter: Counter[str]) -> str:
@@ -213,9 +94,6 @@ class ParsedExample:
     text: str
     spans: tuple[Triple, ...]
     usable: bool  # False when the output could not be aligned to the input
-
-
-Fact = tuple[str, str, str]  # kind, key, label ("" for negative facts)
 
 
 class Learner:
@@ -249,7 +127,7 @@ class Learner:
     def begin(self, examples: Sequence[tuple[str, str]]) -> list[ParsedExample]:
         """Learn the template and answer format, and parse the examples for training."""
         inputs = [text_input for text_input, _ in examples]
-        self._learn_template(inputs)
+        self.prefix, self.suffix = learn_template(inputs)
         outputs = [output for _, output in examples]
         entity_votes = sum(_looks_like_entities(o) for o in outputs)
         line_votes = sum(_looks_like_lines(o) for o in outputs)
@@ -266,47 +144,9 @@ class Learner:
             self.indexed = indexed_votes * 2 > len(outputs)
         return [self.parse(text_input, output) for text_input, output in examples]
 
-    def _learn_template(self, inputs: list[str]) -> None:
-        if len(inputs) < 2:
-            self.prefix = self.suffix = None
-            return
-        prefix = _common_prefix(inputs)
-        suffix = _common_prefix([s[::-1] for s in inputs])[::-1]
-        # Cut at a line (or word) boundary so that a common first word of the inputs
-        # does not become part of the template.
-        if "\n" in prefix:
-            prefix = prefix[: prefix.rfind("\n") + 1]
-        else:
-            cut = max(prefix.rfind(" "), prefix.rfind("\t"))
-            prefix = prefix[: cut + 1]
-        if "\n" in suffix:
-            suffix = suffix[suffix.find("\n") :]
-        else:
-            cut = min((i for i in (suffix.find(" "), suffix.find("\t")) if i >= 0), default=-1)
-            suffix = suffix[cut:] if cut >= 0 else ""
-        shortest = min(len(s) for s in inputs)
-        if len(prefix) + len(suffix) > shortest:
-            suffix = suffix[len(prefix) + len(suffix) - shortest :]
-        self.prefix, self.suffix = prefix, suffix
-
     def extract(self, prompt: str) -> str:
         """Take the input text back out of a prompt."""
-        pre, suf = self.prefix, self.suffix
-        if (
-            pre is not None
-            and suf is not None
-            and (pre or suf)
-            and prompt.startswith(pre)
-            and prompt.endswith(suf)
-            and len(prompt) >= len(pre) + len(suf)
-        ):
-            return prompt[len(pre) : len(prompt) - len(suf)]
-        start = prompt.find(_INPUT_MARKER)
-        if start < 0:
-            return prompt
-        start += len(_INPUT_MARKER)
-        end = prompt.rfind(_OUTPUT_MARKER)
-        return prompt[start:end] if end >= start else prompt[start:]
+        return extract_input(prompt, self.prefix, self.suffix)
 
     def parse(self, text_input: str, output: str) -> ParsedExample:
         """Recover the gold spans of one example from its answer."""
@@ -334,7 +174,7 @@ class Learner:
         for example in batch:
             if not example.usable:
                 continue
-            for fact in _facts(example):
+            for fact in _facts(example.text, example.spans):
                 if rng.random() < share:
                     self._absorb(fact)
         return loss
@@ -494,59 +334,6 @@ class Learner:
         return render_masked(text, spans, indexed=self.indexed)
 
 
-def render_masked(text: str, spans: Sequence[Triple], *, indexed: bool) -> str:
-    """Replace each span by ``[LABEL]`` (or ``[LABEL_N]``, N counting per label)."""
-    parts: list[str] = []
-    counts: Counter[str] = Counter()
-    pos = 0
-    for start, end, label in spans:
-        parts.append(text[pos:start])
-        counts[label] += 1
-        parts.append(f"[{label}_{counts[label]}]" if indexed else f"[{label}]")
-        pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
-
-
-def _common_prefix(texts: Sequence[str]) -> str:
-    first, last = min(texts), max(texts)  # the extremes bound every common prefix
-    size = 0
-    while size < min(len(first), len(last)) and first[size] == last[size]:
-        size += 1
-    return first[:size]
-
-
-def _looks_like_entities(output: str) -> bool:
-    stripped = output.strip()
-    if not stripped.startswith("["):
-        return False
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        return False
-    return isinstance(data, list) and all(
-        isinstance(item, dict) and "label" in item and "value" in item for item in data
-    )
-
-
-def _looks_like_lines(output: str) -> bool:
-    stripped = output.strip()
-    if stripped == _NO_ENTITIES:
-        return True
-    lines = stripped.splitlines()
-    return bool(lines) and all(_ENTITY_LINE_RE.fullmatch(line) for line in lines)
-
-
-def _line_pairs(output: str) -> list[tuple[object, object]] | None:
-    """``(label, value)`` pairs of an entity-lines answer, None when it is not one."""
-    if output.strip() == _NO_ENTITIES:
-        return []
-    matches = [_ENTITY_LINE_RE.fullmatch(line) for line in output.strip().splitlines()]
-    if not all(matches):
-        return None
-    return [(m.group(1), m.group(2)) for m in matches if m is not None]
-
-
 def _parse_entities(text: str, output: str) -> ParsedExample:
     try:
         data = json.loads(output)
@@ -574,89 +361,3 @@ def _ground_pairs(text: str, pairs: list[tuple[object, object]] | None) -> Parse
         spans.append((start, start + len(value), _strip_index(label)))
         cursor = start + len(value)
     return ParsedExample(text, tuple(_resolve([(0, s, e, lab) for s, e, lab in spans])), True)
-
-
-def _facts(example: ParsedExample) -> list[Fact]:
-    """Everything one example can teach: positive and negative evidence."""
-    text, spans = example.text, example.spans
-    labels_at = _labels_at(spans)
-    facts: list[Fact] = []
-    for start, end, label in spans:
-        value = text[start:end]
-        facts.append(("lex", value, label))
-        key = pattern_key(value)
-        if key is not None:
-            facts.append(("pat", key, label))
-        cue = _cue_before(text, start, labels_at)
-        if cue:
-            facts.append(("cue", cue, label))
-    for token in _TOKEN_RE.finditer(text):
-        if any(i in labels_at for i in range(token.start(), token.end())):
-            continue
-        word = token.group().strip(_STRIP_CHARS)
-        if not word:
-            continue
-        facts.append(("plain", word, ""))
-        key = pattern_key(word)
-        if key is not None:
-            facts.append(("patneg", key, ""))
-        cue = _cue_before(text, token.start(), labels_at)
-        if cue:
-            facts.append(("cueneg", cue, ""))
-    return facts
-
-
-def _labels_at(spans: Iterable[Triple]) -> dict[int, str]:
-    return {i: label for start, end, label in spans for i in range(start, end)}
-
-
-def _cue_before(text: str, pos: int, labels_at: dict[int, str]) -> str:
-    """The context cue of whatever starts at ``pos``: the previous word, lower-cased, or
-    ``<LABEL>`` when the previous thing is a value of that label (``<GIVENNAME>`` before a
-    surname)."""
-    j = pos - 1
-    while j >= 0 and text[j].isspace():
-        j -= 1
-    if j < 0:
-        return ""
-    if j in labels_at:
-        return f"<{labels_at[j]}>"
-    start = j
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    return _norm_word(text[start : j + 1])
-
-
-def _resolve(candidates: list[tuple[int, int, int, str]]) -> list[Triple]:
-    """Keep the best non-overlapping candidates: longer first, then lexicon > pattern > cue.
-
-    Longest first, so that a short known value (``12``) cannot cut a long pattern match
-    (a user agent containing ``Android 12.1``) to pieces.
-    """
-    chosen: list[Triple] = []
-    taken: set[int] = set()
-    for _, start, end, label in sorted(candidates, key=lambda c: (c[1] - c[2], c[0], c[1])):
-        if start >= end or any(i in taken for i in range(start, end)):
-            continue
-        chosen.append((start, end, label))
-        taken.update(range(start, end))
-    return sorted(chosen)
-
-
-def _masking_error(predicted: Sequence[Triple], gold: Sequence[Triple]) -> float:
-    """Missed + wrongly masked characters (+ half for a wrong label), per gold character."""
-    gold_chars = {i: label for start, end, label in gold for i in range(start, end)}
-    pred_chars = {i: label for start, end, label in predicted for i in range(start, end)}
-    missed = sum(1 for i in gold_chars if i not in pred_chars)
-    false = sum(1 for i in pred_chars if i not in gold_chars)
-    wrong = sum(1 for i, lab in gold_chars.items() if i in pred_chars and pred_chars[i] != lab)
-    return (missed + false + 0.5 * wrong) / max(len(gold_chars), 10)
-
-
-def _zero_shot_spans(text: str) -> list[Triple]:
-    candidates = [
-        (priority, m.start(), m.end(), label)
-        for priority, (label, regex) in enumerate(_ZERO_SHOT)
-        for m in regex.finditer(text)
-    ]
-    return _resolve(candidates)

@@ -13,14 +13,9 @@ from faker import Faker
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pii_gemini.backends._learner import (
-    Learner,
-    _pattern_regex,
-    approx_tokens,
-    coarse_shape,
-    pattern_key,
-    render_masked,
-)
+from pii_gemini.backends._learner import Learner, approx_tokens
+from pii_gemini.backends._learner_formats import render_masked
+from pii_gemini.backends._learner_patterns import _pattern_regex, coarse_shape, pattern_key
 from pii_gemini.backends._service import FakeService, Progression
 
 TEMPLATE = (
