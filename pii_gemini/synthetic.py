@@ -15,9 +15,9 @@ It reproduces the real quirks: adjacent placeholders (``[CURRENCYSYMBOL][AMOUNT]
 "£850.75", ``[PREFIX][LASTNAME]`` for "Mr.Smith"), a value repeated within a text, unicode
 names from the fr/de/it locales and literal brackets that are not placeholders ("[sic]").
 
-Speed: values are drawn once per locale into pools with a seeded Faker (cached), then every
-row is assembled with numpy; 200,000 rows take a few seconds and the output depends only on
-the arguments.
+Speed: values are drawn once per locale into pools with a seeded Faker (cached, see
+``_synthetic_values``), then every row is assembled with numpy; 200,000 rows take a few
+seconds and the output depends only on the arguments.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-import random
 import re
-import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,16 +36,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._exceptions import ConfigError
+from ._synthetic_values import LOCALES, _pools
 
 __all__ = ["LOCALES", "SCHEMAS", "TEMPLATES", "generate_rows", "to_legacy_schema", "write_dataset"]
-
-LOCALES: dict[str, tuple[str, ...]] = {
-    "en": ("en_US", "en_GB"),
-    "fr": ("fr_FR",),
-    "de": ("de_DE",),
-    "it": ("it_IT",),
-}
-"""Faker locales used for each supported language (values are split evenly between them)."""
 
 SCHEMAS = ("current", "legacy")
 
@@ -150,226 +141,6 @@ TEMPLATES: tuple[str, ...] = (
 same label. A slot written twice (``{FIRSTNAME}`` ... ``{FIRSTNAME}``) repeats one value."""
 
 _SLOT_RE = re.compile(r"\{([A-Z][A-Z0-9]*)(?::(\w+))?\}")
-
-# Fixed vocabularies for labels Faker does not cover (or covers badly, e.g. fr_FR prefix()).
-_PREFIXES = {
-    "en": ("Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Mx.", "Prof."),
-    "fr": ("M.", "Mme", "Mlle", "Dr", "Pr"),
-    "de": ("Herr", "Frau", "Dr.", "Prof."),
-    "it": ("Sig.", "Sig.ra", "Dott.", "Dott.ssa", "Prof."),
-}
-_GENDERS = (
-    "Male",
-    "Female",
-    "Non-binary",
-    "Intersex person",
-    "Transgender woman",
-    "Transgender man",
-    "Genderqueer",
-    "Agender",
-)
-_SEXES = ("male", "female", "M", "F", "Male", "Female")
-_EYECOLORS = ("Blue", "Brown", "Green", "Hazel", "Grey", "Amber", "Black")
-_JOBAREAS = (
-    "Optimization",
-    "Factors",
-    "Research",
-    "Security",
-    "Markets",
-    "Branding",
-    "Accounts",
-    "Infrastructure",
-    "Quality",
-    "Mobility",
-    "Tactics",
-    "Usability",
-)
-_JOBTYPES = (
-    "Manager",
-    "Engineer",
-    "Specialist",
-    "Coordinator",
-    "Consultant",
-    "Analyst",
-    "Technician",
-    "Architect",
-    "Designer",
-    "Administrator",
-)
-_ACCOUNTNAMES = (
-    "Savings Account",
-    "Checking Account",
-    "Investment Account",
-    "Personal Loan Account",
-    "Credit Card Account",
-    "Money Market Account",
-)
-_DIRECTIONS = ("North", "South", "East", "West", "Northeast", "Northwest", "Southeast", "Southwest")
-_CURRENCY_SYMBOLS = ("£", "$", "€", "¥", "₹", "₣", "₽")
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%B %d, %Y", "%d.%m.%Y", "%m/%d/%Y")
-_TIME_FORMATS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p")
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def _first_method(fake: Any, *names: str) -> Callable[[], Any]:
-    """The first Faker provider method the locale has (e.g. state/region differ by country)."""
-    for name in names:
-        method = getattr(fake, name, None)
-        if method is not None:
-            return method  # type: ignore[no-any-return]
-    raise AttributeError(names[0])  # pragma: no cover - every locale has the last fallback
-
-
-def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
-    """One zero-argument value factory per label, bound to a seeded Faker instance."""
-    r: random.Random = fake.random  # the Faker instance's seeded random.Random
-
-    def pick(seq: Sequence[str]) -> Callable[[], str]:
-        return lambda: r.choice(seq)
-
-    def digits(lo: int, hi: int) -> Callable[[], str]:
-        return lambda: "".join(r.choice(string.digits) for _ in range(r.randint(lo, hi)))
-
-    def date() -> str:
-        return str(fake.date_between("-5y", "+1y").strftime(r.choice(_DATE_FORMATS)))
-
-    def dob() -> str:
-        return str(
-            fake.date_of_birth(minimum_age=1, maximum_age=95).strftime(r.choice(_DATE_FORMATS))
-        )
-
-    def amount() -> str:
-        value = r.choice((r.uniform(1, 999), r.uniform(1_000, 999_999), float(r.randint(5, 5000))))
-        return r.choice((f"{value:.2f}", f"{value:,.2f}", f"{value:.0f}"))
-
-    def height() -> str:
-        cm = r.randint(140, 205)
-        inches = round(cm / 2.54)
-        return r.choice(
-            (f"{cm} cm", f"{cm}centimeters", f"{cm / 100:.2f} m", f"{inches // 12}'{inches % 12}\"")
-        )
-
-    def imei() -> str:
-        d = "".join(r.choice(string.digits) for _ in range(15))
-        return f"{d[:2]}-{d[2:8]}-{d[8:14]}-{d[14]}"
-
-    def base58(prefixes: Sequence[str], lo: int, hi: int) -> Callable[[], str]:
-        return lambda: (
-            r.choice(prefixes) + "".join(r.choice(_BASE58) for _ in range(r.randint(lo, hi)))
-        )
-
-    def gps() -> str:
-        return f"[{r.uniform(-90, 90):.4f}, {r.uniform(-180, 180):.4f}]"
-
-    def masked_number() -> str:
-        return r.choice(("XXXX-XXXX-XXXX-", "****", "**** **** **** ")) + digits(4, 4)()
-
-    def county() -> str:
-        if lang == "en":
-            return f"{fake.last_name()} County"
-        return str(_first_method(fake, "administrative_unit", "region", "state", "city")())
-
-    state = _first_method(fake, "state", "administrative_unit", "region", "city")
-    secondary = getattr(fake, "secondary_address", None)
-    if secondary is None:
-        secondary = lambda: r.choice(("Apt. ", "Bât. ", "Etage ", "Suite ")) + digits(1, 3)()  # noqa: E731
-
-    return {
-        "ACCOUNTNAME": pick(_ACCOUNTNAMES),
-        "ACCOUNTNUMBER": digits(8, 12),
-        "AGE": lambda: str(r.randint(1, 95)),
-        "AMOUNT": amount,
-        "BIC": fake.swift,
-        "BITCOINADDRESS": base58(("1", "3"), 25, 33),
-        "BUILDINGNUMBER": fake.building_number,
-        "CITY": fake.city,
-        "COMPANYNAME": fake.company,
-        "COUNTY": county,
-        "CREDITCARDCVV": fake.credit_card_security_code,
-        "CREDITCARDISSUER": lambda: fake.credit_card_provider().split(" ")[0],
-        "CREDITCARDNUMBER": fake.credit_card_number,  # Luhn-valid
-        "CURRENCY": fake.currency_name,
-        "CURRENCYCODE": fake.currency_code,
-        "CURRENCYNAME": fake.currency_name,
-        "CURRENCYSYMBOL": pick(_CURRENCY_SYMBOLS),
-        "DATE": date,
-        "DOB": dob,
-        "EMAIL": fake.email,
-        "ETHEREUMADDRESS": lambda: "0x" + fake.hexify("^" * 40),
-        "EYECOLOR": pick(_EYECOLORS),
-        "FIRSTNAME": fake.first_name,
-        "GENDER": pick(_GENDERS),
-        "HEIGHT": height,
-        "IBAN": fake.iban,
-        "IP": lambda: fake.ipv4() if r.random() < 0.5 else fake.ipv6(),
-        "IPV4": fake.ipv4,
-        "IPV6": fake.ipv6,
-        "JOBAREA": pick(_JOBAREAS),
-        "JOBTITLE": fake.job,
-        "JOBTYPE": pick(_JOBTYPES),
-        "LASTNAME": fake.last_name,
-        "LITECOINADDRESS": base58(("L", "M"), 32, 33),
-        "MAC": fake.mac_address,
-        "MASKEDNUMBER": masked_number,
-        "MIDDLENAME": fake.first_name,
-        "NEARBYGPSCOORDINATE": gps,
-        "ORDINALDIRECTION": pick(_DIRECTIONS),
-        "PASSWORD": lambda: fake.password(length=r.randint(8, 16)),
-        "PHONEIMEI": imei,
-        "PHONENUMBER": fake.phone_number,
-        "PIN": digits(4, 6),
-        "PREFIX": pick(_PREFIXES[lang]),
-        "SECONDARYADDRESS": secondary,
-        "SEX": pick(_SEXES),
-        "SSN": fake.ssn,
-        "STATE": state,
-        "STREET": fake.street_name,
-        "TIME": lambda: str(fake.date_time().strftime(r.choice(_TIME_FORMATS))),
-        "URL": fake.url,
-        "USERAGENT": fake.user_agent,
-        "USERNAME": fake.user_name,
-        "VEHICLEVIN": fake.vin,
-        "VEHICLEVRM": fake.license_plate,
-        "ZIPCODE": fake.postcode,
-    }
-
-
-@dataclass(frozen=True)
-class _Pool:
-    """Pre-drawn values of one label in one language."""
-
-    values: npt.NDArray[np.object_]
-    lengths: npt.NDArray[np.int64]
-    reprs: npt.NDArray[np.object_]  # repr(value), for the legacy dict-repr privacy_mask
-
-
-@functools.lru_cache(maxsize=32)
-def _pools(lang: str, seed: int, size: int, labels: frozenset[str]) -> dict[str, _Pool]:
-    """Draw ``size`` values per label with seeded Faker instances of the language's locales."""
-    from faker import Faker  # imported lazily: Faker's import is slow-ish and only needed here
-
-    locales = LOCALES[lang]
-    per_locale = [size // len(locales) + (i < size % len(locales)) for i in range(len(locales))]
-    drawn: dict[str, list[str]] = {label: [] for label in sorted(labels)}
-    for locale, count in zip(locales, per_locale, strict=True):
-        fake = Faker(locale)
-        fake.seed_instance(seed)
-        makers = _value_makers(fake, lang)
-        for label in sorted(labels):
-            make = makers[label]
-            out = drawn[label]
-            for _ in range(count):
-                value = " ".join(str(make()).split())  # one line, no edge whitespace
-                out.append(value or "x")
-    pools = {}
-    for label, values in drawn.items():
-        arr = np.array(values, dtype=object)
-        pools[label] = _Pool(
-            values=arr,
-            lengths=np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values)),
-            reprs=np.array([repr(v) for v in values], dtype=object),
-        )
-    return pools
 
 
 @dataclass(frozen=True)
