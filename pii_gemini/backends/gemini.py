@@ -12,44 +12,46 @@ Flash-001 in May 2025 no base model can be tuned there, and google-generativeai 
 of support on 2025-11-30. This backend still speaks the full tuning API (it is what the
 seed project used, and it is what the local emulator serves), but real tuning goes through
 ``VertexBackend``.
+
+Beside this module: ``_gemini_errors`` (SDK/transport errors -> library errors) and
+``_gemini_convert`` (SDK objects -> library types).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import threading
 import warnings
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from .._exceptions import (
-    STATUS_FOR_HTTP,
-    AlreadyExistsError,
-    BackendError,
     BackendUnavailableError,
     ConfigError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    PiiGeminiError,
-    RateLimitError,
-    TransientBackendError,
-    error_for_code,
 )
 from .._redact import mask_secret, redact, register_secret
 from .._types import (
     Generation,
     GenerationConfig,
-    Hyperparameters,
     JobState,
-    LossSnapshot,
     TunedModelInfo,
     TuningJobInfo,
     TuningSpec,
 )
 from ._endpoint import check_endpoint
-from ._errors import map_errors, translate_common_error
+from ._gemini_convert import (
+    enum_name,
+    model_info,
+    model_name,
+    snapshot_from_proto,
+)
+from ._gemini_errors import (
+    map_gemini_exceptions,
+    parse_retry_delay,
+    translate_gemini_exception,
+)
 from ._response import generation_from_response
 from .base import Backend
 
@@ -78,7 +80,6 @@ GEMINI_TUNING_WITHDRAWN = (
 
 _INSTALL_HINT = "pip install 'google-generativeai>=0.8.3'"
 _RPC_CANCELLED = 1
-_STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
 
 
 def _import_genai() -> Any:
@@ -94,194 +95,6 @@ def _import_genai() -> Any:
             f"the 'gemini' backend needs google-generativeai: {_INSTALL_HINT}"
         ) from exc
     return genai
-
-
-# -- error mapping ---------------------------------------------------------------------------
-
-
-def parse_retry_delay(details: Any) -> float | None:
-    """Seconds from a google.rpc.RetryInfo in error ``details`` (REST dicts or protos)."""
-    for detail in details or ():
-        if isinstance(detail, dict):
-            if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-                raw = detail.get("retryDelay")
-                if isinstance(raw, str) and raw.endswith("s"):
-                    try:
-                        return max(0.0, float(raw[:-1]))
-                    except ValueError:
-                        return None
-                if isinstance(raw, dict):  # {"seconds": .., "nanos": ..}
-                    return float(raw.get("seconds", 0)) + float(raw.get("nanos", 0)) / 1e9
-        elif type(detail).__name__ == "RetryInfo":
-            delay = getattr(detail, "retry_delay", None)
-            if delay is not None:
-                return float(delay.seconds) + float(delay.nanos) / 1e9
-    return None
-
-
-def _status_of(exc: Any, code: int | None) -> str | None:
-    grpc_code = getattr(exc, "grpc_status_code", None)
-    name = getattr(grpc_code, "name", None)
-    if isinstance(name, str):
-        return name
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            status = response.json().get("error", {}).get("status")
-        except Exception:  # not JSON, or not a requests.Response
-            status = None
-        if isinstance(status, str) and status:
-            return status
-    return STATUS_FOR_HTTP.get(code) if code is not None else None
-
-
-def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
-    """The library exception for an SDK/transport exception, or None if it is not one.
-
-    Most specific classes first: REST answers raise the HTTP-named base classes
-    (``Forbidden``, ``TooManyRequests``), gRPC the subclasses (``PermissionDenied``,
-    ``ResourceExhausted``); catching the base classes covers both.
-    """
-
-    with warnings.catch_warnings():
-        # google.api_core warns on import about the Python version's end of life.
-        warnings.simplefilter("ignore", FutureWarning)
-        from google.api_core import exceptions as gexc
-
-    where = f"Gemini API {action}"
-    if isinstance(exc, gexc.RetryError):
-        cause = exc.cause
-        inner = getattr(cause, "code", None)
-        code = inner if isinstance(inner, int) and inner >= 500 else 504
-        return TransientBackendError(
-            f"{where} gave up after SDK retries: {redact(exc.message)}",
-            code=code,
-            status=STATUS_FOR_HTTP.get(code),
-        )
-    if isinstance(exc, gexc.GoogleAPICallError):
-        http_code: int | None = exc.code if isinstance(exc.code, int) else None
-        status = _status_of(exc, http_code)
-        message = f"{where} failed: {http_code} {status}: {redact(exc.message)}"
-        table: tuple[tuple[type[BaseException], type[BackendError]], ...] = (
-            (gexc.Unauthorized, PermissionDeniedError),
-            (gexc.Forbidden, PermissionDeniedError),
-            (gexc.NotFound, NotFoundError),
-            (gexc.Aborted, BackendError),
-            (gexc.Conflict, AlreadyExistsError),
-            (gexc.TooManyRequests, RateLimitError),
-            (gexc.BadRequest, InvalidRequestError),
-            (gexc.InternalServerError, TransientBackendError),
-            (gexc.BadGateway, TransientBackendError),
-            (gexc.ServiceUnavailable, TransientBackendError),
-            (gexc.GatewayTimeout, TransientBackendError),
-        )
-        retry_after = parse_retry_delay(getattr(exc, "details", None))
-        for sdk_cls, lib_cls in table:
-            if isinstance(exc, sdk_cls):
-                return lib_cls(message, code=http_code, status=status, retry_after=retry_after)
-        return error_for_code(http_code or 500, message, status=status, retry_after=retry_after)
-    return translate_common_error(
-        exc,
-        where,
-        no_credentials=(
-            "no Gemini API credentials: set GOOGLE_API_KEY (or GEMINI_API_KEY), or pass "
-            "credentials= (OAuth/ADC, see docs/backends.md)"
-        ),
-    )
-
-
-def map_gemini_exceptions(action: str = "call") -> AbstractContextManager[None]:
-    """Re-raise google-api-core/requests/auth errors as pii_gemini exceptions (``from``)."""
-    return map_errors(translate_gemini_exception, action)
-
-
-# -- conversions -----------------------------------------------------------------------------
-
-
-def _enum_name(value: Any) -> str | None:
-    """Name of a proto-plus enum value, None for 0/unspecified."""
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return str(value) or None
-    if number == 0:
-        return None
-    name = getattr(value, "name", None)
-    return name if isinstance(name, str) else str(number)
-
-
-def _as_datetime(value: Any) -> _dt.datetime | None:
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    return None
-
-
-def _snapshot_from_proto(snap: Any) -> LossSnapshot:
-    return LossSnapshot(
-        step=int(snap.step),
-        epoch=int(snap.epoch),
-        mean_loss=float(snap.mean_loss),
-        compute_time=_as_datetime(getattr(snap, "compute_time", None)),
-    )
-
-
-def _snapshot_from_dict(snap: dict[str, Any]) -> LossSnapshot:
-    # google-generativeai decodes tuning_task.snapshots into plain dicts, dropping zeros.
-    return LossSnapshot(
-        step=int(snap.get("step", 0)),
-        epoch=int(snap.get("epoch", 0)),
-        mean_loss=float(snap.get("mean_loss", 0.0)),
-        compute_time=_as_datetime(snap.get("compute_time")),
-    )
-
-
-def _model_state(model: Any) -> JobState:
-    raw = getattr(model, "state", 0)
-    name = getattr(raw, "name", None) or _STATE_NAMES.get(int(raw), "STATE_UNSPECIFIED")
-    if name == "ACTIVE":
-        return JobState.SUCCEEDED
-    if name == "FAILED":
-        return JobState.FAILED
-    return JobState.RUNNING
-
-
-def _model_info(model: Any) -> TunedModelInfo:
-    """google.generativeai TunedModel dataclass -> TunedModelInfo."""
-    task = getattr(model, "tuning_task", None)
-    hyper = None
-    snapshots: tuple[LossSnapshot, ...] = ()
-    if task is not None:
-        hp = getattr(task, "hyperparameters", None)
-        if hp is not None and hp.epoch_count and hp.batch_size and hp.learning_rate:
-            try:
-                hyper = Hyperparameters(
-                    epoch_count=int(hp.epoch_count),
-                    batch_size=int(hp.batch_size),
-                    learning_rate=float(hp.learning_rate),
-                )
-            except ConfigError:
-                hyper = None
-        snapshots = tuple(
-            _snapshot_from_dict(s) if isinstance(s, dict) else _snapshot_from_proto(s)
-            for s in (task.snapshots or ())
-        )
-    return TunedModelInfo(
-        name=model.name or "",
-        state=_model_state(model),
-        base_model=model.base_model or "",
-        display_name=model.display_name or "",
-        description=model.description or "",
-        hyperparameters=hyper,
-        snapshots=snapshots,
-        create_time=_as_datetime(model.create_time),
-        update_time=_as_datetime(model.update_time),
-    )
-
-
-def _model_name(name: str) -> str:
-    return name if "/" in name else f"models/{name}"
 
 
 # -- the backend -----------------------------------------------------------------------------
@@ -385,7 +198,7 @@ class GeminiBackend(Backend):
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning with ``genai.create_tuned_model``; the job name is the operation."""
         genai = self._genai
-        source: Any = _model_name(spec.source_model)
+        source: Any = model_name(spec.source_model)
         hp = spec.hyperparameters
         data = [{"text_input": ex.text_input, "output": ex.output} for ex in spec.examples]
         model_client = self._client("model")
@@ -409,7 +222,7 @@ class GeminiBackend(Backend):
                     request_options=self._options(),
                 )
         except (NotFoundError, InvalidRequestError, PermissionDeniedError) as exc:
-            if str(_model_name(spec.source_model)).startswith("models/"):
+            if str(model_name(spec.source_model)).startswith("models/"):
                 raise type(exc)(
                     f"{exc} -- {GEMINI_TUNING_WITHDRAWN}",
                     code=exc.code,
@@ -426,7 +239,7 @@ class GeminiBackend(Backend):
         """Poll a job: an operation name, or a tuned model name (``tunedModels/...``)."""
         if "/operations/" not in name:
             model = self._get_tuned_model(name)
-            info = _model_info(model)
+            info = model_info(model)
             return TuningJobInfo(
                 name=name,
                 model=info.name,
@@ -450,7 +263,7 @@ class GeminiBackend(Backend):
         with map_gemini_exceptions("cancel_operation"):
             if "/operations/" not in name:
                 listed = ops.list_operations(
-                    name=_model_name(name), filter_="", retry=None, timeout=self.timeout
+                    name=model_name(name), filter_="", retry=None, timeout=self.timeout
                 )
                 running = [op.name for op in listed if not op.done]
                 if not running:
@@ -464,7 +277,7 @@ class GeminiBackend(Backend):
         proto = operation.operation
         total = int(meta.total_steps) if meta is not None else 0
         completed = int(meta.completed_steps) if meta is not None else 0
-        snapshots = tuple(_snapshot_from_proto(s) for s in meta.snapshots) if meta else ()
+        snapshots = tuple(snapshot_from_proto(s) for s in meta.snapshots) if meta else ()
         model = meta.tuned_model if meta is not None else operation.name.split("/operations/")[0]
         error: str | None = None
         if not proto.done:
@@ -495,7 +308,7 @@ class GeminiBackend(Backend):
 
     # -- models ---------------------------------------------------------------------------
     def _get_tuned_model(self, name: str) -> Any:
-        name = _model_name(name)
+        name = model_name(name)
         if not name.startswith("tunedModels/"):
             raise ConfigError(f"expected a tuned model name 'tunedModels/...', got {name!r}")
         with map_gemini_exceptions("get_tuned_model"):
@@ -505,7 +318,7 @@ class GeminiBackend(Backend):
 
     def get_model(self, name: str) -> TunedModelInfo:
         """Describe one tuned model."""
-        return _model_info(self._get_tuned_model(name))
+        return model_info(self._get_tuned_model(name))
 
     def list_models(self) -> list[TunedModelInfo]:
         """Every tuned model visible to the caller (follows page tokens)."""
@@ -515,7 +328,7 @@ class GeminiBackend(Backend):
                 client=self._client("model"),
                 request_options=self._options(),
             )
-            return [_model_info(m) for m in models]
+            return [model_info(m) for m in models]
 
     def update_model(
         self,
@@ -541,18 +354,18 @@ class GeminiBackend(Backend):
         }
         if not updates:
             raise ConfigError("update_model needs at least one field to change")
-        name = _model_name(name)
+        name = model_name(name)
         if not name.startswith("tunedModels/"):
             raise ConfigError(f"expected a tuned model name 'tunedModels/...', got {name!r}")
         with map_gemini_exceptions("update_tuned_model"):
             model = self._genai.update_tuned_model(
                 name, updates, client=self._client("model"), request_options=self._options()
             )
-        return _model_info(model)
+        return model_info(model)
 
     def delete_model(self, name: str) -> None:
         """Delete a tuned model."""
-        name = _model_name(name)
+        name = model_name(name)
         if not name.startswith("tunedModels/"):
             raise ConfigError(f"expected a tuned model name 'tunedModels/...', got {name!r}")
         with map_gemini_exceptions("delete_tuned_model"):
@@ -578,7 +391,7 @@ class GeminiBackend(Backend):
         }
         with map_gemini_exceptions("generate_content"):
             gm = self._genai.GenerativeModel(
-                model_name=_model_name(model), safety_settings=self.safety_settings
+                model_name=model_name(model), safety_settings=self.safety_settings
             )
             # GenerativeModel takes no client argument; give it this backend's client
             # instead of the global one (google-generativeai 0.8.6 is final).
@@ -586,7 +399,7 @@ class GeminiBackend(Backend):
             response = gm.generate_content(
                 prompt, generation_config=generation_config, request_options=self._options()
             )
-        return generation_from_response(response, _enum_name)
+        return generation_from_response(response, enum_name)
 
     def close(self) -> None:
         """Drop the SDK clients (their HTTP sessions are closed with them)."""
