@@ -11,28 +11,26 @@ The upload uses the Cloud Storage JSON API through google-auth's ``AuthorizedSes
 dependency is needed; pass ``uploader=`` to plug in your own. google-genai does not retry
 unless told to, and this backend never tells it to: ``pii_gemini._retry`` is the one retry
 layer.
+
+Beside this module: ``_vertex_storage`` (training JSONL, the Cloud Storage upload) and
+``_vertex_errors`` (google-genai/httpx/auth errors -> library errors).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import os
 import re
 import threading
 import uuid
 import warnings
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._exceptions import (
     BackendError,
     BackendUnavailableError,
     ConfigError,
-    PiiGeminiError,
     error_for_code,
 )
 from .._redact import redact
@@ -45,8 +43,15 @@ from .._types import (
     TuningSpec,
 )
 from ._endpoint import check_endpoint
-from ._errors import map_errors, translate_common_error
 from ._response import generation_from_response
+from ._vertex_errors import map_vertex_exceptions, translate_vertex_exception
+from ._vertex_storage import (
+    CLOUD_PLATFORM_SCOPE,
+    GcsUploader,
+    Uploader,
+    split_gcs_uri,
+    training_jsonl,
+)
 from .base import Backend
 
 __all__ = [
@@ -62,14 +67,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 _INSTALL_HINT = "pip install 'pii-gemini[vertex]'  (google-genai)"
 _DEFAULT_LOCATION = "us-central1"
 _JOB_NAME_HINT = "expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
 _BASE_LEARNING_RATE = 0.001  # the learning rate a multiplier of 1.0 stands for here
-
-#: Callable that stores ``data`` at a ``gs://bucket/object`` URI.
-Uploader = Callable[[str, bytes], None]
 
 _STATES: dict[str, JobState] = {
     "JOB_STATE_UNSPECIFIED": JobState.PENDING,
@@ -103,161 +104,6 @@ def static_token_credentials(token: str) -> Any:
     from google.oauth2.credentials import Credentials
 
     return Credentials(token=token)  # type: ignore[no-untyped-call]
-
-
-def training_jsonl(spec: TuningSpec) -> bytes:
-    """The examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
-    lines = [
-        json.dumps(
-            {
-                "contents": [
-                    {"role": "user", "parts": [{"text": ex.text_input}]},
-                    {"role": "model", "parts": [{"text": ex.output}]},
-                ]
-            },
-            ensure_ascii=False,
-        )
-        for ex in spec.examples
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _split_gcs_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("gs://"):
-        raise ConfigError(f"a Cloud Storage URI must start with gs://, got {uri!r}")
-    bucket, _, name = uri[5:].partition("/")
-    if not bucket or not name:
-        raise ConfigError(f"expected gs://bucket/object, got {uri!r}")
-    return bucket, name
-
-
-# -- error mapping ---------------------------------------------------------------------------
-
-
-def _retry_delay(details: Any) -> float | None:
-    error = details.get("error") if isinstance(details, dict) else None
-    items = error.get("details") if isinstance(error, dict) else None
-    for item in items or ():
-        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            raw = item.get("retryDelay")
-            if isinstance(raw, str) and raw.endswith("s"):
-                try:
-                    return max(0.0, float(raw[:-1]))
-                except ValueError:
-                    return None
-    return None
-
-
-def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """Timeout and transport error classes of httpx and/or httpx2 (google-genai uses either)."""
-    import importlib
-
-    timeouts: list[type[BaseException]] = []
-    transports: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        timeouts.append(module.TimeoutException)
-        transports.append(module.TransportError)
-    return tuple(timeouts), tuple(transports)
-
-
-def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
-    """The library exception for a google-genai/httpx/auth exception, or None."""
-    from google.genai import errors as genai_errors
-
-    timeouts, transports = _http_error_types()
-    where = f"Vertex AI {action}"
-    if isinstance(exc, genai_errors.APIError):
-        code = int(exc.code) if exc.code else 500
-        status = exc.status or None
-        message = f"{where} failed: {code} {status}: {redact(exc.message)}"
-        return error_for_code(code, message, status=status, retry_after=_retry_delay(exc.details))
-    return translate_common_error(
-        exc,
-        where,
-        timeouts=timeouts,
-        transports=transports,
-        no_credentials=(
-            "no Google Cloud credentials: run 'gcloud auth application-default login' or set "
-            "GOOGLE_APPLICATION_CREDENTIALS, or pass credentials="
-        ),
-    )
-
-
-def map_vertex_exceptions(action: str = "call") -> AbstractContextManager[None]:
-    """Re-raise google-genai/httpx/auth errors as pii_gemini exceptions (``from``)."""
-    return map_errors(translate_vertex_exception, action)
-
-
-# -- storage ---------------------------------------------------------------------------------
-
-
-class GcsUploader:
-    """Uploads bytes with the Cloud Storage JSON API (``uploadType=media``).
-
-    ``credentials`` default to Application Default Credentials (cloud-platform scope);
-    ``base_url`` points at another server, e.g. the local emulator.
-    """
-
-    def __init__(
-        self,
-        credentials: Any = None,
-        *,
-        base_url: str = "https://storage.googleapis.com",
-        timeout: float = 120.0,
-    ) -> None:
-        self._credentials = credentials
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._session: Any = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"GcsUploader(base_url={self.base_url!r})"
-
-    def _get_session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                import google.auth
-                from google.auth.transport.requests import AuthorizedSession
-
-                credentials = self._credentials
-                if credentials is None:
-                    credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-                self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-            return self._session
-
-    def __call__(self, uri: str, data: bytes) -> None:
-        bucket, name = _split_gcs_uri(uri)
-        with map_vertex_exceptions("upload to Cloud Storage"):
-            response = self._get_session().post(
-                f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o",
-                params={"uploadType": "media", "name": name},
-                data=data,
-                headers={"Content-Type": "application/octet-stream"},
-                timeout=self.timeout,
-            )
-        if response.status_code >= 400:
-            try:
-                error = response.json().get("error", {})
-            except ValueError:
-                error = {}
-            message = error.get("message") or response.reason or "upload failed"
-            raise error_for_code(
-                response.status_code,
-                f"Cloud Storage upload to {uri} failed: {response.status_code} {redact(message)}",
-                status=error.get("status"),
-            )
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
 
 
 # -- the backend -----------------------------------------------------------------------------
@@ -333,7 +179,7 @@ class VertexBackend(Backend):
             raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
         staging_uri = staging_uri or os.environ.get("PII_GEMINI_GCS_URI")
         if staging_uri:
-            _split_gcs_uri(staging_uri.rstrip("/") + "/x")  # validate early
+            split_gcs_uri(staging_uri.rstrip("/") + "/x")  # validate early
         check_endpoint(endpoint)
         self._genai, self._types = _import_genai()
         self.project = project
