@@ -1,7 +1,8 @@
 """Conversions of the Gemini API backend: google-generativeai objects -> library types.
 
-Tuned models (``TunedModelInfo``), their states (``JobState``) and loss snapshots; model
-names get their ``models/`` prefix.
+Tuned models (``TunedModelInfo``), tuning operations (``TuningJobInfo``), their states
+(``JobState``) and loss snapshots; model names get their ``models/`` prefix; a
+``GenerationConfig`` becomes the SDK's ``generation_config`` dict.
 """
 
 from __future__ import annotations
@@ -10,9 +11,26 @@ import datetime as _dt
 from typing import Any
 
 from .._exceptions import ConfigError
-from .._types import Hyperparameters, JobState, LossSnapshot, TunedModelInfo
+from .._redact import redact
+from .._types import (
+    GenerationConfig,
+    Hyperparameters,
+    JobState,
+    LossSnapshot,
+    TunedModelInfo,
+    TuningJobInfo,
+)
 
-__all__ = ["enum_name", "model_info", "model_name", "snapshot_from_proto"]
+__all__ = [
+    "enum_name",
+    "generation_config",
+    "job_info",
+    "model_info",
+    "model_name",
+    "snapshot_from_proto",
+]
+
+_RPC_CANCELLED = 1  # google.rpc.Code.CANCELLED
 
 _STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
 
@@ -103,3 +121,56 @@ def model_info(model: Any) -> TunedModelInfo:
 def model_name(name: str) -> str:
     """A model name with its collection: ``gemini-x`` -> ``models/gemini-x``."""
     return name if "/" in name else f"models/{name}"
+
+
+def job_info(operation: Any, base_model: str) -> TuningJobInfo:
+    """TuningJobInfo from a CreateTunedModelOperation (cached state, no network).
+
+    ``base_model`` is the one the backend remembers for the operation ("" if none); a
+    finished job without one reads it from the operation's result.
+    """
+    meta = operation.metadata
+    proto = operation.operation
+    total = int(meta.total_steps) if meta is not None else 0
+    completed = int(meta.completed_steps) if meta is not None else 0
+    snapshots = tuple(snapshot_from_proto(s) for s in meta.snapshots) if meta else ()
+    model = meta.tuned_model if meta is not None else operation.name.split("/operations/")[0]
+    error: str | None = None
+    if not proto.done:
+        state = JobState.RUNNING
+    elif proto.HasField("error"):
+        error = redact(proto.error.message) or f"rpc code {proto.error.code}"
+        state = JobState.CANCELLED if proto.error.code == _RPC_CANCELLED else JobState.FAILED
+    else:
+        state = JobState.SUCCEEDED
+        completed = max(completed, total)
+    base = base_model
+    if not base and proto.done and not proto.HasField("error"):
+        try:
+            base = operation.result(timeout=0).base_model or ""
+        except Exception:  # the response may be missing or undecodable
+            base = ""
+    return TuningJobInfo(
+        name=operation.name,
+        model=model,
+        state=state,
+        base_model=base,
+        total_steps=total,
+        completed_steps=completed,
+        snapshots=snapshots,
+        error=error,
+    )
+
+
+def generation_config(config: GenerationConfig) -> dict[str, Any]:
+    """The sampling settings that are set, as google-generativeai's generation_config."""
+    return {
+        key: value
+        for key, value in (
+            ("temperature", config.temperature),
+            ("top_p", config.top_p),
+            ("top_k", config.top_k),
+            ("max_output_tokens", config.max_output_tokens),
+        )
+        if value is not None
+    }

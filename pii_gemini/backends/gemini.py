@@ -31,22 +31,16 @@ from .._exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
-from .._redact import mask_secret, redact, register_secret
+from .._redact import mask_secret, register_secret
 from .._types import (
     Generation,
     GenerationConfig,
-    JobState,
     TunedModelInfo,
     TuningJobInfo,
     TuningSpec,
 )
 from ._endpoint import check_endpoint
-from ._gemini_convert import (
-    enum_name,
-    model_info,
-    model_name,
-    snapshot_from_proto,
-)
+from ._gemini_convert import enum_name, generation_config, job_info, model_info, model_name
 from ._gemini_errors import (
     map_gemini_exceptions,
     parse_retry_delay,
@@ -79,7 +73,6 @@ GEMINI_TUNING_WITHDRAWN = (
 )
 
 _INSTALL_HINT = "pip install 'google-generativeai>=0.8.3'"
-_RPC_CANCELLED = 1
 
 
 def _import_genai() -> Any:
@@ -95,6 +88,25 @@ def _import_genai() -> Any:
             f"the 'gemini' backend needs google-generativeai: {_INSTALL_HINT}"
         ) from exc
     return genai
+
+
+def _client_manager(endpoint: str | None, credentials: Any, api_key: str | None) -> Any:
+    """A private SDK client manager: no global ``genai.configure`` state is touched."""
+    from google.generativeai import client as client_lib
+
+    options: dict[str, Any] = {}
+    if endpoint:
+        options["api_endpoint"] = endpoint
+    manager = client_lib._ClientManager()
+    if credentials is not None:
+        options["api_key"] = None
+        manager.configure(credentials=credentials, transport="rest", client_options=options)
+        # configure() reads GOOGLE_API_KEY from the environment even with credentials;
+        # the two are mutually exclusive, so drop the key.
+        manager.client_config["client_options"].api_key = None
+    else:
+        manager.configure(api_key=api_key, transport="rest", client_options=options)
+    return manager
 
 
 # -- the backend -----------------------------------------------------------------------------
@@ -154,7 +166,7 @@ class GeminiBackend(Backend):
         self._clients: dict[str, Any] = {}
         self._base_models: dict[str, str] = {}  # operation name -> base model
         with map_gemini_exceptions("configuration"):
-            self._manager = self._make_manager()
+            self._manager = _client_manager(self.endpoint, self._credentials, self._api_key)
 
     def __repr__(self) -> str:
         where = self.endpoint or "generativelanguage.googleapis.com"
@@ -163,26 +175,6 @@ class GeminiBackend(Backend):
         return f"GeminiBackend(endpoint={where!r}, auth={auth}, key={secret})"
 
     # -- SDK plumbing -------------------------------------------------------------------
-    def _make_manager(self) -> Any:
-        """A private SDK client manager: no global ``genai.configure`` state is touched."""
-        from google.generativeai import client as client_lib
-
-        options: dict[str, Any] = {}
-        if self.endpoint:
-            options["api_endpoint"] = self.endpoint
-        manager = client_lib._ClientManager()
-        if self._credentials is not None:
-            options["api_key"] = None
-            manager.configure(
-                credentials=self._credentials, transport="rest", client_options=options
-            )
-            # configure() reads GOOGLE_API_KEY from the environment even with credentials;
-            # the two are mutually exclusive, so drop the key.
-            manager.client_config["client_options"].api_key = None
-        else:
-            manager.configure(api_key=self._api_key, transport="rest", client_options=options)
-        return manager
-
     def _client(self, kind: str) -> Any:
         with self._lock:
             client = self._clients.get(kind)
@@ -273,38 +265,9 @@ class GeminiBackend(Backend):
 
     def _job_info(self, operation: Any) -> TuningJobInfo:
         """TuningJobInfo from a CreateTunedModelOperation (cached state, no network)."""
-        meta = operation.metadata
-        proto = operation.operation
-        total = int(meta.total_steps) if meta is not None else 0
-        completed = int(meta.completed_steps) if meta is not None else 0
-        snapshots = tuple(snapshot_from_proto(s) for s in meta.snapshots) if meta else ()
-        model = meta.tuned_model if meta is not None else operation.name.split("/operations/")[0]
-        error: str | None = None
-        if not proto.done:
-            state = JobState.RUNNING
-        elif proto.HasField("error"):
-            error = redact(proto.error.message) or f"rpc code {proto.error.code}"
-            state = JobState.CANCELLED if proto.error.code == _RPC_CANCELLED else JobState.FAILED
-        else:
-            state = JobState.SUCCEEDED
-            completed = max(completed, total)
         with self._lock:
             base = self._base_models.get(operation.name, "")
-        if not base and proto.done and not proto.HasField("error"):
-            try:
-                base = operation.result(timeout=0).base_model or ""
-            except Exception:  # the response may be missing or undecodable
-                base = ""
-        return TuningJobInfo(
-            name=operation.name,
-            model=model,
-            state=state,
-            base_model=base,
-            total_steps=total,
-            completed_steps=completed,
-            snapshots=snapshots,
-            error=error,
-        )
+        return job_info(operation, base)
 
     # -- models ---------------------------------------------------------------------------
     def _get_tuned_model(self, name: str) -> Any:
@@ -378,17 +341,7 @@ class GeminiBackend(Backend):
         self, model: str, prompt: str, config: GenerationConfig | None = None
     ) -> Generation:
         """Answer one prompt; blocked prompts and SAFETY stops come back as a Generation."""
-        config = config or GenerationConfig()
-        generation_config = {
-            key: value
-            for key, value in (
-                ("temperature", config.temperature),
-                ("top_p", config.top_p),
-                ("top_k", config.top_k),
-                ("max_output_tokens", config.max_output_tokens),
-            )
-            if value is not None
-        }
+        settings = generation_config(config or GenerationConfig())
         with map_gemini_exceptions("generate_content"):
             gm = self._genai.GenerativeModel(
                 model_name=model_name(model), safety_settings=self.safety_settings
@@ -397,7 +350,7 @@ class GeminiBackend(Backend):
             # instead of the global one (google-generativeai 0.8.6 is final).
             gm._client = self._client("generative")
             response = gm.generate_content(
-                prompt, generation_config=generation_config, request_options=self._options()
+                prompt, generation_config=settings, request_options=self._options()
             )
         return generation_from_response(response, enum_name)
 

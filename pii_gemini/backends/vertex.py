@@ -139,6 +139,21 @@ def _vertex_base_model(source: str) -> str:
     return source
 
 
+def _model_info(job: Any) -> TunedModelInfo:
+    """A tuning job as the tuned model it produces (or will produce)."""
+    tuned = getattr(job, "tuned_model", None)
+    return TunedModelInfo(
+        name=getattr(tuned, "model", None) or job.name,
+        state=_state_of(job),
+        base_model=getattr(job, "base_model", None) or "",
+        display_name=getattr(job, "tuned_model_display_name", None) or "",
+        description=getattr(job, "description", None) or "",
+        create_time=_as_datetime(getattr(job, "create_time", None)),
+        update_time=_as_datetime(getattr(job, "update_time", None)),
+        endpoint=getattr(tuned, "endpoint", None),
+    )
+
+
 class VertexBackend(Backend):
     """Backend over Vertex AI supervised tuning with google-genai.
 
@@ -308,19 +323,6 @@ class VertexBackend(Backend):
         with map_vertex_exceptions("list tuning jobs"):
             return list(self._client.tunings.list())
 
-    def _model_info(self, job: Any) -> TunedModelInfo:
-        tuned = getattr(job, "tuned_model", None)
-        return TunedModelInfo(
-            name=getattr(tuned, "model", None) or job.name,
-            state=_state_of(job),
-            base_model=getattr(job, "base_model", None) or "",
-            display_name=getattr(job, "tuned_model_display_name", None) or "",
-            description=getattr(job, "description", None) or "",
-            create_time=_as_datetime(getattr(job, "create_time", None)),
-            update_time=_as_datetime(getattr(job, "update_time", None)),
-            endpoint=getattr(tuned, "endpoint", None),
-        )
-
     def _find_job(self, name: str) -> Any:
         if "/tuningJobs/" in name:
             return self._get_job(name)
@@ -334,11 +336,11 @@ class VertexBackend(Backend):
 
     def get_model(self, name: str) -> TunedModelInfo:
         """Describe a tuned model by tuning-job, model or endpoint name."""
-        return self._model_info(self._find_job(name))
+        return _model_info(self._find_job(name))
 
     def list_models(self) -> list[TunedModelInfo]:
         """One entry per tuning job in the project/location (its tuned model when done)."""
-        return [self._model_info(job) for job in self._jobs()]
+        return [_model_info(job) for job in self._jobs()]
 
     def delete_model(self, name: str) -> None:
         """Not supported: Vertex models are deleted after undeploying their endpoint."""
