@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from ._exceptions import ConfigError, DatasetError
 
-__all__ = ["InputRow", "JsonlAppender", "count_rows", "input_format", "iter_rows"]
+__all__ = ["InputRow", "JsonlAppender", "count_lines", "count_rows", "input_format", "iter_rows"]
 
 _FORMATS = {
     ".jsonl": "jsonl",
@@ -164,13 +164,18 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
         with pq.ParquetFile(p) as pf:
             return int(pf.metadata.num_rows)
     if fmt == "jsonl":
-        count = 0
-        with p.open("rb") as fh:
-            for line in fh:
-                if line.strip():
-                    count += 1
-        return count
+        return count_lines(p)
     return None
+
+
+def count_lines(path: Path) -> int:
+    """Non-empty lines in ``path`` (read in blocks, constant memory)."""
+    count = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                count += 1
+    return count
 
 
 class JsonlAppender:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .._checkpoint import iter_records, repair_tail
 from .._exceptions import ConfigError, DatasetError
-from .._io import InputRow, JsonlAppender, count_rows, iter_rows
+from .._io import InputRow, JsonlAppender, count_lines, count_rows, iter_rows
 from .._types import MaskResult
 from ..vault import Vault
 from ._executor import Executor
@@ -94,7 +94,7 @@ class FileJob:
             dropped = repair_tail(out_path)
             if dropped:
                 logger.info("cut a torn last line (%d bytes) from the output", dropped)
-            expected_skip = _count_lines(out_path)
+            expected_skip = count_lines(out_path)
         if o.vault_path is not None and resuming:
             self._load_vault(o.vault_path, expected_skip)
 
@@ -223,12 +223,3 @@ class FileJob:
         for entry in Vault.load(vault_file):
             self._vault.add(entry)
 
-
-def _count_lines(path: Path) -> int:
-    """Non-empty lines in ``path`` (read in blocks, constant memory)."""
-    count = 0
-    with path.open("rb") as fh:
-        for line in fh:
-            if line.strip():
-                count += 1
-    return count
