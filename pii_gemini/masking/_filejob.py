@@ -222,4 +222,3 @@ class FileJob:
             return
         for entry in Vault.load(vault_file):
             self._vault.add(entry)
-
