@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from .._exceptions import ConfigError, error_for_code
 from .._redact import redact
-from .._types import TuningSpec
+from .._types import TuningExample
 from ._vertex_errors import map_vertex_exceptions
 
 __all__ = [
@@ -32,8 +32,8 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 Uploader = Callable[[str, bytes], None]
 
 
-def training_jsonl(spec: TuningSpec) -> bytes:
-    """The examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
+def training_jsonl(examples: Sequence[TuningExample]) -> bytes:
+    """Examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
     lines = [
         json.dumps(
             {
@@ -44,7 +44,7 @@ def training_jsonl(spec: TuningSpec) -> bytes:
             },
             ensure_ascii=False,
         )
-        for ex in spec.examples
+        for ex in examples
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 

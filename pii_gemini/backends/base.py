@@ -28,10 +28,25 @@ class Backend(ABC):
 
     #: Short name used by the CLI and in messages ("fake", "gemini", "vertex").
     name: ClassVar[str] = "base"
+    #: The base model ``Tuner.tune`` uses when none is given; None: there is no default
+    #: (``no_default_source_model`` says why).
+    default_source_model: ClassVar[str | None] = None
+    no_default_source_model: ClassVar[str] = "this backend has no default base model"
 
     @abstractmethod
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning ``spec.source_model`` on ``spec.examples``."""
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job an earlier ``create_tuning_job(spec)`` created, found by
+        ``spec.client_token``; None when there is none.
+
+        Creating a job is not idempotent: when a create fails ambiguously (a timeout, a 5xx,
+        a dropped connection) the job may exist all the same. ``Tuner`` asks this before it
+        tries again. Backends that cannot look a job up raise ``NotImplementedError``, and
+        the Tuner then never repeats a create.
+        """
+        raise NotImplementedError
 
     @abstractmethod
     def get_tuning_job(self, name: str) -> TuningJobInfo:

@@ -64,7 +64,7 @@ def make_spec(n: int = 10, *, source: str = BASE, seed: int = 0, **kwargs: objec
 
 @pytest.fixture()
 def emu() -> Iterator[Emulator]:
-    with Emulator(progression=Progression.per_poll(2)) as emulator:
+    with Emulator(era="2024", progression=Progression.per_poll(2)) as emulator:
         yield emulator
 
 
@@ -159,7 +159,7 @@ def test_duplicate_id_is_already_exists(backend: GeminiBackend) -> None:
 
 def test_untunable_base_model_says_gemini_tuning_was_withdrawn() -> None:
     # Like Google today: base models exist but none can be tuned.
-    with Emulator(tunable_models=()) as emu, emu.gemini_backend() as backend:
+    with Emulator(era="2024", tunable_models=()) as emu, emu.gemini_backend() as backend:
         with pytest.raises(InvalidRequestError) as bad:
             backend.create_tuning_job(make_spec(4))
         assert GEMINI_TUNING_WITHDRAWN in str(bad.value)
@@ -191,7 +191,8 @@ def test_get_list_update_delete(emu: Emulator) -> None:
         assert set(patch.query["updateMask"][0].split(",")) == {"description", "temperature"}
         backend.delete_model(names[0])
         assert [m.name for m in backend.list_models()] == names[1:]
-        with pytest.raises(NotFoundError):
+        # Like Google, a missing tuned model is a 403, and the message says what it means.
+        with pytest.raises(PermissionDeniedError, match="does not exist or belongs to another"):
             backend.get_model(names[0])
 
 
@@ -239,7 +240,7 @@ def test_oauth_credentials_send_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 
     # A key in the environment must not clash with explicit credentials.
     monkeypatch.setenv("GOOGLE_API_KEY", "some-other-environment-key")
-    with Emulator(bearer_token="oauth-token") as emu:
+    with Emulator(era="2024", bearer_token="oauth-token") as emu:
         with GeminiBackend(credentials=Credentials(token="oauth-token"), endpoint=emu.url) as b:
             assert b.list_models() == []
         assert emu.requests[-1].headers["authorization"] == "[REDACTED]"
@@ -391,7 +392,10 @@ def test_masker_runs_against_the_emulator(emu: Emulator, backend: GeminiBackend)
 
 
 def test_two_backends_do_not_share_sdk_state() -> None:
-    with Emulator(api_key="key-one") as one, Emulator(api_key="key-two") as two:
+    with (
+        Emulator(era="2024", api_key="key-one") as one,
+        Emulator(era="2024", api_key="key-two") as two,
+    ):
         b1, b2 = one.gemini_backend(), two.gemini_backend()
 
         def work(b: GeminiBackend) -> int:
@@ -515,7 +519,7 @@ SECRET = "AIzaSyPIIgeminiTESTkey0123456789abcdefgh"
 def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     seen: list[BaseException] = []
-    with Emulator(api_key=SECRET) as emu, emu.gemini_backend() as backend:
+    with Emulator(era="2024", api_key=SECRET) as emu, emu.gemini_backend() as backend:
         assert SECRET not in repr(backend) and SECRET not in str(backend)
         emu.service.inject_fault("generate_content", 429, retry_delay=1.0)
         emu.service.inject_fault("generate_content", 503)
@@ -523,7 +527,7 @@ def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
             with pytest.raises(TransientBackendError) as info:
                 backend.generate("models/gemini-1.5-flash-001", "hello")
             seen.append(info.value)
-        with pytest.raises(NotFoundError) as missing:
+        with pytest.raises(PermissionDeniedError) as missing:
             backend.get_model("tunedModels/none")
         seen.append(missing.value)
         with pytest.raises(NotFoundError) as withdrawn:
