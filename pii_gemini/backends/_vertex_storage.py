@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .._exceptions import ConfigError, error_for_code
-from .._redact import redact
+from .._exceptions import ConfigError
 from .._types import TuningExample
+from ._errors import api_error
 from ._vertex_errors import map_vertex_exceptions
 
 __all__ = [
@@ -106,15 +106,14 @@ class GcsUploader:
             )
         if response.status_code >= 400:
             try:
-                error = response.json().get("error", {})
+                error = response.json()
             except ValueError:
                 error = {}
-            message = error.get("message") or response.reason or "upload failed"
-            raise error_for_code(
-                response.status_code,
-                f"Cloud Storage upload to {uri} failed: {response.status_code} {redact(message)}",
-                status=error.get("status"),
-            )
+            status = error.get("error", {}).get("status") if isinstance(error, dict) else None
+            raise api_error(
+                f"Cloud Storage upload to {uri}", response.status_code, status, error,
+                response.headers,
+            )  # fmt: skip
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -37,7 +37,7 @@ from ..backends._service import (
 )
 from . import _gemini_routes, _vertex_routes
 from ._era import EraRules, Quotas, QuotaTracker
-from ._server import AfterCommit, App, HttpError, RecordedRequest, Router, serve
+from ._server import AfterCommit, App, HttpError, RecordedRequest, Request, Router, serve
 from ._vertex_routes import VertexState, parse_gcs_uri
 
 if TYPE_CHECKING:
@@ -186,6 +186,7 @@ class Emulator:
         with self._app._lock:
             self._app.latency.clear()
             self._app.after_commit.clear()
+            self._app.hooks.clear()
         self.clear_requests()
 
     # -- faults and latency ---------------------------------------------------------------
@@ -208,14 +209,32 @@ class Emulator:
         self, route: str, mode: str = "late", *, delay: float = 2.0, times: int = 1
     ) -> None:
         """Let the next ``times`` successful calls of ``route`` take effect, then answer
-        ``late`` (after ``delay`` seconds, past the client's timeout) or ``drop`` the
-        connection: the job is created, the caller does not know it."""
-        if mode not in ("late", "drop"):
-            raise ConfigError(f"mode must be 'late' or 'drop', got {mode!r}")
+        ``late`` (after ``delay`` seconds, past the client's timeout), ``drop`` the
+        connection, or send a 200 whose body is cut (``truncate``) or of another shape
+        (``shape``): the request took effect, the caller does not know it."""
+        if mode not in _AFTER_COMMIT_MODES:
+            raise ConfigError(f"mode must be one of {', '.join(_AFTER_COMMIT_MODES)}, got {mode!r}")
         with self._app._lock:
             self._app.after_commit.setdefault(self._route(route), []).append(
                 AfterCommit(mode, delay, times)
             )
+
+    def echo_errors(self, route: str, code: int = 500, *, times: int = 1) -> None:
+        """Fail the next ``times`` calls of ``route`` with ``code`` and an error message that
+        echoes the request body and its credentials, as some servers and proxies do."""
+        state = {"left": times}
+        name = self._route(route)
+
+        def hook(req: Request, route_name: str) -> None:
+            if route_name != name or state["left"] <= 0:
+                return
+            state["left"] -= 1
+            key = req.headers.get("x-goog-api-key") or req.headers.get("authorization", "")
+            echoed = req.raw_body.decode("utf-8", "replace")
+            raise HttpError(code, f"could not process {echoed} (credentials: {key})")
+
+        with self._app._lock:
+            self._app.hooks.append(hook)
 
     # -- inspection -----------------------------------------------------------------------
     @property
@@ -280,6 +299,8 @@ class Emulator:
 
 
 # -- moto-style context manager -------------------------------------------------------------
+
+_AFTER_COMMIT_MODES = ("late", "drop", "truncate", "shape")
 
 _ENV_KEYS = (
     "PII_GEMINI_ENDPOINT",

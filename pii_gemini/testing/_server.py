@@ -188,8 +188,9 @@ class Route:
 @dataclass
 class AfterCommit:
     """A fault that strikes after the request took effect: the job exists, the answer is
-    ``late`` (sent after ``delay`` seconds, when the client has given up) or never sent
-    (``drop``: the connection is closed)."""
+    ``late`` (sent after ``delay`` seconds, when the client has given up), never sent
+    (``drop``: the connection is closed), cut half-way (``truncate``: a 200 with broken
+    JSON) or of an unexpected shape (``shape``)."""
 
     mode: str
     delay: float = 0.0
@@ -347,12 +348,16 @@ class App:
         if fault is not None and fault.mode == "drop":
             h.close_connection = True  # the job exists; the client never hears of it
             return
-        if fault is not None:
+        if fault is not None and fault.mode == "late":
             time.sleep(fault.delay)  # answered after the client's timeout
         if isinstance(payload, bytes):
             data, ctype = payload, "application/octet-stream"
         else:
             data, ctype = json.dumps(payload).encode(), "application/json; charset=UTF-8"
+        if fault is not None and fault.mode == "truncate":
+            data = data[: max(1, len(data) // 2)]  # a 200 whose JSON stops half-way
+        elif fault is not None and fault.mode == "shape":
+            data = json.dumps({"candidates": "unexpected", "name": 7}).encode()
         try:
             h.send_response(status)
             h.send_header("Content-Type", ctype)

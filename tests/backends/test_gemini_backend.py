@@ -154,7 +154,7 @@ def test_duplicate_id_is_already_exists(backend: GeminiBackend) -> None:
     with pytest.raises(AlreadyExistsError) as info:
         backend.create_tuning_job(make_spec(4, model_id="taken"))
     assert info.value.code == 409
-    assert isinstance(info.value.__cause__, gexc.Conflict)
+    assert issubclass(info.value.__cause__.sdk_type, gexc.Conflict)
 
 
 def test_untunable_base_model_says_gemini_tuning_was_withdrawn() -> None:
@@ -167,7 +167,7 @@ def test_untunable_base_model_says_gemini_tuning_was_withdrawn() -> None:
         with pytest.raises(NotFoundError) as missing:
             backend.create_tuning_job(make_spec(4, source="models/no-such-model"))
         assert GEMINI_TUNING_WITHDRAWN in str(missing.value)
-        assert isinstance(missing.value.__cause__, gexc.NotFound)
+        assert issubclass(missing.value.__cause__.sdk_type, gexc.NotFound)
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_bad_names_and_arguments(backend: GeminiBackend) -> None:
 def test_sdk_side_validation_is_a_config_error(backend: GeminiBackend) -> None:
     with pytest.raises(ConfigError, match="tunedModels/") as info:
         backend.generate("foo/bar", "hello")
-    assert "\n" not in str(info.value) and isinstance(info.value.__cause__, ValueError)
+    assert "\n" not in str(info.value) and issubclass(info.value.__cause__.sdk_type, ValueError)
     with pytest.raises(ConfigError, match="Invalid model name"):
         backend.create_tuning_job(make_spec(2, source="foo/bar"))
 
@@ -253,7 +253,7 @@ def test_oauth_credentials_send_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 def test_wrong_key_is_rejected_like_google(emu: Emulator) -> None:
     with (
         emu.gemini_backend(api_key="not-the-right-key") as backend,
-        pytest.raises(InvalidRequestError, match="API key not valid"),
+        pytest.raises(InvalidRequestError, match="API_KEY_INVALID"),
     ):
         backend.list_models()
 
@@ -332,7 +332,7 @@ def test_injected_faults_map_once_without_sdk_retries(
         backend.generate("models/gemini-1.5-flash-001", "hello")
     assert type(info.value) is expected
     assert info.value.code == code and info.value.retry_after == delay
-    assert isinstance(info.value.__cause__, gexc.GoogleAPICallError)
+    assert issubclass(info.value.__cause__.sdk_type, gexc.GoogleAPICallError)
     assert len(emu.requests) == 1  # the SDK did not retry (not even 503)
     assert backend.generate("models/gemini-1.5-flash-001", "hello").text is not None
 
@@ -455,7 +455,7 @@ def test_every_sdk_exception_is_mapped(
     with pytest.raises(PiiGeminiError) as info, map_gemini_exceptions("test call"):
         raise exc
     assert type(info.value) is expected
-    assert info.value.__cause__ is exc
+    assert info.value.__cause__.sdk_type is type(exc)
     assert getattr(info.value, "code", None) == code
     if isinstance(exc, gexc.TooManyRequests) and exc.details:
         assert getattr(info.value, "retry_after", None) == 4.0
