@@ -25,8 +25,10 @@ __all__ = [
     "MARKER",
     "check_prompter",
     "contract_from_description",
+    "contract_of",
     "description_with_contract",
     "new_client_token",
+    "prompt_builder_for",
     "read_model_card",
     "spec_description",
     "spec_model_id",
@@ -114,6 +116,32 @@ def check_prompter(contract: TrainingContract, prompter: object, model: str) -> 
                 "builder's: masking with a different prompt gives unreliable answers; "
                 "build the PromptBuilder from the model's contract"
             )
+
+
+def contract_of(backend: Any, model: str, retry: Any = None) -> TrainingContract | None:
+    """The contract stored with ``model``, or None (a base model, none stored, or the
+    model cannot be described: then masking cannot check and goes on as configured)."""
+    from ._exceptions import BackendError
+    from ._retry import Retrier
+
+    try:
+        info = Retrier(retry).call(backend.get_model, model)
+    except (BackendError, ConfigError):
+        return None
+    contract = getattr(info, "contract", None)
+    return contract if isinstance(contract, TrainingContract) else None
+
+
+def prompt_builder_for(contract: TrainingContract) -> Any:
+    """A ``PromptBuilder`` that prompts and reads as the contract says."""
+    from .dataset import PromptBuilder
+
+    kwargs: dict[str, str] = {}
+    if contract.template:
+        kwargs["template"] = contract.template
+    if contract.instruction:
+        kwargs["instruction"] = contract.instruction
+    return PromptBuilder(target=contract.target or "masked_text", **kwargs)
 
 
 def write_model_card(

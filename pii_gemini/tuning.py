@@ -178,7 +178,11 @@ class Tuner:
             contract=contract,
         )
         info = self._create(spec)
-        return TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+        job = TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+        job.contract = contract if contract.target else None
+        if not job.base_model:
+            job.base_model = source
+        return job
 
     def _source_model(self, source_model: str | None) -> str:
         if source_model is None:
@@ -278,6 +282,7 @@ class TuningJob:
         self.model = info.model
         self.base_model = info.base_model
         self.total_steps = total_steps
+        self.contract: TrainingContract | None = None  # set by Tuner.tune
 
     def __repr__(self) -> str:
         return f"TuningJob(name={self.name!r}, model={self.model!r}, state={self.state.value})"

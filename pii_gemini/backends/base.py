@@ -74,6 +74,11 @@ class Backend(ABC):
     ) -> Generation:
         """Answer one prompt with ``model``; blocked answers are returned, not raised."""
 
+    def count_tokens(self, model: str, text: str) -> int:
+        """Tokens ``text`` costs as input of ``model``. The default estimates four
+        characters per token; the Google backends ask the service (``countTokens``)."""
+        return (len(text) + 3) // 4
+
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release connections; the default has nothing to release."""
 

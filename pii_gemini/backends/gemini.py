@@ -413,6 +413,15 @@ class GeminiBackend(Backend):
             )
         return generation_from_response(response, enum_name)
 
+    def count_tokens(self, model: str, text: str) -> int:
+        """Input tokens of ``text`` for ``model``, from the Gemini API's ``countTokens``."""
+        name = model_name(model)
+        with _tuned_model_403(name), map_gemini_exceptions("count_tokens"):
+            gm = self._genai.GenerativeModel(model_name=name)
+            gm._client = self._client("generative")
+            answer = gm.count_tokens(text, request_options=self._options())
+        return int(getattr(answer, "total_tokens", 0) or 0)
+
     def close(self) -> None:
         """Drop the SDK clients (their HTTP sessions are closed with them)."""
         with self._lock:

@@ -495,6 +495,13 @@ class VertexBackend(Backend):
             )
         return generation_from_response(response, _enum_text)
 
+    def count_tokens(self, model: str, text: str) -> int:
+        """Input tokens of ``text`` for ``model``, from Vertex's ``countTokens``."""
+        target = self._resolve(model)
+        with map_vertex_exceptions("count_tokens"):
+            answer = self._client.models.count_tokens(model=target, contents=text)
+        return int(getattr(answer, "total_tokens", 0) or 0)
+
     def close(self) -> None:
         """Close the uploader's and the client's HTTP connections."""
         close = getattr(self._uploader, "close", None)
