@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..backends._catalogue import (
     GEMINI_TUNING_WITHDRAWN,
@@ -33,6 +33,19 @@ _VERTEX_429 = (
     "Resource exhausted. Please try again later. Please refer to "
     "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details."
 )  # vertex-429 (2025-12-09): no RetryInfo, no QuotaFailure
+
+
+class Host(Protocol):
+    """What route handlers need from the emulator: the service, the era, the quotas."""
+
+    @property
+    def service(self) -> Any: ...
+
+    @property
+    def rules(self) -> EraRules: ...
+
+    @property
+    def quotas(self) -> QuotaTracker | None: ...
 
 
 @dataclass(frozen=True)

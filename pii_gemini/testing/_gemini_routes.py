@@ -8,10 +8,10 @@ echo, and ``{"code", "message"}`` google.rpc errors inside finished operations.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from ..backends._catalogue import bare_model, model_facts
-from ._era import EraRules, QuotaTracker
+from ._era import EraRules, Host
 from ._generate import count_tokens_json, generate, generate_json, prompt_from_body
 from ._server import HttpError, Request, Response, Router, rfc3339
 
@@ -60,15 +60,7 @@ _UPDATABLE = {
 }
 
 
-class _Host(Protocol):
-    @property
-    def service(self) -> Any: ...
-
-    @property
-    def rules(self) -> EraRules: ...
-
-    @property
-    def quotas(self) -> QuotaTracker | None: ...
+_Host = Host
 
 
 def no_permission(name: str) -> HttpError:

@@ -9,10 +9,10 @@ output and count against ``maxOutputTokens``: a small cap on a thinking model en
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from ..backends._learner import approx_tokens
-from ._era import EraRules, QuotaTracker, Thinking
+from ._era import Host, Thinking
 from ._server import HttpError
 
 __all__ = ["count_tokens_json", "generate", "generate_json", "prompt_from_body"]
@@ -32,15 +32,7 @@ _REQUEST_FIELDS = (
 _THOUGHT = "Thinking about which spans are personal data."
 
 
-class _Host(Protocol):
-    @property
-    def service(self) -> Any: ...
-
-    @property
-    def rules(self) -> EraRules: ...
-
-    @property
-    def quotas(self) -> QuotaTracker | None: ...
+_Host = Host
 
 
 def prompt_from_body(body: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from ..backends._catalogue import bare_model
-from ._era import EraRules, QuotaTracker
+from ._era import Host
 from ._generate import count_tokens_json, generate
 from ._server import HttpError, Request, Response, Router, rfc3339
 
@@ -138,18 +138,9 @@ class VertexState:
             self._ids = itertools.count(1000000001)
 
 
-class _Host(Protocol):
-    @property
-    def service(self) -> Any: ...
-
+class _Host(Host, Protocol):
     @property
     def vertex(self) -> VertexState: ...
-
-    @property
-    def rules(self) -> EraRules: ...
-
-    @property
-    def quotas(self) -> QuotaTracker | None: ...
 
 
 def _examples_from_jsonl(data: bytes, uri: str) -> list[tuple[str, str]]:

@@ -15,13 +15,8 @@ import pytest
 from pii_gemini import Tuner
 from pii_gemini._exceptions import TransientBackendError
 from pii_gemini._retry import RetryPolicy
-from pii_gemini._types import (
-    Generation,
-    GenerationConfig,
-    TunedModelInfo,
-    TuningJobInfo,
-    TuningSpec,
-)
+from pii_gemini._types import TuningJobInfo, TuningSpec
+from pii_gemini.backends import FakeBackend
 from pii_gemini.backends.base import Backend
 from pii_gemini.testing import Emulator, Progression
 
@@ -88,37 +83,18 @@ def test_vertex_create_answered_late_makes_one_job_and_one_file(mode: str) -> No
             assert job.wait(progress=False).endpoint
 
 
-class _NoLookup(Backend):
+class _NoLookup(FakeBackend):
     """A backend whose create always fails ambiguously and that cannot look jobs up."""
 
-    name = "nolookup"
-    default_source_model = "base"
-
     def __init__(self) -> None:
+        super().__init__()
         self.creates = 0
 
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         self.creates += 1
         raise TransientBackendError("timed out", code=504)
 
-    def get_tuning_job(self, name: str) -> TuningJobInfo:
-        raise NotImplementedError
-
-    def cancel_tuning_job(self, name: str) -> None:
-        raise NotImplementedError
-
-    def get_model(self, name: str) -> TunedModelInfo:
-        raise NotImplementedError
-
-    def list_models(self) -> list[TunedModelInfo]:
-        return []
-
-    def delete_model(self, name: str) -> None:
-        raise NotImplementedError
-
-    def generate(
-        self, model: str, prompt: str, config: GenerationConfig | None = None
-    ) -> Generation:
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
         raise NotImplementedError
 
 
