@@ -27,7 +27,12 @@ class CostEstimate:
     rate: str  # the price used, e.g. "$0.10/1M input + $0.40/1M output (prices of 2026-06)"
 
     def __str__(self) -> str:
-        money = f"${self.usd:,.2f}" if self.usd is not None else "price unknown"
+        if self.usd is None:
+            money = "price unknown"
+        elif self.usd >= 0.01:
+            money = f"${self.usd:,.2f}"
+        else:
+            money = f"${self.usd:.4f}"
         return f"{self.what}: {self.tokens:,} tokens, {money} ({self.rate})"
 
 

@@ -69,7 +69,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             write_model_card(card, job.model, job.base_model, job.contract)
             echo(f"model card:  {card}")
         if args.wait:
-            _finish_job(job, args)
+            model = _finish_job(job, args)
+            if job.contract is not None and model != job.model:  # Vertex names it now
+                write_model_card(card, model, job.base_model, job.contract)
         else:
             echo(f"follow it with: {PROG} status {job.name}")
     return EXIT_OK
@@ -103,8 +105,8 @@ def _print_job(job: Any) -> None:
     echo(f"total steps: {job.total_steps}")
 
 
-def _finish_job(job: Any, args: argparse.Namespace) -> None:
-    """Wait for ``job`` with a progress bar and optionally plot its loss."""
+def _finish_job(job: Any, args: argparse.Namespace) -> str:
+    """Wait for ``job`` with a progress bar and optionally plot its loss; the model name."""
     try:
         model = job.wait(progress=not args.quiet, timeout=args.timeout)
     except (KeyboardInterrupt, TuningError):
@@ -121,6 +123,7 @@ def _finish_job(job: Any, args: argparse.Namespace) -> None:
         plot.parent.mkdir(parents=True, exist_ok=True)
         job.plot_loss(plot)
         echo(f"loss plot:   {plot}")
+    return str(model.name)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

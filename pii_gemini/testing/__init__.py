@@ -324,8 +324,9 @@ def fake_backend(
 ) -> Iterator[Emulator]:
     """Route ``make_backend("gemini"/"vertex")`` to a local emulator while active.
 
-    Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY``/``GEMINI_API_KEY``, a fake
-    project/location, an access token and a ``gs://`` staging URI in ``os.environ``. Nested
+    Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY`` (and unsets ``GEMINI_API_KEY``),
+    a fake project/location, an access token and a ``gs://`` staging URI. ``era`` picks the
+    Google the emulator models (default: today's; ``"2024"`` for the seed's flow). Nested
     uses share the outer emulator; the outermost exit stops it, restores the environment and
     so leaves no state behind. Usable as a decorator too. ``os.environ`` is process-global,
     so do not enter it from several threads at once.
@@ -352,11 +353,14 @@ def fake_backend(
                     "PII_GEMINI_ACCESS_TOKEN": DEFAULT_BEARER_TOKEN,
                     "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
                     "GOOGLE_API_KEY": DEFAULT_API_KEY,
-                    "GEMINI_API_KEY": DEFAULT_API_KEY,
                     "GOOGLE_CLOUD_PROJECT": "emulator-project",
                     "GOOGLE_CLOUD_LOCATION": "us-central1",
                 }
             )
+            # One key only: with both set google-genai warns, and the two SDKs disagree
+            # on which one wins (GEMINI_API_KEY for google-generativeai, GOOGLE_API_KEY
+            # for google-genai).
+            os.environ.pop("GEMINI_API_KEY", None)
             _active.append((emu, saved))
             nested = False
     try:

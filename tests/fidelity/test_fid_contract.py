@@ -67,3 +67,32 @@ def test_vertex_stores_the_contract_and_masker_for_model_uses_it() -> None:
         assert masker.prompt_builder.format("t") == builder.format("t")
         with pytest.raises(ConfigError, match="entity_lines"):
             Masker.for_model(backend, model.name, prompt_builder=PromptBuilder())
+
+
+def test_the_vertex_recipe_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/backends.md "Tune and mask on Vertex today", steps 4-7, on the 2026 emulator."""
+    from pii_gemini.testing import fake_backend
+
+    monkeypatch.chdir(tmp_path)
+    write_dataset(tmp_path / "data.jsonl", 150, seed=5)
+    assert _cli("prepare", "data.jsonl", "--out", "prepared", "--target", "entity_lines",
+                "--test-size", "20") == 0  # fmt: skip
+    with fake_backend(progression=Progression.per_poll(100)) as emu:
+        capsys.readouterr()
+        assert _cli("--backend", "vertex", "tune", "prepared/train.jsonl", "--dry-run") == 0
+        dry = capsys.readouterr().out
+        assert "base model:  gemini-2.5-flash-lite (vertex)" in dry
+        assert "price unknown" in dry and "$" in dry.splitlines()[-2]
+        assert emu.requests_to("/tuningJobs") == []  # counted tokens, started nothing
+        priced = _cli("--backend", "vertex", "tune", "prepared/train.jsonl", "--dry-run",
+                      "--training-price", "1.5")  # fmt: skip
+        assert priced == 0 and "training price" not in capsys.readouterr().out
+        assert _cli("--backend", "vertex", "tune", "prepared/train.jsonl", "--wait",
+                    "--poll-interval", "0") == 0  # fmt: skip
+        model = json.loads((tmp_path / "prepared" / "model-card.json").read_text())["model"]
+        assert "/models/" in model  # the card names the tuned model once the job succeeded
+        assert _cli("--backend", "vertex", "mask", "prepared/test.jsonl", "out.jsonl",
+                    "--model", model) == 0  # fmt: skip
+        assert "estimated cost: masking:" in capsys.readouterr().out
