@@ -23,6 +23,7 @@ __all__ = [
     "MaskResult",
     "MaskStatus",
     "Span",
+    "TrainingContract",
     "TunedModelInfo",
     "TuningExample",
     "TuningJobInfo",
@@ -112,15 +113,29 @@ class TuningExample:
     output: str = field(repr=False)
 
 
+#: LoRA adapter sizes Vertex AI accepts (``ADAPTER_SIZE_ONE`` .. ``ADAPTER_SIZE_THIRTY_TWO``).
+ADAPTER_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+
+
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Tuning hyperparameters, validated like the real service does."""
+    """Tuning hyperparameters, validated like the real service does.
+
+    ``epoch_count``, ``batch_size`` and ``learning_rate`` are the Gemini API's (the seed
+    notebook's). Vertex AI tunes Gemini with ``epoch_count``, ``learning_rate_multiplier``
+    (a factor on Vertex's own default rate) and ``adapter_size`` (the LoRA rank: 1, 2, 4, 8,
+    16 or 32); it takes no batch size or absolute learning rate for Gemini. ``None`` leaves
+    a Vertex setting to the service.
+    """
 
     epoch_count: int = 5
     batch_size: int = 4
     learning_rate: float = 0.001
+    learning_rate_multiplier: float | None = None
+    adapter_size: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_vertex()
         if isinstance(self.epoch_count, bool) or not isinstance(self.epoch_count, int):
             raise ConfigError(f"epoch_count must be an int, got {self.epoch_count!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
@@ -134,14 +149,52 @@ class Hyperparameters:
         if not math.isfinite(float(self.learning_rate)):
             raise ConfigError("learning_rate must be finite")
 
+    def _check_vertex(self) -> None:
+        multiplier = self.learning_rate_multiplier
+        if multiplier is not None and not (
+            isinstance(multiplier, (int, float))
+            and not isinstance(multiplier, bool)
+            and math.isfinite(multiplier)
+            and multiplier > 0
+        ):
+            raise ConfigError(f"learning_rate_multiplier must be > 0, got {multiplier!r}")
+        if self.adapter_size is not None and self.adapter_size not in ADAPTER_SIZES:
+            raise ConfigError(
+                f"adapter_size must be one of {', '.join(map(str, ADAPTER_SIZES))}, "
+                f"got {self.adapter_size!r}"
+            )
+
     def total_steps(self, n_examples: int) -> int:
         """Steps the service will run: ceil(n_examples / batch_size) * epoch_count."""
         return math.ceil(n_examples / self.batch_size) * self.epoch_count
 
 
 @dataclass(frozen=True)
+class TrainingContract:
+    """How a tuned model was taught: the prompt it expects and the answer it gives.
+
+    Stored with the model (its description) and in a local model card, so that masking
+    with it builds the same prompt and reads the same kind of answer. ``template`` and
+    ``instruction`` are the ``PromptBuilder``'s; ``target`` is ``masked_text``,
+    ``entities`` or ``entity_lines``. ``token`` is the client token of the tuning request
+    (how a create whose answer was lost is found again).
+    """
+
+    target: str = "masked_text"
+    template: str = ""
+    instruction: str = ""
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class TuningSpec:
-    """Everything needed to start a tuning job, independent of the backend."""
+    """Everything needed to start a tuning job, independent of the backend.
+
+    ``client_token`` identifies this request: backends record it with the job (Gemini API:
+    the tuned model id; Vertex: a label and the staged file name) so that a create whose
+    answer was lost can be found instead of repeated. ``validation`` rows are sent as
+    Vertex's validation dataset.
+    """
 
     source_model: str
     examples: tuple[TuningExample, ...] = field(repr=False)
@@ -149,6 +202,9 @@ class TuningSpec:
     model_id: str | None = None
     display_name: str | None = None
     description: str | None = None
+    validation: tuple[TuningExample, ...] = field(default=(), repr=False)
+    client_token: str | None = None
+    contract: TrainingContract | None = None
 
     @property
     def total_steps(self) -> int:
@@ -179,6 +235,7 @@ class TuningJobInfo:
     snapshots: tuple[LossSnapshot, ...] = ()
     error: str | None = None
     endpoint: str | None = None  # Vertex: the endpoint to generate from
+    validation_loss: float | None = None  # where the service reports one
 
     @property
     def completed_percent(self) -> float:
@@ -202,16 +259,25 @@ class TunedModelInfo:
     create_time: _dt.datetime | None = None
     update_time: _dt.datetime | None = None
     endpoint: str | None = None
+    contract: TrainingContract | None = None  # read from the model's description
 
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Sampling settings for one generate call; ``None`` means the model's default."""
+    """Sampling settings for one generate call; ``None`` means the model's default.
+
+    ``thinking_budget`` caps the thought tokens of a thinking model (Gemini 2.5 and newer,
+    which think by default and bill thoughts as output). The default ``0`` asks for
+    thinking off, or the least the model allows (2.5 Pro: 128 tokens; Gemini 3: the
+    lowest ``thinking_level``), as Google advises for tuned models; ``-1`` lets the model
+    decide; ``None`` sends nothing. Models that do not think ignore it.
+    """
 
     temperature: float | None = 0.0
     top_p: float | None = None
     top_k: int | None = None
     max_output_tokens: int | None = None
+    thinking_budget: int | None = 0
 
     def __post_init__(self) -> None:
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
@@ -222,6 +288,8 @@ class GenerationConfig:
             raise ConfigError(f"top_k must be >= 1, got {self.top_k}")
         if self.max_output_tokens is not None and self.max_output_tokens < 1:
             raise ConfigError(f"max_output_tokens must be >= 1, got {self.max_output_tokens}")
+        if self.thinking_budget is not None and self.thinking_budget < -1:
+            raise ConfigError(f"thinking_budget must be >= -1, got {self.thinking_budget}")
 
 
 @dataclass(frozen=True)
@@ -238,6 +306,7 @@ class Generation:
     block_reason: str | None = None
     prompt_tokens: int = 0
     output_tokens: int = 0
+    thought_tokens: int = 0  # billed as output, not part of ``text``
 
     @property
     def blocked(self) -> bool:

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 import pandas as pd
 from tqdm import tqdm
 
+from ._contract import new_client_token
 from ._exceptions import (
+    AlreadyExistsError,
     BackendError,
     ConfigError,
     DatasetError,
@@ -37,6 +39,7 @@ from ._types import (
     Hyperparameters,
     JobState,
     LossSnapshot,
+    TrainingContract,
     TunedModelInfo,
     TuningExample,
     TuningJobInfo,
@@ -47,9 +50,22 @@ from .backends.base import Backend
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .dataset import PromptBuilder
+
 __all__ = ["DEFAULT_SOURCE_MODEL", "Tuner", "TuningJob"]
 
+#: The fake backend's default base model (it models the seed notebook's Gemini API). Each
+#: backend has its own default (``Backend.default_source_model``, from the dated table in
+#: ``backends/_catalogue.py``): Vertex tunes a current model, the Gemini API none.
 DEFAULT_SOURCE_MODEL = "models/gemini-1.5-flash-001-tuning"
+_NOT_REPEATED = (
+    "the create was not repeated: this backend cannot look a job up by its client token, "
+    "so a repeat could start a second, billed job"
+)
+_UNKNOWN = (
+    "the job may exist (client token {token}); it could not be looked up ({error}): list "
+    "the jobs before tuning again"
+)
 _MODEL_ID_RE = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")  # the service's rule
 _SNAPSHOT_COLUMNS = ["step", "epoch", "mean_loss", "compute_time"]
 _MODEL_COLUMNS = [
@@ -99,42 +115,122 @@ class Tuner:
         self,
         train: TrainData,
         *,
-        source_model: str = DEFAULT_SOURCE_MODEL,
+        source_model: str | None = None,
         model_id: str | None = None,
         display_name: str | None = None,
         description: str | None = None,
         epoch_count: int = 2,
         batch_size: int = 4,
         learning_rate: float = 0.001,
+        learning_rate_multiplier: float | None = None,
+        adapter_size: int | None = None,
+        validation: TrainData | None = None,
+        prompt_builder: PromptBuilder | None = None,
         input_column: str = "text_input",
         output_column: str = "output",
     ) -> TuningJob:
         """Validate ``train`` and start a tuning job; returns its handle at once.
 
-        ``train`` is a DataFrame (``input_column``/``output_column``), ``TuningExample``s
-        or ``(text_input, output)`` pairs. Raises DatasetError/ConfigError before any call.
+        ``train`` (and ``validation``) is a DataFrame (``input_column``/``output_column``),
+        ``TuningExample``s or ``(text_input, output)`` pairs. ``source_model`` defaults to
+        the backend's current tunable base model. ``validation`` rows go to Vertex as its
+        validation dataset. ``prompt_builder`` is the one that built the prompts: its
+        template and target are stored with the model (the training contract) so masking
+        uses the same. Raises DatasetError/ConfigError before any call.
+
+        The create request is sent at most once per job: when its answer is lost (timeout,
+        5xx, dropped connection) the job is looked up by the request's client token and
+        handed back if it exists; only when it provably does not is the request repeated.
         """
         examples = _examples(train, input_column, output_column)
-        hyperparameters = Hyperparameters(
-            epoch_count=epoch_count, batch_size=batch_size, learning_rate=learning_rate
+        held_out = (
+            _examples(validation, input_column, output_column) if validation is not None else []
         )
-        if not isinstance(source_model, str) or not source_model:
-            raise ConfigError("source_model must be a non-empty model name")
+        hyperparameters = Hyperparameters(
+            epoch_count=epoch_count,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_multiplier=learning_rate_multiplier,
+            adapter_size=adapter_size,
+        )
+        source = self._source_model(source_model)
         if model_id is not None and not _MODEL_ID_RE.fullmatch(model_id):
             raise ConfigError(
                 "model_id must be 1-40 lowercase letters, digits or dashes, start with a "
                 "letter and not end with a dash"
             )
+        token = new_client_token()
+        contract = TrainingContract(
+            target=str(getattr(prompt_builder, "target", "")),
+            template=str(getattr(prompt_builder, "template", "")),
+            instruction=str(getattr(prompt_builder, "instruction", "")),
+            token=token,
+        )
         spec = TuningSpec(
-            source_model=source_model,
+            source_model=source,
             examples=tuple(examples),
             hyperparameters=hyperparameters,
             model_id=model_id,
             display_name=display_name,
             description=description,
+            validation=tuple(held_out),
+            client_token=token,
+            contract=contract,
         )
-        info: TuningJobInfo = self._call(self.backend.create_tuning_job, spec)
-        return TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+        info = self._create(spec)
+        job = TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+        job.contract = contract if contract.target else None
+        if not job.base_model:
+            job.base_model = source
+        return job
+
+    def _source_model(self, source_model: str | None) -> str:
+        if source_model is None:
+            default = self.backend.default_source_model
+            if default is None:
+                raise ConfigError(self.backend.no_default_source_model)
+            return default
+        if not isinstance(source_model, str) or not source_model:
+            raise ConfigError("source_model must be a non-empty model name")
+        return source_model
+
+    def _create(self, spec: TuningSpec) -> TuningJobInfo:
+        """Create the job at most once: after an ambiguous failure, find it before retrying."""
+        policy = self.retrier.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                info: TuningJobInfo = self.backend.create_tuning_job(spec)
+                return info
+            except BackendError as exc:
+                # A 409 on a repeat may be our own first attempt, committed after all.
+                ambiguous = policy.should_retry(exc) or (
+                    attempt > 1 and isinstance(exc, AlreadyExistsError)
+                )
+                if not ambiguous:
+                    raise
+                found = self._reconcile(spec, exc)
+                if found is not None:
+                    return found
+                if isinstance(exc, AlreadyExistsError) or attempt >= policy.attempts:
+                    _note(exc, f"no tuning job with client token {spec.client_token} exists")
+                    raise
+                with self.retrier._lock:
+                    self.retrier.retries += 1
+                self.sleep(_backoff(policy, exc, attempt))
+
+    def _reconcile(self, spec: TuningSpec, exc: BackendError) -> TuningJobInfo | None:
+        """The job ``spec`` created despite ``exc``, or None when it provably does not exist."""
+        try:
+            found: TuningJobInfo | None = self._call(self.backend.find_tuning_job, spec)
+        except NotImplementedError:
+            _note(exc, _NOT_REPEATED)
+            raise exc from None
+        except BackendError as lookup:
+            _note(exc, _UNKNOWN.format(token=spec.client_token, error=type(lookup).__name__))
+            raise exc from None
+        return found
 
     def job(self, name: str) -> TuningJob:
         """Re-attach to an existing job by name (e.g. after a timeout or a restart)."""
@@ -186,6 +282,7 @@ class TuningJob:
         self.model = info.model
         self.base_model = info.base_model
         self.total_steps = total_steps
+        self.contract: TrainingContract | None = None  # set by Tuner.tune
 
     def __repr__(self) -> str:
         return f"TuningJob(name={self.name!r}, model={self.model!r}, state={self.state.value})"
@@ -275,9 +372,7 @@ class TuningJob:
             return fn(*args)
         except BackendError as exc:
             # Keep the job findable: the error is the backend's, the note names the job.
-            add_note = getattr(exc, "add_note", None)  # Python 3.11+
-            if add_note is not None:
-                add_note(f"tuning job: {self.name}")
+            _note(exc, f"tuning job: {self.name}")
             raise
 
     def cancel(self) -> None:
@@ -345,6 +440,19 @@ class TuningJob:
         if path is not None:
             fig.savefig(Path(path), format="png")
         return fig
+
+
+def _note(exc: BaseException, text: str) -> None:
+    add_note = getattr(exc, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(text)
+
+
+def _backoff(policy: RetryPolicy, exc: BackendError, attempt: int) -> float:
+    """Seconds before the next create: the server's delay, else exponential backoff."""
+    if policy.honor_retry_after and exc.retry_after is not None:
+        return float(min(max(exc.retry_after, 0.0), policy.max_delay))
+    return float(min(policy.initial_delay * policy.exp_base ** (attempt - 1), policy.max_delay))
 
 
 def _examples(train: TrainData, input_column: str, output_column: str) -> list[TuningExample]:

@@ -565,8 +565,9 @@ def test_real_backends_through_the_local_emulator(
 
     train, test = str(prepared / "train.jsonl"), str(prepared / "test.jsonl")
     wait = ["--epochs", "1", "--wait", "--poll-interval", "0"]
-    with fake_backend():
-        tuned = run("--backend", "gemini", "tune", train, "--model-id", "emu", *wait)
+    with fake_backend(era="2024"):
+        tuned = run("--backend", "gemini", "tune", train, "--model-id", "emu",
+                    "--source-model", "models/gemini-1.5-flash-001-tuning", *wait)  # fmt: skip
         assert tuned.code == 0, tuned.err
         assert _field(tuned.out, "model") == "tunedModels/emu"
         out = tmp_path / "emu.jsonl"

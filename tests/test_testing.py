@@ -41,7 +41,7 @@ def create_body(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture()
 def emu() -> Any:
-    with Emulator(progression=Progression.per_poll(1)) as emulator:
+    with Emulator(era="2024", progression=Progression.per_poll(1)) as emulator:
         yield emulator
 
 
@@ -83,7 +83,7 @@ def test_auth_like_google(emu: Emulator) -> None:
 
 
 def test_expected_bearer_token_and_any_key() -> None:
-    with Emulator(api_key=None, bearer_token="right") as emu:
+    with Emulator(era="2024", api_key=None, bearer_token="right") as emu:
         url = f"{emu.url}/v1/tunedModels"
         assert requests.get(url, headers={"x-goog-api-key": "whatever"}, timeout=5).ok
         bad = requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5)
@@ -226,7 +226,8 @@ def test_list_pagination_patch_and_delete(emu: Emulator) -> None:
     op = requests.get(f"{url}/operations", headers=KEY, timeout=5).json()["operations"][0]
     assert requests.post(f"{emu.url}/v1beta/{op['name']}:cancel", headers=KEY, timeout=5).ok
     assert requests.delete(url, headers=KEY, timeout=5).json() == {}
-    assert requests.get(url, headers=KEY, timeout=5).status_code == 404
+    gone = requests.get(url, headers=KEY, timeout=5)  # Google: 403 for a missing tuned model
+    assert gone.status_code == 403 and "permission" in gone.json()["error"]["message"]
 
 
 def test_generate_content_shapes(emu: Emulator) -> None:
@@ -246,7 +247,7 @@ def test_generate_content_shapes(emu: Emulator) -> None:
     unknown = requests.post(
         f"{emu.url}/v1beta/tunedModels/none:generateContent", json=body, headers=KEY, timeout=5
     )
-    assert unknown.status_code == 404
+    assert unknown.status_code == 403
 
 
 def test_storage_round_trip_and_bad_uris(emu: Emulator) -> None:
@@ -321,7 +322,7 @@ def test_vertex_job_over_raw_http(emu: Emulator) -> None:
 def test_emulator_logs_never_show_the_key(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pii_gemini.testing")
     secret = "AIzaSyEMULATORsecretKEY0123456789abcdefg"
-    with Emulator(api_key=secret) as emu:
+    with Emulator(era="2024", api_key=secret) as emu:
         requests.get(f"{emu.url}/v1beta/tunedModels", params={"key": secret}, timeout=5)
         requests.get(f"{emu.url}/v1beta/tunedModels", headers={"x-goog-api-key": secret}, timeout=5)
     assert "GET /v1beta/tunedModels" in caplog.text
@@ -336,7 +337,7 @@ def test_fake_backend_routes_make_backend_and_restores_env(monkeypatch: pytest.M
 
     monkeypatch.setenv("GOOGLE_API_KEY", "the-users-own-key")
     monkeypatch.delenv("PII_GEMINI_ENDPOINT", raising=False)
-    with fake_backend() as emu:
+    with fake_backend(era="2024") as emu:
         assert os.environ["PII_GEMINI_ENDPOINT"] == emu.url
         with make_backend("gemini") as gemini:
             spec = TuningSpec(BASE, (TuningExample("I am Al", "I am [NAME]"),))
@@ -358,11 +359,13 @@ def test_fake_backend_routes_make_backend_and_restores_env(monkeypatch: pytest.M
 def test_fake_backend_as_decorator_and_options() -> None:
     seen: list[Emulator] = []
 
-    @fake_backend(progression=Progression.per_poll(1), tunable_models=["models/custom-base"])
+    @fake_backend(
+        progression=Progression.per_poll(1), tunable_models=["models/custom-base"], era="2024"
+    )
     def run() -> None:
         from pii_gemini._credentials import make_backend
 
-        with fake_backend() as emu:
+        with fake_backend(era="2024") as emu:
             seen.append(emu)
         backend = make_backend("gemini")
         info = backend.create_tuning_job(

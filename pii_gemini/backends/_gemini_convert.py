@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from .._contract import contract_from_description
 from .._exceptions import ConfigError
 from .._redact import redact
 from .._types import (
@@ -115,6 +116,7 @@ def model_info(model: Any) -> TunedModelInfo:
         snapshots=snapshots,
         create_time=_as_datetime(model.create_time),
         update_time=_as_datetime(model.update_time),
+        contract=contract_from_description(model.description),
     )
 
 

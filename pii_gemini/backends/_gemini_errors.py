@@ -19,34 +19,18 @@ from .._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     PiiGeminiError,
+    QuotaExhaustedError,
     RateLimitError,
     TransientBackendError,
-    error_for_code,
 )
-from .._redact import redact
-from ._errors import map_errors, translate_common_error
+from ._errors import api_error, map_errors, retry_delay, translate_common_error
 
 __all__ = ["map_gemini_exceptions", "parse_retry_delay", "translate_gemini_exception"]
 
 
 def parse_retry_delay(details: Any) -> float | None:
     """Seconds from a google.rpc.RetryInfo in error ``details`` (REST dicts or protos)."""
-    for detail in details or ():
-        if isinstance(detail, dict):
-            if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-                raw = detail.get("retryDelay")
-                if isinstance(raw, str) and raw.endswith("s"):
-                    try:
-                        return max(0.0, float(raw[:-1]))
-                    except ValueError:
-                        return None
-                if isinstance(raw, dict):  # {"seconds": .., "nanos": ..}
-                    return float(raw.get("seconds", 0)) + float(raw.get("nanos", 0)) / 1e9
-        elif type(detail).__name__ == "RetryInfo":
-            delay = getattr(detail, "retry_delay", None)
-            if delay is not None:
-                return float(delay.seconds) + float(delay.nanos) / 1e9
-    return None
+    return retry_delay(details)
 
 
 def _status_of(exc: Any, code: int | None) -> str | None:
@@ -84,14 +68,17 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
         inner = getattr(cause, "code", None)
         code = inner if isinstance(inner, int) and inner >= 500 else 504
         return TransientBackendError(
-            f"{where} gave up after SDK retries: {redact(exc.message)}",
+            f"{where} gave up after SDK retries ({type(cause).__name__}, {code})",
             code=code,
             status=STATUS_FOR_HTTP.get(code),
         )
     if isinstance(exc, gexc.GoogleAPICallError):
-        http_code: int | None = exc.code if isinstance(exc.code, int) else None
+        http_code: int = exc.code if isinstance(exc.code, int) else 500
         status = _status_of(exc, http_code)
-        message = f"{where} failed: {http_code} {status}: {redact(exc.message)}"
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        error = api_error(where, http_code, status, getattr(exc, "details", None), headers)
+        if isinstance(error, QuotaExhaustedError):
+            return error
         table: tuple[tuple[type[BaseException], type[BackendError]], ...] = (
             (gexc.Unauthorized, PermissionDeniedError),
             (gexc.Forbidden, PermissionDeniedError),
@@ -105,11 +92,12 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
             (gexc.ServiceUnavailable, TransientBackendError),
             (gexc.GatewayTimeout, TransientBackendError),
         )
-        retry_after = parse_retry_delay(getattr(exc, "details", None))
         for sdk_cls, lib_cls in table:
             if isinstance(exc, sdk_cls):
-                return lib_cls(message, code=http_code, status=status, retry_after=retry_after)
-        return error_for_code(http_code or 500, message, status=status, retry_after=retry_after)
+                return lib_cls(
+                    str(error), code=http_code, status=status, retry_after=error.retry_after
+                )
+        return error
     return translate_common_error(
         exc,
         where,

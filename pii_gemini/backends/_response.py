@@ -24,6 +24,9 @@ def generation_from_response(response: Any, enum_name: Callable[[Any], str | Non
     usage = getattr(response, "usage_metadata", None)
     prompt_tokens = int(getattr(usage, "prompt_token_count", 0) or 0)
     output_tokens = int(getattr(usage, "candidates_token_count", 0) or 0)
+    # Thoughts are billed as output but are not in candidates_token_count (google-genai;
+    # google-generativeai 0.8.6 predates the field and never reports them).
+    thought_tokens = int(getattr(usage, "thoughts_token_count", 0) or 0)
     feedback = getattr(response, "prompt_feedback", None)
     block_reason = enum_name(getattr(feedback, "block_reason", None))
     candidates = list(getattr(response, "candidates", None) or ())
@@ -34,6 +37,7 @@ def generation_from_response(response: Any, enum_name: Callable[[Any], str | Non
             block_reason=block_reason,
             prompt_tokens=prompt_tokens,
             output_tokens=output_tokens,
+            thought_tokens=thought_tokens,
         )
     candidate = candidates[0]
     parts = getattr(getattr(candidate, "content", None), "parts", None) or ()
@@ -44,4 +48,5 @@ def generation_from_response(response: Any, enum_name: Callable[[Any], str | Non
         block_reason=None,
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
+        thought_tokens=thought_tokens,
     )

@@ -281,6 +281,11 @@ class FakeService:
         self._advance(job, poll=True)
         return copy_record(job.record)
 
+    def has_tuned_model(self, name: str) -> bool:
+        """True when a tuned model ``name`` exists (no poll, no fault, not counted)."""
+        with self.lock:
+            return name in self._models.jobs
+
     def peek_tuned_model(self, name: str) -> TunedModelRecord:
         """Read a tuned model without counting as a poll (for in-process callers)."""
         with self.lock:

@@ -2,33 +2,17 @@
 
 google-genai raises ``APIError`` with the HTTP code and Google status; transport timeouts
 and failures come from httpx (or httpx2). Each maps to the library's exceptions, with the
-server's retry delay when it sends one. Messages are redacted (no keys or tokens).
+server's retry delay when it sends one. Messages never carry the server's text.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
 
-from .._exceptions import PiiGeminiError, error_for_code
-from .._redact import redact
-from ._errors import map_errors, translate_common_error
+from .._exceptions import PiiGeminiError
+from ._errors import api_error, map_errors, translate_common_error
 
 __all__ = ["map_vertex_exceptions", "translate_vertex_exception"]
-
-
-def _retry_delay(details: Any) -> float | None:
-    error = details.get("error") if isinstance(details, dict) else None
-    items = error.get("details") if isinstance(error, dict) else None
-    for item in items or ():
-        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            raw = item.get("retryDelay")
-            if isinstance(raw, str) and raw.endswith("s"):
-                try:
-                    return max(0.0, float(raw[:-1]))
-                except ValueError:
-                    return None
-    return None
 
 
 def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
@@ -55,9 +39,8 @@ def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiErro
     where = f"Vertex AI {action}"
     if isinstance(exc, genai_errors.APIError):
         code = int(exc.code) if exc.code else 500
-        status = exc.status or None
-        message = f"{where} failed: {code} {status}: {redact(exc.message)}"
-        return error_for_code(code, message, status=status, retry_after=_retry_delay(exc.details))
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        return api_error(where, code, exc.status or None, exc.details, headers)
     return translate_common_error(
         exc,
         where,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .._exceptions import ConfigError, error_for_code
-from .._redact import redact
-from .._types import TuningSpec
+from .._exceptions import ConfigError
+from .._types import TuningExample
+from ._errors import api_error
 from ._vertex_errors import map_vertex_exceptions
 
 __all__ = [
@@ -32,8 +32,8 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 Uploader = Callable[[str, bytes], None]
 
 
-def training_jsonl(spec: TuningSpec) -> bytes:
-    """The examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
+def training_jsonl(examples: Sequence[TuningExample]) -> bytes:
+    """Examples as Vertex supervised-tuning JSONL (one ``contents`` record per line)."""
     lines = [
         json.dumps(
             {
@@ -44,7 +44,7 @@ def training_jsonl(spec: TuningSpec) -> bytes:
             },
             ensure_ascii=False,
         )
-        for ex in spec.examples
+        for ex in examples
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -106,15 +106,14 @@ class GcsUploader:
             )
         if response.status_code >= 400:
             try:
-                error = response.json().get("error", {})
+                error = response.json()
             except ValueError:
                 error = {}
-            message = error.get("message") or response.reason or "upload failed"
-            raise error_for_code(
-                response.status_code,
-                f"Cloud Storage upload to {uri} failed: {response.status_code} {redact(message)}",
-                status=error.get("status"),
-            )
+            status = error.get("error", {}).get("status") if isinstance(error, dict) else None
+            raise api_error(
+                f"Cloud Storage upload to {uri}", response.status_code, status, error,
+                response.headers,
+            )  # fmt: skip
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -28,10 +28,25 @@ class Backend(ABC):
 
     #: Short name used by the CLI and in messages ("fake", "gemini", "vertex").
     name: ClassVar[str] = "base"
+    #: The base model ``Tuner.tune`` uses when none is given; None: there is no default
+    #: (``no_default_source_model`` says why).
+    default_source_model: ClassVar[str | None] = None
+    no_default_source_model: ClassVar[str] = "this backend has no default base model"
 
     @abstractmethod
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning ``spec.source_model`` on ``spec.examples``."""
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job an earlier ``create_tuning_job(spec)`` created, found by
+        ``spec.client_token``; None when there is none.
+
+        Creating a job is not idempotent: when a create fails ambiguously (a timeout, a 5xx,
+        a dropped connection) the job may exist all the same. ``Tuner`` asks this before it
+        tries again. Backends that cannot look a job up raise ``NotImplementedError``, and
+        the Tuner then never repeats a create.
+        """
+        raise NotImplementedError
 
     @abstractmethod
     def get_tuning_job(self, name: str) -> TuningJobInfo:
@@ -58,6 +73,11 @@ class Backend(ABC):
         self, model: str, prompt: str, config: GenerationConfig | None = None
     ) -> Generation:
         """Answer one prompt with ``model``; blocked answers are returned, not raised."""
+
+    def count_tokens(self, model: str, text: str) -> int:
+        """Tokens ``text`` costs as input of ``model``. The default estimates four
+        characters per token; the Google backends ask the service (``countTokens``)."""
+        return (len(text) + 3) // 4
 
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release connections; the default has nothing to release."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
+from .._contract import contract_from_description, spec_description, spec_model_id
 from .._exceptions import error_for_code
 from .._types import (
     Generation,
@@ -78,6 +79,7 @@ class FakeBackend(Backend):
     """
 
     name: ClassVar[str] = "fake"
+    default_source_model: ClassVar[str | None] = "models/gemini-1.5-flash-001-tuning"
 
     def __init__(self, service: FakeService | None = None, **service_kwargs: Any) -> None:
         if service is not None and service_kwargs:
@@ -98,14 +100,28 @@ class FakeBackend(Backend):
             examples=[(ex.text_input, ex.output) for ex in spec.examples],
             base_model=None if tuned else source,
             tuned_model_source=source if tuned else None,
-            tuned_model_id=spec.model_id,
+            tuned_model_id=spec_model_id(spec),
             display_name=spec.display_name or "",
-            description=spec.description or "",
+            description=spec_description(spec),
             epoch_count=hp.epoch_count,
             batch_size=hp.batch_size,
             learning_rate=hp.learning_rate,
         )
         return self._job_info(operation)
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job created for ``spec`` (its model id carries the client token), or None."""
+        model_id = spec_model_id(spec)
+        if model_id is None:
+            return None
+        try:
+            record = self.service.peek_tuned_model(f"tunedModels/{model_id}")
+        except ServiceError:
+            return None
+        contract = contract_from_description(record.description)
+        if contract is None or contract.token != spec.client_token:
+            return None  # a model of that id exists, but another request made it
+        return self._job_info(self._call(self.service.list_operations, record.name)[0])
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
         """Poll the job's operation (advances it under a per-poll progression)."""
@@ -195,4 +211,5 @@ def _model_info(record: TunedModelRecord) -> TunedModelInfo:
         snapshots=_snapshots(record.snapshots),
         create_time=record.create_time,
         update_time=record.update_time,
+        contract=contract_from_description(record.description),
     )

@@ -19,11 +19,14 @@ Beside this module: ``_gemini_errors`` (SDK/transport errors -> library errors) 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from .._contract import contract_from_description, spec_description, spec_model_id
 from .._exceptions import (
     BackendUnavailableError,
     ConfigError,
@@ -39,6 +42,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._catalogue import GEMINI_TUNING_WITHDRAWN
 from ._endpoint import check_endpoint
 from ._gemini_convert import enum_name, generation_config, job_info, model_info, model_name
 from ._gemini_errors import (
@@ -66,10 +70,9 @@ TUNING_SCOPES: tuple[str, ...] = (
     "https://www.googleapis.com/auth/generative-language.tuning",
 )
 
-GEMINI_TUNING_WITHDRAWN = (
-    "Gemini API tuning was withdrawn by Google: since May 2025 no base model can be tuned "
-    "through the Gemini API (AI Studio). Tune on Vertex AI instead: backend 'vertex' "
-    "(pip install 'pii-gemini[vertex]'), see docs/backends.md."
+_TUNED_403 = (
+    "{name} does not exist or belongs to another project: the Gemini API answers 403 "
+    "PERMISSION_DENIED for both (a missing tuned model is not a 404)"
 )
 
 _INSTALL_HINT = "pip install 'google-generativeai>=0.8.3'"
@@ -109,6 +112,21 @@ def _client_manager(endpoint: str | None, credentials: Any, api_key: str | None)
     return manager
 
 
+@contextlib.contextmanager
+def _tuned_model_403(name: str) -> Iterator[None]:
+    """Say what a 403 on a tuned model means: missing, or another project's."""
+    try:
+        yield
+    except PermissionDeniedError as exc:
+        if not name.startswith("tunedModels/") or exc.code != 403:
+            raise
+        raise PermissionDeniedError(
+            f"{_TUNED_403.format(name=name)} ({exc})",
+            code=exc.code,
+            status=exc.status,
+        ) from None
+
+
 # -- the backend -----------------------------------------------------------------------------
 
 
@@ -127,6 +145,10 @@ class GeminiBackend(Backend):
     """
 
     name: ClassVar[str] = "gemini"
+    no_default_source_model: ClassVar[str] = GEMINI_TUNING_WITHDRAWN + (
+        " (Pass source_model= only to tune against a server that still offers it, such "
+        "as the local emulator's 2024 era.)"
+    )
 
     def __init__(
         self,
@@ -188,7 +210,15 @@ class GeminiBackend(Backend):
 
     # -- tuning ---------------------------------------------------------------------------
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
-        """Start tuning with ``genai.create_tuned_model``; the job name is the operation."""
+        """Start tuning with ``genai.create_tuned_model``; the job name is the operation.
+
+        The tuned model id carries the request's client token (``find_tuning_job``).
+        """
+        if spec.validation:
+            raise ConfigError(
+                "the Gemini API takes no validation dataset: drop validation= or tune on "
+                "Vertex AI (backend 'vertex')"
+            )
         genai = self._genai
         source: Any = model_name(spec.source_model)
         hp = spec.hyperparameters
@@ -204,9 +234,9 @@ class GeminiBackend(Backend):
                 operation = genai.create_tuned_model(
                     source,
                     data,
-                    id=spec.model_id,
+                    id=spec_model_id(spec),
                     display_name=spec.display_name,
-                    description=spec.description,
+                    description=spec_description(spec) or None,
                     epoch_count=hp.epoch_count,
                     batch_size=hp.batch_size,
                     learning_rate=hp.learning_rate,
@@ -225,6 +255,35 @@ class GeminiBackend(Backend):
         base = getattr(source, "base_model", None) or str(source)
         with self._lock:
             self._base_models[operation.name] = base
+        return self._job_info(operation)
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job created for ``spec``: its tuned model id carries the client token.
+
+        A 403 or 404 means there is none (the Gemini API answers 403 for a missing model).
+        """
+        model_id = spec_model_id(spec)
+        if model_id is None:
+            return None
+        try:
+            model = self._get_tuned_model(f"tunedModels/{model_id}")
+        except (NotFoundError, PermissionDeniedError):
+            return None
+        contract = contract_from_description(getattr(model, "description", None))
+        if contract is None or contract.token != spec.client_token:
+            return None  # that id exists, but another request made it
+        ops = self._client("operations")
+        with map_gemini_exceptions("list_operations"):
+            listed = list(
+                ops.list_operations(name=model.name, filter_="", retry=None, timeout=self.timeout)
+            )
+        if not listed:
+            return self.get_tuning_job(model.name)
+        from google.generativeai import operations as ops_lib
+
+        operation = ops_lib.CreateTunedModelOperation.from_proto(listed[0], ops)  # type: ignore[no-untyped-call]
+        with self._lock:
+            self._base_models[operation.name] = getattr(model, "base_model", "") or ""
         return self._job_info(operation)
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
@@ -274,7 +333,7 @@ class GeminiBackend(Backend):
         name = model_name(name)
         if not name.startswith("tunedModels/"):
             raise ConfigError(f"expected a tuned model name 'tunedModels/...', got {name!r}")
-        with map_gemini_exceptions("get_tuned_model"):
+        with _tuned_model_403(name), map_gemini_exceptions("get_tuned_model"):
             return self._genai.get_tuned_model(
                 name, client=self._client("model"), request_options=self._options()
             )
@@ -342,7 +401,7 @@ class GeminiBackend(Backend):
     ) -> Generation:
         """Answer one prompt; blocked prompts and SAFETY stops come back as a Generation."""
         settings = generation_config(config or GenerationConfig())
-        with map_gemini_exceptions("generate_content"):
+        with _tuned_model_403(model_name(model)), map_gemini_exceptions("generate_content"):
             gm = self._genai.GenerativeModel(
                 model_name=model_name(model), safety_settings=self.safety_settings
             )
@@ -353,6 +412,15 @@ class GeminiBackend(Backend):
                 prompt, generation_config=settings, request_options=self._options()
             )
         return generation_from_response(response, enum_name)
+
+    def count_tokens(self, model: str, text: str) -> int:
+        """Input tokens of ``text`` for ``model``, from the Gemini API's ``countTokens``."""
+        name = model_name(model)
+        with _tuned_model_403(name), map_gemini_exceptions("count_tokens"):
+            gm = self._genai.GenerativeModel(model_name=name)
+            gm._client = self._client("generative")
+            answer = gm.count_tokens(text, request_options=self._options())
+        return int(getattr(answer, "total_tokens", 0) or 0)
 
     def close(self) -> None:
         """Drop the SDK clients (their HTTP sessions are closed with them)."""

@@ -27,6 +27,7 @@ import uuid
 import warnings
 from typing import Any, ClassVar
 
+from .._contract import contract_from_description, spec_description
 from .._exceptions import (
     BackendError,
     BackendUnavailableError,
@@ -41,6 +42,12 @@ from .._types import (
     TunedModelInfo,
     TuningJobInfo,
     TuningSpec,
+)
+from ._catalogue import (
+    VERTEX_DEFAULT_SOURCE_MODEL,
+    VERTEX_TUNING_REGIONS,
+    bare_model,
+    model_facts,
 )
 from ._endpoint import check_endpoint
 from ._response import generation_from_response
@@ -70,7 +77,19 @@ logger = logging.getLogger(__name__)
 _INSTALL_HINT = "pip install 'pii-gemini[vertex]'  (google-genai)"
 _DEFAULT_LOCATION = "us-central1"
 _JOB_NAME_HINT = "expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
-_BASE_LEARNING_RATE = 0.001  # the learning rate a multiplier of 1.0 stands for here
+#: The label that carries a create request's client token (``find_tuning_job``).
+TOKEN_LABEL = "pii-gemini-token"
+#: Vertex's validation-set limits (vertex-tuning-limits, 2026-09-25): rows, share of train.
+MAX_VALIDATION_ROWS = 5000
+MAX_VALIDATION_SHARE = 0.3
+_ADAPTER_NAMES = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
 
 _STATES: dict[str, JobState] = {
     "JOB_STATE_UNSPECIFIED": JobState.PENDING,
@@ -151,7 +170,48 @@ def _model_info(job: Any) -> TunedModelInfo:
         create_time=_as_datetime(getattr(job, "create_time", None)),
         update_time=_as_datetime(getattr(job, "update_time", None)),
         endpoint=getattr(tuned, "endpoint", None),
+        contract=contract_from_description(getattr(job, "description", None)),
     )
+
+
+def check_vertex_spec(spec: TuningSpec, base: str, location: str) -> None:
+    """ConfigError, before any upload, for what Vertex would refuse: validation-set size,
+    adapter size for the base model, a Gemini 3 model outside its tuning regions."""
+    n_val, n_train = len(spec.validation), len(spec.examples)
+    if n_val > MAX_VALIDATION_ROWS or n_val > MAX_VALIDATION_SHARE * n_train:
+        raise ConfigError(
+            f"the validation set has {n_val} rows; Vertex AI takes at most "
+            f"{MAX_VALIDATION_ROWS} and at most {MAX_VALIDATION_SHARE:.0%} of the training "
+            f"rows ({int(MAX_VALIDATION_SHARE * n_train)} for {n_train})"
+        )
+    facts = model_facts(base)
+    size = spec.hyperparameters.adapter_size
+    if facts is not None and size is not None and size not in facts.adapter_sizes:
+        raise ConfigError(
+            f"{base} tunes with adapter_size {', '.join(map(str, facts.adapter_sizes))}, not {size}"
+        )
+    for prefix, regions in VERTEX_TUNING_REGIONS.items():
+        if bare_model(base).startswith(prefix) and location not in regions:
+            raise ConfigError(
+                f"{base} can be tuned only in {', '.join(regions)}, not {location}: set "
+                "GOOGLE_CLOUD_LOCATION or location="
+            )
+
+
+def thinking_config(model: str, budget: int | None) -> dict[str, Any] | None:
+    """The ``thinking_config`` for ``model`` (a base model name) and a wanted budget.
+
+    ``None`` for models that do not think or when nothing is asked; budget 0 becomes the
+    least the model allows (its minimum budget, or its lowest thinking level).
+    """
+    facts = model_facts(model)
+    if budget is None or facts is None or facts.thinking == "none":
+        return None
+    if facts.thinking == "level":
+        return {"thinking_level": facts.min_level.upper() if budget == 0 else "HIGH"}
+    if budget == 0:
+        return {"thinking_budget": facts.min_budget}
+    return {"thinking_budget": budget}
 
 
 class VertexBackend(Backend):
@@ -170,6 +230,7 @@ class VertexBackend(Backend):
     """
 
     name: ClassVar[str] = "vertex"
+    default_source_model: ClassVar[str | None] = VERTEX_DEFAULT_SOURCE_MODEL
 
     def __init__(
         self,
@@ -181,7 +242,6 @@ class VertexBackend(Backend):
         endpoint: str | None = None,
         timeout: float = 60.0,
         uploader: Uploader | None = None,
-        adapter_size: str | None = None,
         api_version: str | None = None,
     ) -> None:
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -202,7 +262,6 @@ class VertexBackend(Backend):
         self.staging_uri = staging_uri.rstrip("/") if staging_uri else None
         self.endpoint = endpoint
         self.timeout = float(timeout)
-        self.adapter_size = adapter_size
         self._credentials = credentials
         self._uploader: Uploader = uploader or GcsUploader(
             credentials,
@@ -212,6 +271,7 @@ class VertexBackend(Backend):
         self._lock = threading.Lock()
         self._total_steps: dict[str, int] = {}  # job name -> steps computed at creation
         self._endpoints: dict[str, str] = {}  # tuned model / job name -> endpoint
+        self._bases: dict[str, str] = {}  # tuned model / endpoint / job name -> base model
         http_options: dict[str, Any] = {"timeout": int(self.timeout * 1000)}
         if endpoint:
             http_options["base_url"] = endpoint
@@ -237,24 +297,40 @@ class VertexBackend(Backend):
 
     # -- tuning ---------------------------------------------------------------------------
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
-        """Upload the examples as JSONL and start a supervised tuning job."""
+        """Upload the examples (and validation rows) as JSONL and start a supervised job.
+
+        Sends Vertex's own hyperparameters: ``epoch_count``, ``learning_rate_multiplier``
+        and ``adapter_size`` when set (batch size and an absolute learning rate are for
+        open models only, so the Gemini API's ``batch_size``/``learning_rate`` are not
+        sent). The client token goes in a label and in the staged file names.
+        """
         if not self.staging_uri:
             raise ConfigError(
                 "the vertex backend needs a gs:// staging URI for training data: set "
                 "PII_GEMINI_GCS_URI or pass staging_uri="
             )
         base = _vertex_base_model(spec.source_model)
-        slug = re.sub(r"[^a-z0-9-]+", "-", (spec.model_id or spec.display_name or "tuning").lower())
-        uri = f"{self.staging_uri}/{slug.strip('-') or 'tuning'}-{uuid.uuid4().hex[:12]}.jsonl"
-        self._uploader(uri, training_jsonl(spec))
+        check_vertex_spec(spec, base, self.location)
+        stem = self._staged_stem(spec)
+        uri = f"{stem}.jsonl"
+        self._uploader(uri, training_jsonl(spec.examples))
+        validation_uri = None
+        if spec.validation:
+            validation_uri = f"{stem}-validation.jsonl"
+            self._uploader(validation_uri, training_jsonl(spec.validation))
         hp = spec.hyperparameters
         types = self._types
+        labels = {TOKEN_LABEL: spec.client_token} if spec.client_token else None
         config = types.CreateTuningJobConfig(
             epoch_count=hp.epoch_count,
-            learning_rate_multiplier=round(hp.learning_rate / _BASE_LEARNING_RATE, 6),
+            learning_rate_multiplier=hp.learning_rate_multiplier,
+            adapter_size=_ADAPTER_NAMES.get(hp.adapter_size or 0),
             tuned_model_display_name=spec.display_name or spec.model_id,
-            description=spec.description,
-            adapter_size=self.adapter_size,
+            description=spec_description(spec) or None,
+            validation_dataset=(
+                types.TuningValidationDataset(gcs_uri=validation_uri) if validation_uri else None
+            ),
+            labels=labels,
         )
         with map_vertex_exceptions("create tuning job"), warnings.catch_warnings():
             # tunings.tune() warns once that the SDK's tuning support is experimental.
@@ -267,6 +343,26 @@ class VertexBackend(Backend):
         with self._lock:
             self._total_steps[job.name] = spec.total_steps
         return self._job_info(job)
+
+    def _staged_stem(self, spec: TuningSpec) -> str:
+        """``gs://.../<slug>-<token>``: the same for every attempt of one request."""
+        slug = re.sub(r"[^a-z0-9-]+", "-", (spec.model_id or spec.display_name or "tuning").lower())
+        token = spec.client_token or uuid.uuid4().hex[:12]
+        return f"{self.staging_uri}/{slug.strip('-') or 'tuning'}-{token}"
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job created for ``spec``: the one labelled with its client token, or None."""
+        if not spec.client_token:
+            return None
+        wanted = f'labels.{TOKEN_LABEL}="{spec.client_token}"'
+        with map_vertex_exceptions("list tuning jobs"):
+            jobs = list(self._client.tunings.list(config={"filter": wanted}))
+        for job in jobs:  # the filter is a hint; the label decides
+            if (getattr(job, "labels", None) or {}).get(TOKEN_LABEL) == spec.client_token:
+                with self._lock:
+                    self._total_steps.setdefault(job.name, spec.total_steps)
+                return self._job_info(job)
+        return None
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
         """Poll a tuning job by its name ``projects/.../tuningJobs/...``."""
@@ -296,8 +392,12 @@ class VertexBackend(Backend):
         # (get_model and generate accept it and resolve the tuned model later).
         model = getattr(tuned, "model", None) or job.name
         endpoint = getattr(tuned, "endpoint", None)
+        base_model = getattr(job, "base_model", None) or ""
         with self._lock:
             total = _step_count(job) or self._total_steps.get(job.name, 0)
+            for key in (job.name, model, endpoint):
+                if key and base_model:
+                    self._bases[key] = base_model
             if endpoint:
                 self._endpoints[job.name] = endpoint
                 if model:
@@ -379,17 +479,28 @@ class VertexBackend(Backend):
         """Answer one prompt; blocked prompts and SAFETY stops come back as a Generation."""
         config = config or GenerationConfig()
         target = self._resolve(model)
+        with self._lock:
+            base = self._bases.get(model) or self._bases.get(target) or target
+        thinking = thinking_config(base, config.thinking_budget)
         gen_config = self._types.GenerateContentConfig(
             temperature=config.temperature,
             top_p=config.top_p,
             top_k=config.top_k,
             max_output_tokens=config.max_output_tokens,
+            thinking_config=self._types.ThinkingConfig(**thinking) if thinking else None,
         )
         with map_vertex_exceptions("generate_content"):
             response = self._client.models.generate_content(
                 model=target, contents=prompt, config=gen_config
             )
         return generation_from_response(response, _enum_text)
+
+    def count_tokens(self, model: str, text: str) -> int:
+        """Input tokens of ``text`` for ``model``, from Vertex's ``countTokens``."""
+        target = self._resolve(model)
+        with map_vertex_exceptions("count_tokens"):
+            answer = self._client.models.count_tokens(model=target, contents=text)
+        return int(getattr(answer, "total_tokens", 0) or 0)
 
     def close(self) -> None:
         """Close the uploader's and the client's HTTP connections."""

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .._contract import write_model_card
 from .._exceptions import DatasetError
+from .._types import TrainingContract
 from ..dataset import PromptBuilder, load_pii_dataset, train_test_split
 from ._common import EXIT_OK, echo, write_jsonl
 
@@ -38,7 +40,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     )
     if df.empty:
         raise DatasetError("no rows left after loading and filtering the source")
-    prompts = PromptBuilder(target=args.target).build(df)
+    builder = PromptBuilder(target=args.target)
+    prompts = builder.build(df)
     full = pd.concat(
         [df.reset_index(drop=True), prompts.drop(columns=["id"], errors="ignore")], axis=1
     )
@@ -49,6 +52,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     train_path, test_path = out / "train.jsonl", out / "test.jsonl"
     write_jsonl(train, train_path)
     write_jsonl(test, test_path)
+    contract = TrainingContract(builder.target, builder.template, builder.instruction)
+    write_model_card(out / "model-card.json", "", "", contract)  # `tune` adds the model
     skipped = int(df.attrs.get("skipped_rows", 0) or 0)
     echo(f"train: {len(train)} rows -> {train_path}")
     echo(f"test:  {len(test)} rows -> {test_path}")

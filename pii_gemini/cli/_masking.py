@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._cost import masking_cost
 from .._exceptions import BackendError, ConfigError, DatasetError, TuningError
 from .._types import JobState
 from ..backends.base import Backend
@@ -34,21 +35,23 @@ _REVERSIBLE = ("numbered", "surrogate")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def _check_model_ready(backend: Backend, model: str) -> None:
+def _check_model_ready(backend: Backend, model: str) -> str:
     """Refuse to mask with a tuned model that is still training or has failed.
 
     Otherwise every row would be sent, fail and be written as failed. Names the backend does
     not know as tuned models (base models) pass; the Masker reports truly unknown ones.
+    Returns the base model (what the run is billed as), else ``model``.
     """
     try:
         info = backend.get_model(model)
-    except BackendError:
-        return
+    except (BackendError, ConfigError):
+        return model
     if info.state is not JobState.SUCCEEDED:
         raise TuningError(
             f"model {model} is {info.state.value}, not ready to generate; "
             f"follow its job with `{PROG} status` (or `{PROG} models list`)"
         )
+    return info.base_model or model
 
 
 def _operator_params(operator: str) -> dict[str, Any]:
@@ -73,11 +76,13 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         raise UsageError(f"--vault needs a reversible --operator ({', '.join(_REVERSIBLE)})")
     params = _operator_params(args.operator)
     with open_backend(args) as backend:
-        _check_model_ready(backend, args.model)
-        masker = Masker(
+        base = _check_model_ready(backend, args.model)
+        # The model's training contract decides the prompt and the answer format; an
+        # explicit --target must agree with it.
+        masker = Masker.for_model(
             backend,
             args.model,
-            prompt_builder=PromptBuilder(target=args.target),
+            prompt_builder=PromptBuilder(target=args.target) if args.target else None,
             concurrency=args.concurrency,
             requests_per_minute=args.rpm,
             tokens_per_minute=args.tpm,
@@ -101,6 +106,8 @@ def _cmd_mask(args: argparse.Namespace) -> int:
             hint("rows written so far are kept; run the same command again to resume")
             raise
     echo(str(summary))
+    cost = masking_cost(base, summary.prompt_tokens, summary.output_tokens + summary.thought_tokens)
+    echo(f"estimated cost: {cost}")
     echo(f"output: {args.output}")
     if args.vault:
         echo(f"vault: {args.vault} (holds the original values: keep it private)")
@@ -173,8 +180,9 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="tuned model name, e.g. tunedModels/x")
     p.add_argument("--text-column", default="source_text")
     p.add_argument("--id-column", help="column copied to the output as `id`")
-    p.add_argument("--target", choices=PromptBuilder.TARGETS, default="masked_text",
-                   help="what the model was tuned to answer")  # fmt: skip
+    p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,
+                   help="what the model was tuned to answer (default: its training "
+                   "contract, else masked_text); a mismatch is refused")  # fmt: skip
     p.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight")
     p.add_argument("--rpm", type=positive_float, help="requests per minute limit")
     p.add_argument("--tpm", type=positive_float, help="tokens per minute limit")

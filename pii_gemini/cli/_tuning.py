@@ -25,14 +25,29 @@ if TYPE_CHECKING:
     from ._common import Subparsers
 
 
+_CARD = "model-card.json"  # the local model card `prepare` starts and `tune` completes
+
+
+def _card_path(args: argparse.Namespace) -> Path:
+    return Path(args.card).expanduser() if args.card else Path(args.train).parent / _CARD
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
+    from .._contract import prompt_builder_for, read_model_card, write_model_card
     from ..tuning import Tuner
 
     if args.plot and not args.wait:
         raise UsageError("--plot needs --wait (the loss is known once the job has run)")
     train = read_table(args.train)
+    validation = read_table(args.validation) if args.validation else None
+    card = _card_path(args)
+    builder = prompt_builder_for(read_model_card(card)[1]) if card.is_file() else None
     with open_backend(args) as backend:
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
+        source = args.source_model or backend.default_source_model
+        if args.dry_run:
+            _dry_run(backend, source, train, args)
+            return EXIT_OK
         kwargs: dict[str, Any] = {}
         if args.source_model:
             kwargs["source_model"] = args.source_model
@@ -43,14 +58,45 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             epoch_count=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
+            learning_rate_multiplier=args.learning_rate_multiplier,
+            adapter_size=args.adapter_size,
+            validation=validation,
+            prompt_builder=builder,
             **kwargs,
         )
         _print_job(job)
+        if job.contract is not None:
+            write_model_card(card, job.model, job.base_model, job.contract)
+            echo(f"model card:  {card}")
         if args.wait:
-            _finish_job(job, args)
+            model = _finish_job(job, args)
+            if job.contract is not None and model != job.model:  # Vertex names it now
+                write_model_card(card, model, job.base_model, job.contract)
         else:
             echo(f"follow it with: {PROG} status {job.name}")
     return EXIT_OK
+
+
+def _dry_run(backend: Any, source: str | None, train: Any, args: argparse.Namespace) -> None:
+    """Print what tuning would send and cost, without starting anything."""
+    from .._cost import masking_cost, tuning_cost
+    from ..tuning import _examples
+
+    if source is None:
+        raise UsageError(backend.no_default_source_model)
+    examples = _examples(train, "text_input", "output")
+    text = "\n".join(f"{ex.text_input}\n{ex.output}" for ex in examples)
+    tokens = backend.count_tokens(source, text) if backend.name != "fake" else (len(text) + 3) // 4
+    prompt = sum(len(ex.text_input) for ex in examples) * tokens // max(len(text), 1)
+    answer = tokens - prompt
+    per_1000 = masking_cost(source, prompt * 1000 // len(examples), answer * 1000 // len(examples))
+    echo(f"base model:  {source} ({backend.name})")
+    echo(f"examples:    {len(examples)}, {tokens:,} tokens")
+    echo(f"epochs:      {args.epochs}")
+    training = tuning_cost(source, tokens, args.epochs, training_price=args.training_price)
+    echo(f"estimate:    {training}")
+    echo(f"per 1,000 masked rows like these: {per_1000}")
+    echo("dry run: nothing was uploaded or started")
 
 
 def _print_job(job: Any) -> None:
@@ -59,8 +105,8 @@ def _print_job(job: Any) -> None:
     echo(f"total steps: {job.total_steps}")
 
 
-def _finish_job(job: Any, args: argparse.Namespace) -> None:
-    """Wait for ``job`` with a progress bar and optionally plot its loss."""
+def _finish_job(job: Any, args: argparse.Namespace) -> str:
+    """Wait for ``job`` with a progress bar and optionally plot its loss; the model name."""
     try:
         model = job.wait(progress=not args.quiet, timeout=args.timeout)
     except (KeyboardInterrupt, TuningError):
@@ -77,6 +123,7 @@ def _finish_job(job: Any, args: argparse.Namespace) -> None:
         plot.parent.mkdir(parents=True, exist_ok=True)
         job.plot_loss(plot)
         echo(f"loss plot:   {plot}")
+    return str(model.name)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -145,12 +192,27 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         description="Start tuning on a file with text_input/output columns.",
     )  # fmt: skip
     p.add_argument("train", help="train file (.jsonl/.csv/.parquet) with text_input, output")
-    p.add_argument("--source-model", help="base model to tune (default: the tunable Flash)")
+    p.add_argument("--source-model",
+                   help="base model (default: the backend's current tunable model)")  # fmt: skip
     p.add_argument("--model-id", help="id of the tuned model (lowercase, digits, dashes)")
     p.add_argument("--display-name")
     p.add_argument("--epochs", type=positive_int, default=2)
     p.add_argument("--batch-size", type=positive_int, default=4)
-    p.add_argument("--learning-rate", type=positive_float, default=0.001)
+    p.add_argument("--learning-rate", type=positive_float, default=0.001,
+                   help="Gemini API only (the seed's rate); Vertex takes a multiplier")  # fmt: skip
+    p.add_argument("--learning-rate-multiplier", type=positive_float,
+                   help="Vertex: factor on Vertex's default learning rate")  # fmt: skip
+    p.add_argument("--adapter-size", type=int, choices=(1, 2, 4, 8, 16, 32),
+                   help="Vertex: LoRA adapter size")  # fmt: skip
+    p.add_argument("--validation", metavar="FILE",
+                   help="Vertex: validation rows, <= 5000 and 30%% of train")  # fmt: skip
+    p.add_argument("--card", metavar="PATH",
+                   help=f"model card to read the prompt contract from and write the model to "
+                   f"(default: {_CARD} beside the train file)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="print base model, tokens and cost; start nothing")  # fmt: skip
+    p.add_argument("--training-price", type=positive_float, metavar="USD_PER_1M",
+                   help="price per 1M training tokens for the estimate")  # fmt: skip
     _add_wait_options(p)
     p.set_defaults(func=_cmd_tune)
 

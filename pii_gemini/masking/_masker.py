@@ -131,6 +131,26 @@ class Masker:
             fatal=FATAL,
         )
 
+    @classmethod
+    def for_model(
+        cls, backend: Backend, model: str, *, prompt_builder: PromptBuilder | None = None,
+        **kwargs: Any,
+    ) -> Masker:  # fmt: skip
+        """A Masker that prompts ``model`` the way it was tuned (its training contract).
+
+        Without ``prompt_builder`` the contract's template and target are used; with one,
+        a mismatch is a ConfigError before any request. Models without a contract (base
+        models, models tuned elsewhere) get ``prompt_builder`` or the default.
+        """
+        from .._contract import check_prompter, contract_of, prompt_builder_for
+
+        contract = contract_of(backend, model, kwargs.get("retry"))
+        if contract is not None and contract.target:
+            if prompt_builder is None:
+                prompt_builder = prompt_builder_for(contract)
+            check_prompter(contract, prompt_builder, model)
+        return cls(backend, model, prompt_builder=prompt_builder, **kwargs)
+
     def __repr__(self) -> str:
         return (
             f"Masker(backend={self.backend.name!r}, model={self.model!r}, "

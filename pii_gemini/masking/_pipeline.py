@@ -199,7 +199,7 @@ class Pipeline:
 
 
 def _tokens(generation: Generation) -> float:
-    return generation.prompt_tokens + generation.output_tokens
+    return generation.prompt_tokens + generation.output_tokens + generation.thought_tokens
 
 
 def _error_name(exc: BaseException) -> str:

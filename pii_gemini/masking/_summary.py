@@ -43,11 +43,12 @@ class MaskSummary:
     output_tokens: int = 0
     rows_per_s: float = 0.0
     safety_net_caught: int = 0
+    thought_tokens: int = 0  # a thinking model's thoughts: billed as output
 
     @property
     def total_tokens(self) -> int:
-        """Tokens billed in this run (prompt + output), the cost estimate."""
-        return self.prompt_tokens + self.output_tokens
+        """Tokens billed in this run (prompt + output + thoughts), the cost estimate."""
+        return self.prompt_tokens + self.output_tokens + self.thought_tokens
 
     def __str__(self) -> str:
         return (
@@ -56,7 +57,8 @@ class MaskSummary:
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
             f"resumed={self.skipped_resumed} safety_net_caught={self.safety_net_caught} "
             f"tokens={self.total_tokens} "
-            f"(prompt {self.prompt_tokens} + output {self.output_tokens})"
+            f"(prompt {self.prompt_tokens} + output {self.output_tokens}"
+            f" + thoughts {self.thought_tokens})"
         )
 
 
@@ -68,6 +70,7 @@ class MaskRun(RunStats):
         self.caught = 0
         self.prompt_tokens = 0
         self.output_tokens = 0
+        self.thought_tokens = 0
         self.statuses: dict[MaskStatus, int] = dict.fromkeys(MaskStatus, 0)
         self._lock = threading.Lock()
 
@@ -75,6 +78,7 @@ class MaskRun(RunStats):
         with self._lock:
             self.prompt_tokens += generation.prompt_tokens
             self.output_tokens += generation.output_tokens
+            self.thought_tokens += generation.thought_tokens
 
     def count(self, result: MaskResult) -> None:
         self.statuses[result.status] += 1
@@ -101,6 +105,7 @@ class MaskRun(RunStats):
             elapsed_s=elapsed,
             prompt_tokens=self.prompt_tokens,
             output_tokens=self.output_tokens,
+            thought_tokens=self.thought_tokens,
             rows_per_s=done / elapsed if elapsed > 0 else 0.0,
             safety_net_caught=self.caught,
         )

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigError
+from ..backends._catalogue import CURRENT_ERA, era_catalogue
 from ..backends._service import (
     DEFAULT_BASE_MODELS,
     TUNABLE_BASE_MODELS,
@@ -35,7 +36,8 @@ from ..backends._service import (
     ServiceError,
 )
 from . import _gemini_routes, _vertex_routes
-from ._server import App, HttpError, RecordedRequest, Router, serve
+from ._era import EraRules, Quotas, QuotaTracker
+from ._server import AfterCommit, App, HttpError, RecordedRequest, Request, Router, serve
 from ._vertex_routes import VertexState, parse_gcs_uri
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ __all__ = [
     "Emulator",
     "FakeService",
     "Progression",
+    "Quotas",
     "RecordedRequest",
     "ServiceError",
     "fake_backend",
@@ -58,14 +61,18 @@ __all__ = [
 DEFAULT_API_KEY = "emulator-api-key"
 #: The OAuth bearer token the emulator's Vertex/storage clients send.
 DEFAULT_BEARER_TOKEN = "emulator-oauth-token"
-#: Vertex base models the emulator can tune (served as ``models/<name>`` by the service).
-VERTEX_TUNABLE_MODELS: tuple[str, ...] = (
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-lite",
-    "gemini-2.5-pro",
-    "gemini-2.0-flash-001",
-    "gemini-2.0-flash-lite-001",
-)
+#: Vertex base models the emulator tunes in the current era (served as ``models/<name>``).
+VERTEX_TUNABLE_MODELS: tuple[str, ...] = era_catalogue(CURRENT_ERA).vertex_tunes
+
+
+def _service_models(era: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(base_models, tunable_models)`` of the shared FakeService for ``era``: every model
+    either service serves or tunes (the routes decide which service offers what)."""
+    cat = era_catalogue(era)
+    every = cat.gemini_serves + cat.gemini_retired + cat.vertex_serves + cat.vertex_tunes
+    bases = tuple(dict.fromkeys(DEFAULT_BASE_MODELS + tuple(f"models/{m}" for m in every)))
+    tunable = tuple(f"models/{m}" for m in dict.fromkeys(cat.gemini_tunes + cat.vertex_tunes))
+    return bases, tuple(dict.fromkeys(TUNABLE_BASE_MODELS + tunable))
 
 
 class Emulator:
@@ -75,6 +82,11 @@ class Emulator:
     ``None`` accepts any key. ``bearer_token`` likewise for ``Authorization: Bearer``
     (``None`` accepts any token). Without credentials the emulator answers 403 like Google.
     Extra keyword arguments build the ``FakeService`` (``progression=``, ``seed=``, ...).
+
+    ``era`` picks the Google it models (``backends/_catalogue.py``): ``"2026"`` (default,
+    today: no Gemini API tuning, retired models 404, Vertex tunes 2.5/3.x thinking models,
+    strict request parsing) or ``"2024"`` (the seed notebook's Google, lenient).
+    ``quotas`` enforces per-model RPM/TPM/RPD on generate with Google's 429 bodies.
     """
 
     def __init__(
@@ -85,16 +97,24 @@ class Emulator:
         bearer_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        era: str = CURRENT_ERA,
+        quotas: Quotas | None = None,
         **service_kwargs: Any,
     ) -> None:
         if service is not None and service_kwargs:
             raise ConfigError("pass either service= or FakeService keyword arguments, not both")
+        try:
+            self.rules = EraRules(era)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.era = era
         if service is None:
-            vertex = tuple(f"models/{m}" for m in VERTEX_TUNABLE_MODELS)
-            service_kwargs.setdefault("base_models", DEFAULT_BASE_MODELS + vertex)
-            service_kwargs.setdefault("tunable_models", TUNABLE_BASE_MODELS + vertex)
+            bases, tunable = _service_models(era)
+            service_kwargs.setdefault("base_models", bases)
+            service_kwargs.setdefault("tunable_models", tunable)
             service = FakeService(**service_kwargs)
         self._service = service
+        self.quotas = QuotaTracker(quotas) if quotas is not None else None
         self.vertex = VertexState()
         self.api_key = api_key
         self.bearer_token = bearer_token
@@ -163,7 +183,58 @@ class Emulator:
         """Forget all models, jobs, stored objects, faults and recorded requests."""
         self._service.reset()
         self.vertex.reset()
+        with self._app._lock:
+            self._app.latency.clear()
+            self._app.after_commit.clear()
+            self._app.hooks.clear()
         self.clear_requests()
+
+    # -- faults and latency ---------------------------------------------------------------
+    @property
+    def routes(self) -> frozenset[str]:
+        """Route names ``set_latency`` and ``fault_after_commit`` take (``"vertex.create"``...)."""
+        return self._app.router.names
+
+    def _route(self, route: str) -> str:
+        if route not in self.routes:
+            raise ConfigError(f"unknown route {route!r}: one of {', '.join(sorted(self.routes))}")
+        return route
+
+    def set_latency(self, route: str, seconds: float) -> None:
+        """Make ``route`` answer ``seconds`` later (0 removes the delay)."""
+        with self._app._lock:
+            self._app.latency[self._route(route)] = max(0.0, float(seconds))
+
+    def fault_after_commit(
+        self, route: str, mode: str = "late", *, delay: float = 2.0, times: int = 1
+    ) -> None:
+        """Let the next ``times`` successful calls of ``route`` take effect, then answer
+        ``late`` (after ``delay`` seconds, past the client's timeout), ``drop`` the
+        connection, or send a 200 whose body is cut (``truncate``) or of another shape
+        (``shape``): the request took effect, the caller does not know it."""
+        if mode not in _AFTER_COMMIT_MODES:
+            raise ConfigError(f"mode must be one of {', '.join(_AFTER_COMMIT_MODES)}, got {mode!r}")
+        with self._app._lock:
+            self._app.after_commit.setdefault(self._route(route), []).append(
+                AfterCommit(mode, delay, times)
+            )
+
+    def echo_errors(self, route: str, code: int = 500, *, times: int = 1) -> None:
+        """Fail the next ``times`` calls of ``route`` with ``code`` and an error message that
+        echoes the request body and its credentials, as some servers and proxies do."""
+        state = {"left": times}
+        name = self._route(route)
+
+        def hook(req: Request, route_name: str) -> None:
+            if route_name != name or state["left"] <= 0:
+                return
+            state["left"] -= 1
+            key = req.headers.get("x-goog-api-key") or req.headers.get("authorization", "")
+            echoed = req.raw_body.decode("utf-8", "replace")
+            raise HttpError(code, f"could not process {echoed} (credentials: {key})")
+
+        with self._app._lock:
+            self._app.hooks.append(hook)
 
     # -- inspection -----------------------------------------------------------------------
     @property
@@ -229,6 +300,8 @@ class Emulator:
 
 # -- moto-style context manager -------------------------------------------------------------
 
+_AFTER_COMMIT_MODES = ("late", "drop", "truncate", "shape")
+
 _ENV_KEYS = (
     "PII_GEMINI_ENDPOINT",
     "PII_GEMINI_ACCESS_TOKEN",
@@ -247,11 +320,13 @@ def fake_backend(
     *,
     progression: Progression | None = None,
     tunable_models: Sequence[str] | None = None,
+    era: str = CURRENT_ERA,
 ) -> Iterator[Emulator]:
     """Route ``make_backend("gemini"/"vertex")`` to a local emulator while active.
 
-    Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY``/``GEMINI_API_KEY``, a fake
-    project/location, an access token and a ``gs://`` staging URI in ``os.environ``. Nested
+    Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY`` (and unsets ``GEMINI_API_KEY``),
+    a fake project/location, an access token and a ``gs://`` staging URI. ``era`` picks the
+    Google the emulator models (default: today's; ``"2024"`` for the seed's flow). Nested
     uses share the outer emulator; the outermost exit stops it, restores the environment and
     so leaves no state behind. Usable as a decorator too. ``os.environ`` is process-global,
     so do not enter it from several threads at once.
@@ -262,13 +337,14 @@ def fake_backend(
             _active.append((emu, {}))
             nested = True
         else:
-            kwargs: dict[str, Any] = {"progression": progression or Progression.immediate()}
+            kwargs: dict[str, Any] = {
+                "progression": progression or Progression.immediate(),
+                "era": era,
+            }
             if tunable_models is not None:
-                vertex = tuple(f"models/{m}" for m in VERTEX_TUNABLE_MODELS)
+                bases, _ = _service_models(era)
                 kwargs["tunable_models"] = tuple(tunable_models)
-                kwargs["base_models"] = tuple(
-                    dict.fromkeys(DEFAULT_BASE_MODELS + vertex + tuple(tunable_models))
-                )
+                kwargs["base_models"] = tuple(dict.fromkeys(bases + tuple(tunable_models)))
             emu = Emulator(**kwargs).start()
             saved = {k: os.environ.get(k) for k in _ENV_KEYS}
             os.environ.update(
@@ -277,11 +353,14 @@ def fake_backend(
                     "PII_GEMINI_ACCESS_TOKEN": DEFAULT_BEARER_TOKEN,
                     "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
                     "GOOGLE_API_KEY": DEFAULT_API_KEY,
-                    "GEMINI_API_KEY": DEFAULT_API_KEY,
                     "GOOGLE_CLOUD_PROJECT": "emulator-project",
                     "GOOGLE_CLOUD_LOCATION": "us-central1",
                 }
             )
+            # One key only: with both set google-genai warns, and the two SDKs disagree
+            # on which one wins (GEMINI_API_KEY for google-generativeai, GOOGLE_API_KEY
+            # for google-genai).
+            os.environ.pop("GEMINI_API_KEY", None)
             _active.append((emu, saved))
             nested = False
     try:

@@ -8,8 +8,11 @@ echo, and ``{"code", "message"}`` google.rpc errors inside finished operations.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
+from ..backends._catalogue import bare_model, model_facts
+from ._era import EraRules, Host
+from ._generate import count_tokens_json, generate, generate_json, prompt_from_body
 from ._server import HttpError, Request, Response, Router, rfc3339
 
 __all__ = [
@@ -21,6 +24,23 @@ __all__ = [
     "register",
     "tuned_model_json",
 ]
+
+#: Fields of the TunedModel resource a create body may carry (ai.google.dev/api/tuning).
+_TUNED_MODEL_FIELDS = (
+    "name",
+    "baseModel",
+    "tunedModelSource",
+    "displayName",
+    "description",
+    "temperature",
+    "topP",
+    "topK",
+    "state",
+    "createTime",
+    "updateTime",
+    "tuningTask",
+    "readerProjectNumbers",
+)
 
 METADATA_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.CreateTunedModelMetadata"
 TUNED_MODEL_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.TunedModel"
@@ -40,9 +60,41 @@ _UPDATABLE = {
 }
 
 
-class _Host(Protocol):
-    @property
-    def service(self) -> Any: ...
+_Host = Host
+
+
+def no_permission(name: str) -> HttpError:
+    """What the Gemini API answers for a missing or foreign tuned model (tuned-model-403)."""
+    return HttpError(
+        403, f"You do not have permission to access tuned model {name}.", "PERMISSION_DENIED"
+    )
+
+
+def _tuned(host: _Host, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the service on tuned model ``name``; a 404 there is Google's 403."""
+    if not host.service.has_tuned_model(name):
+        raise no_permission(name)
+    return fn(*args, **kwargs)
+
+
+def model_json(name: str, rules: EraRules) -> dict[str, Any]:
+    """A Model resource (models.get/list) as the era serves it."""
+    bare = bare_model(name)
+    facts = model_facts(name)
+    methods = ["generateContent", "countTokens"]
+    if bare in rules.catalogue.gemini_tunes:
+        methods.append("createTunedModel")
+    out: dict[str, Any] = {
+        "name": f"models/{bare}",
+        "version": "001",
+        "displayName": bare,
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536 if rules.current else 8192,
+        "supportedGenerationMethods": methods,
+    }
+    if rules.current and facts is not None and facts.thinking != "none":
+        out["thinking"] = True
+    return out
 
 
 def _snapshot_json(snap: Any) -> dict[str, Any]:
@@ -130,67 +182,6 @@ def operation_json(op: Any, service: Any) -> dict[str, Any]:
     return out
 
 
-def prompt_from_body(body: dict[str, Any]) -> str:
-    """The prompt text of a generateContent body: every text part, in order."""
-    contents = body.get("contents")
-    if not isinstance(contents, list) or not contents:
-        raise HttpError(400, "* GenerateContentRequest.contents: contents is not specified")
-    texts: list[str] = []
-    for content in contents:
-        if not isinstance(content, dict):
-            raise HttpError(400, "Invalid JSON payload received. Unknown content shape.")
-        for part in content.get("parts") or []:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-    if not texts:
-        raise HttpError(
-            400, "* GenerateContentRequest.contents[0].parts: contents.parts must not be empty."
-        )
-    return "\n".join(texts)
-
-
-def _generation_kwargs(body: dict[str, Any]) -> dict[str, Any]:
-    cfg = body.get("generationConfig") or body.get("generation_config") or {}
-    return {
-        "temperature": cfg.get("temperature"),
-        "top_p": cfg.get("topP", cfg.get("top_p")),
-        "top_k": cfg.get("topK", cfg.get("top_k")),
-        "max_output_tokens": cfg.get("maxOutputTokens", cfg.get("max_output_tokens")),
-    }
-
-
-def generate_json(gen: Any, *, model_version: str | None = None) -> dict[str, Any]:
-    """A GenerateContentResponse, including blocked prompts and SAFETY stops."""
-    usage = {
-        "promptTokenCount": int(gen.prompt_tokens),
-        "candidatesTokenCount": int(gen.output_tokens),
-        "totalTokenCount": int(gen.prompt_tokens) + int(gen.output_tokens),
-    }
-    out: dict[str, Any] = {}
-    if gen.block_reason:
-        out["promptFeedback"] = {
-            "blockReason": gen.block_reason,
-            "safetyRatings": [
-                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}
-            ],
-        }
-        out["usageMetadata"] = usage
-        return out
-    candidate: dict[str, Any] = {"index": 0}
-    if gen.text is not None:
-        candidate["content"] = {"parts": [{"text": gen.text}], "role": "model"}
-    candidate["finishReason"] = gen.finish_reason or "STOP"
-    if candidate["finishReason"] == "SAFETY":
-        candidate["safetyRatings"] = [
-            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
-        ]
-    out["candidates"] = [candidate]
-    out["usageMetadata"] = usage
-    if model_version:
-        out["modelVersion"] = model_version
-    return out
-
-
 def register(router: Router, host: _Host) -> None:
     """Add the Generative Language routes to ``router``."""
     tm = r"tunedModels/(?P<id>[a-zA-Z0-9][a-zA-Z0-9_.-]*)"
@@ -198,6 +189,8 @@ def register(router: Router, host: _Host) -> None:
 
     def create(req: Request) -> Response:
         body = req.json()
+        host.rules.check_fields(body, _TUNED_MODEL_FIELDS, "tuned_model")
+        host.rules.gemini_create(body.get("baseModel") or body.get("base_model"))
         task = body.get("tuningTask") or body.get("tuning_task") or {}
         data = task.get("trainingData") or task.get("training_data") or {}
         outer = data.get("examples") or {}
@@ -232,7 +225,8 @@ def register(router: Router, host: _Host) -> None:
         return 200, operation_json(record, host.service)
 
     def get_model(req: Request) -> Response:
-        rec = host.service.get_tuned_model(f"tunedModels/{req.params['id']}")
+        name = f"tunedModels/{req.params['id']}"
+        rec = _tuned(host, name, host.service.get_tuned_model, name)
         return 200, tuned_model_json(rec, enum_int=req.enum_int)
 
     def list_models(req: Request) -> Response:
@@ -254,6 +248,7 @@ def register(router: Router, host: _Host) -> None:
 
     def patch_model(req: Request) -> Response:
         name = f"tunedModels/{req.params['id']}"
+        _tuned(host, name, lambda: None)
         body = req.json()
         mask = req.arg("updateMask") or req.arg("update_mask") or ""
         fields = [f.strip() for f in mask.split(",") if f.strip()]
@@ -270,7 +265,8 @@ def register(router: Router, host: _Host) -> None:
         return 200, tuned_model_json(rec, enum_int=req.enum_int)
 
     def delete_model(req: Request) -> Response:
-        host.service.delete_tuned_model(f"tunedModels/{req.params['id']}")
+        name = f"tunedModels/{req.params['id']}"
+        _tuned(host, name, host.service.delete_tuned_model, name)
         return 200, {}
 
     def get_op(req: Request) -> Response:
@@ -286,23 +282,51 @@ def register(router: Router, host: _Host) -> None:
         host.service.cancel_operation(name)
         return 200, {}
 
-    def generate(req: Request) -> Response:
+    def generate_content(req: Request) -> Response:
         model = req.params["model"]
-        body = req.json()
-        prompt = prompt_from_body(body)
-        gen = host.service.generate_content(model, prompt, **_generation_kwargs(body))
-        return 200, generate_json(gen)
+        base = model
+        if model.startswith("tunedModels/"):
+            base = _tuned(host, model, host.service.peek_tuned_model, model).base_model
+        host.rules.gemini_generate(model)
+        return 200, generate(host, "gemini", model, base, req.json(), None)
 
-    router.add("POST", r"tunedModels", create)
-    router.add("GET", r"tunedModels", list_models)
-    router.add("GET", tm, get_model)
-    router.add("PATCH", tm, patch_model)
-    router.add("DELETE", tm, delete_model)
-    router.add("GET", op, get_op)
-    router.add("GET", tm + r"/operations", list_ops)
-    router.add("POST", op + r":cancel", cancel_op)
+    def list_base_models(req: Request) -> Response:
+        cat = host.rules.catalogue
+        return 200, {"models": [model_json(m, host.rules) for m in cat.gemini_serves]}
+
+    def get_base_model(req: Request) -> Response:
+        name = req.params["model"]
+        if bare_model(name) not in host.rules.catalogue.gemini_serves:
+            raise HttpError(404, f"Model is not found: models/{name}.", "NOT_FOUND")
+        return 200, model_json(name, host.rules)
+
+    def count_tokens(req: Request) -> Response:
+        model = req.params["model"]
+        if model.startswith("tunedModels/"):
+            _tuned(host, model, lambda: None)
+        host.rules.gemini_generate(model)
+        return 200, count_tokens_json(host, req.json())
+
+    router.add("POST", r"tunedModels", create, name="gemini.create")
+    router.add("GET", r"tunedModels", list_models, name="gemini.list")
+    router.add("GET", tm, get_model, name="gemini.get")
+    router.add("PATCH", tm, patch_model, name="gemini.update")
+    router.add("DELETE", tm, delete_model, name="gemini.delete")
+    router.add("GET", op, get_op, name="gemini.get_operation")
+    router.add("GET", tm + r"/operations", list_ops, name="gemini.list_operations")
+    router.add("POST", op + r":cancel", cancel_op, name="gemini.cancel")
     router.add(
         "POST",
         r"(?P<model>(?:tunedModels|models)/[a-zA-Z0-9][a-zA-Z0-9_.-]*):generateContent",
-        generate,
+        generate_content,
+        name="gemini.generate",
     )
+    router.add(
+        "POST",
+        r"(?P<model>(?:tunedModels|models)/[a-zA-Z0-9][a-zA-Z0-9_.-]*):countTokens",
+        count_tokens,
+        name="gemini.count_tokens",
+    )
+    router.add("GET", r"models", list_base_models, name="gemini.list_models")
+    router.add("GET", r"models/(?P<model>[a-zA-Z0-9][a-zA-Z0-9_.-]*)", get_base_model,
+               name="gemini.get_model")  # fmt: skip

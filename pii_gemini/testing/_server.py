@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .._exceptions import STATUS_FOR_HTTP
 from .._redact import REDACTED, redact
 
-__all__ = ["HttpError", "RecordedRequest", "Request", "Route", "Router", "rfc3339", "serve"]
+__all__ = [
+    "AfterCommit",
+    "HttpError",
+    "RecordedRequest",
+    "Request",
+    "Route",
+    "Router",
+    "rfc3339",
+    "serve",
+]
 
 logger = logging.getLogger("pii_gemini.testing")
 
@@ -61,6 +71,7 @@ class HttpError(Exception):
         *,
         retry_delay: float | None = None,
         details: list[dict[str, Any]] | None = None,
+        retry_after_header: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -68,6 +79,13 @@ class HttpError(Exception):
         self.status = status or STATUS_FOR_HTTP.get(code, "UNKNOWN")
         self.retry_delay = retry_delay
         self.details = list(details or [])
+        self.retry_after_header = retry_after_header
+
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers of this answer (``Retry-After``, whole seconds)."""
+        if self.retry_after_header is None:
+            return {}
+        return {"Retry-After": str(max(0, round(self.retry_after_header)))}
 
     def body(self) -> dict[str, Any]:
         """The JSON body Google sends for this error."""
@@ -155,12 +173,28 @@ Response = tuple[int, Any]  # (status, JSON-able body or bytes)
 
 @dataclass(frozen=True)
 class Route:
-    """A method + path regex (named groups become ``Request.params``)."""
+    """A method + path regex (named groups become ``Request.params``).
+
+    ``name`` (e.g. ``"gemini.create"``) is what latency and after-commit faults target.
+    """
 
     method: str
     pattern: re.Pattern[str]
     handler: Handler
     api: bool = True  # under /v1beta/, /v1/ or /v1beta1/
+    name: str = ""
+
+
+@dataclass
+class AfterCommit:
+    """A fault that strikes after the request took effect: the job exists, the answer is
+    ``late`` (sent after ``delay`` seconds, when the client has given up), never sent
+    (``drop``: the connection is closed), cut half-way (``truncate``: a 200 with broken
+    JSON) or of an unexpected shape (``shape``)."""
+
+    mode: str
+    delay: float = 0.0
+    times: int = 1
 
 
 class Router:
@@ -169,18 +203,25 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, handler: Handler, *, api: bool = True) -> None:
+    def add(
+        self, method: str, pattern: str, handler: Handler, *, api: bool = True, name: str = ""
+    ) -> None:
         """Register ``handler`` for ``method`` and the full-match regex ``pattern``."""
-        self.routes.append(Route(method, re.compile(pattern), handler, api))
+        self.routes.append(Route(method, re.compile(pattern), handler, api, name))
 
-    def match(self, method: str, path: str, *, api: bool) -> tuple[Handler, dict[str, str]] | None:
-        """The handler for a request, or None; raises 405-like 404 when only the method differs."""
+    @property
+    def names(self) -> frozenset[str]:
+        """The route names latency and faults can target."""
+        return frozenset(r.name for r in self.routes if r.name)
+
+    def match(self, method: str, path: str, *, api: bool) -> tuple[Route, dict[str, str]] | None:
+        """The route for a request and its path parameters, or None."""
         for route in self.routes:
             if route.api != api or route.method != method:
                 continue
             m = route.pattern.fullmatch(path)
             if m:
-                return route.handler, {k: v for k, v in m.groupdict().items() if v is not None}
+                return route, {k: v for k, v in m.groupdict().items() if v is not None}
         return None
 
 
@@ -212,6 +253,16 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     app: App
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, closed socket) is normal here: no traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            logger.debug("emulator: client went away (%s)", type(exc).__name__)
+            return
+        logger.debug("emulator: error while serving a request", exc_info=True)
+
 
 class App:
     """Authentication, routing, recording and error formatting for one emulator."""
@@ -230,6 +281,9 @@ class App:
         self._service_error = service_error
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
+        self.latency: dict[str, float] = {}  # route name -> seconds before it answers
+        self.after_commit: dict[str, list[AfterCommit]] = {}  # route name -> faults
+        self.hooks: list[Callable[[Request, str], None]] = []  # run before each handler
 
     # -- auth -----------------------------------------------------------------------------
     def check_auth(self, headers: dict[str, str], query: dict[str, list[str]]) -> None:
@@ -269,23 +323,51 @@ class App:
         )
 
     # -- dispatch -------------------------------------------------------------------------
+    def _due_fault(self, route: str, status: int) -> AfterCommit | None:
+        if status >= 400 or not route:
+            return None
+        with self._lock:
+            queue = self.after_commit.get(route)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return AfterCommit(fault.mode, fault.delay, 1)
+
     def handle(self, h: _Handler) -> None:
         split = urlsplit(h.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {k.lower(): v for k, v in h.headers.items()}
         length = int(headers.get("content-length") or 0)
         raw = h.rfile.read(length) if length else b""
-        status, payload = self._dispatch(h.command, split.path, query, headers, raw)
+        route, status, payload, extra = self._dispatch(h.command, split.path, query, headers, raw)
         self._record(h.command, split.path, query, headers, raw, status)
+        fault = self._due_fault(route, status)
+        if fault is not None and fault.mode == "drop":
+            h.close_connection = True  # the job exists; the client never hears of it
+            return
+        if fault is not None and fault.mode == "late":
+            time.sleep(fault.delay)  # answered after the client's timeout
         if isinstance(payload, bytes):
             data, ctype = payload, "application/octet-stream"
         else:
             data, ctype = json.dumps(payload).encode(), "application/json; charset=UTF-8"
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        if fault is not None and fault.mode == "truncate":
+            data = data[: max(1, len(data) // 2)]  # a 200 whose JSON stops half-way
+        elif fault is not None and fault.mode == "shape":
+            data = json.dumps({"candidates": "unexpected", "name": 7}).encode()
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", ctype)
+            h.send_header("Content-Length", str(len(data)))
+            for key, value in extra.items():
+                h.send_header(key, value)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            h.close_connection = True  # the client gave up waiting: nothing to report
 
     def _dispatch(
         self,
@@ -294,7 +376,9 @@ class App:
         query: dict[str, list[str]],
         headers: dict[str, str],
         raw: bytes,
-    ) -> tuple[int, Any]:
+    ) -> tuple[str, int, Any, dict[str, str]]:
+        """``(route name, status, body, extra headers)`` for one request."""
+        name = ""
         try:
             m = _VERSION_RE.match(path)
             if m:
@@ -304,12 +388,19 @@ class App:
             found = self.router.match(method, rest, api=api)
             if found is None:
                 raise HttpError(404, f"Method not found: {method} {path}", "NOT_FOUND")
+            route, params = found
+            name = route.name
             self.check_auth(headers, query)
-            handler, params = found
+            delay = self.latency.get(name, 0.0)
+            if delay:
+                time.sleep(delay)
             req = Request(method, rest, version, query, headers, raw, params)
-            return handler(req)
+            for hook in list(self.hooks):
+                hook(req, name)
+            status, body = route.handler(req)
+            return name, status, body, {}
         except HttpError as exc:
-            return exc.code, exc.body()
+            return name, exc.code, exc.body(), exc.headers()
         except Exception as exc:
             if self._service_error is not None and isinstance(exc, self._service_error):
                 err = HttpError(
@@ -317,11 +408,12 @@ class App:
                     str(getattr(exc, "message", str(exc))),
                     getattr(exc, "status", None),
                     retry_delay=getattr(exc, "retry_delay", None),
+                    details=getattr(exc, "details", None),
                 )
-                return err.code, err.body()
+                return name, err.code, err.body(), err.headers()
             logger.exception("emulator: unhandled error in %s %s", method, path)
             err = HttpError(500, f"Internal error in emulator: {type(exc).__name__}", "INTERNAL")
-            return err.code, err.body()
+            return name, err.code, err.body(), {}
 
     def _record(
         self,

@@ -64,7 +64,7 @@ def make_spec(n: int = 10, *, source: str = BASE, seed: int = 0, **kwargs: objec
 
 @pytest.fixture()
 def emu() -> Iterator[Emulator]:
-    with Emulator(progression=Progression.per_poll(2)) as emulator:
+    with Emulator(era="2024", progression=Progression.per_poll(2)) as emulator:
         yield emulator
 
 
@@ -154,12 +154,12 @@ def test_duplicate_id_is_already_exists(backend: GeminiBackend) -> None:
     with pytest.raises(AlreadyExistsError) as info:
         backend.create_tuning_job(make_spec(4, model_id="taken"))
     assert info.value.code == 409
-    assert isinstance(info.value.__cause__, gexc.Conflict)
+    assert issubclass(info.value.__cause__.sdk_type, gexc.Conflict)
 
 
 def test_untunable_base_model_says_gemini_tuning_was_withdrawn() -> None:
     # Like Google today: base models exist but none can be tuned.
-    with Emulator(tunable_models=()) as emu, emu.gemini_backend() as backend:
+    with Emulator(era="2024", tunable_models=()) as emu, emu.gemini_backend() as backend:
         with pytest.raises(InvalidRequestError) as bad:
             backend.create_tuning_job(make_spec(4))
         assert GEMINI_TUNING_WITHDRAWN in str(bad.value)
@@ -167,7 +167,7 @@ def test_untunable_base_model_says_gemini_tuning_was_withdrawn() -> None:
         with pytest.raises(NotFoundError) as missing:
             backend.create_tuning_job(make_spec(4, source="models/no-such-model"))
         assert GEMINI_TUNING_WITHDRAWN in str(missing.value)
-        assert isinstance(missing.value.__cause__, gexc.NotFound)
+        assert issubclass(missing.value.__cause__.sdk_type, gexc.NotFound)
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -191,7 +191,8 @@ def test_get_list_update_delete(emu: Emulator) -> None:
         assert set(patch.query["updateMask"][0].split(",")) == {"description", "temperature"}
         backend.delete_model(names[0])
         assert [m.name for m in backend.list_models()] == names[1:]
-        with pytest.raises(NotFoundError):
+        # Like Google, a missing tuned model is a 403, and the message says what it means.
+        with pytest.raises(PermissionDeniedError, match="does not exist or belongs to another"):
             backend.get_model(names[0])
 
 
@@ -215,7 +216,7 @@ def test_bad_names_and_arguments(backend: GeminiBackend) -> None:
 def test_sdk_side_validation_is_a_config_error(backend: GeminiBackend) -> None:
     with pytest.raises(ConfigError, match="tunedModels/") as info:
         backend.generate("foo/bar", "hello")
-    assert "\n" not in str(info.value) and isinstance(info.value.__cause__, ValueError)
+    assert "\n" not in str(info.value) and issubclass(info.value.__cause__.sdk_type, ValueError)
     with pytest.raises(ConfigError, match="Invalid model name"):
         backend.create_tuning_job(make_spec(2, source="foo/bar"))
 
@@ -239,7 +240,7 @@ def test_oauth_credentials_send_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 
     # A key in the environment must not clash with explicit credentials.
     monkeypatch.setenv("GOOGLE_API_KEY", "some-other-environment-key")
-    with Emulator(bearer_token="oauth-token") as emu:
+    with Emulator(era="2024", bearer_token="oauth-token") as emu:
         with GeminiBackend(credentials=Credentials(token="oauth-token"), endpoint=emu.url) as b:
             assert b.list_models() == []
         assert emu.requests[-1].headers["authorization"] == "[REDACTED]"
@@ -252,7 +253,7 @@ def test_oauth_credentials_send_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 def test_wrong_key_is_rejected_like_google(emu: Emulator) -> None:
     with (
         emu.gemini_backend(api_key="not-the-right-key") as backend,
-        pytest.raises(InvalidRequestError, match="API key not valid"),
+        pytest.raises(InvalidRequestError, match="API_KEY_INVALID"),
     ):
         backend.list_models()
 
@@ -331,7 +332,7 @@ def test_injected_faults_map_once_without_sdk_retries(
         backend.generate("models/gemini-1.5-flash-001", "hello")
     assert type(info.value) is expected
     assert info.value.code == code and info.value.retry_after == delay
-    assert isinstance(info.value.__cause__, gexc.GoogleAPICallError)
+    assert issubclass(info.value.__cause__.sdk_type, gexc.GoogleAPICallError)
     assert len(emu.requests) == 1  # the SDK did not retry (not even 503)
     assert backend.generate("models/gemini-1.5-flash-001", "hello").text is not None
 
@@ -391,7 +392,10 @@ def test_masker_runs_against_the_emulator(emu: Emulator, backend: GeminiBackend)
 
 
 def test_two_backends_do_not_share_sdk_state() -> None:
-    with Emulator(api_key="key-one") as one, Emulator(api_key="key-two") as two:
+    with (
+        Emulator(era="2024", api_key="key-one") as one,
+        Emulator(era="2024", api_key="key-two") as two,
+    ):
         b1, b2 = one.gemini_backend(), two.gemini_backend()
 
         def work(b: GeminiBackend) -> int:
@@ -451,7 +455,7 @@ def test_every_sdk_exception_is_mapped(
     with pytest.raises(PiiGeminiError) as info, map_gemini_exceptions("test call"):
         raise exc
     assert type(info.value) is expected
-    assert info.value.__cause__ is exc
+    assert info.value.__cause__.sdk_type is type(exc)
     assert getattr(info.value, "code", None) == code
     if isinstance(exc, gexc.TooManyRequests) and exc.details:
         assert getattr(info.value, "retry_after", None) == 4.0
@@ -515,7 +519,7 @@ SECRET = "AIzaSyPIIgeminiTESTkey0123456789abcdefgh"
 def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     seen: list[BaseException] = []
-    with Emulator(api_key=SECRET) as emu, emu.gemini_backend() as backend:
+    with Emulator(era="2024", api_key=SECRET) as emu, emu.gemini_backend() as backend:
         assert SECRET not in repr(backend) and SECRET not in str(backend)
         emu.service.inject_fault("generate_content", 429, retry_delay=1.0)
         emu.service.inject_fault("generate_content", 503)
@@ -523,7 +527,7 @@ def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
             with pytest.raises(TransientBackendError) as info:
                 backend.generate("models/gemini-1.5-flash-001", "hello")
             seen.append(info.value)
-        with pytest.raises(NotFoundError) as missing:
+        with pytest.raises(PermissionDeniedError) as missing:
             backend.get_model("tunedModels/none")
         seen.append(missing.value)
         with pytest.raises(NotFoundError) as withdrawn:

@@ -59,7 +59,9 @@ def make_spec(n: int = 10, *, source: str = BASE, seed: int = 0, **kwargs: objec
 
 @pytest.fixture()
 def emu() -> Iterator[Emulator]:
-    with Emulator(progression=Progression.per_poll(2), bearer_token="vertex-token") as emulator:
+    with Emulator(
+        era="2024", progression=Progression.per_poll(2), bearer_token="vertex-token"
+    ) as emulator:
         yield emulator
 
 
@@ -84,7 +86,7 @@ def test_tuning_lifecycle(emu: Emulator, backend: VertexBackend) -> None:
         model_id="pii",
         display_name="PII masker",
         description="d",
-        hyperparameters=Hyperparameters(2, 4, 0.002),
+        hyperparameters=Hyperparameters(2, 4, 0.002, learning_rate_multiplier=2.0, adapter_size=4),
     )
     info = backend.create_tuning_job(spec)
     assert info.name.startswith("projects/emulator-project/locations/us-central1/tuningJobs/")
@@ -102,7 +104,12 @@ def test_tuning_lifecycle(emu: Emulator, backend: VertexBackend) -> None:
     body = emu.requests_to("/tuningJobs", "POST")[0].body
     assert body["baseModel"] == BASE and body["tunedModelDisplayName"] == "PII masker"
     hyper = body["supervisedTuningSpec"]["hyperParameters"]
-    assert hyper == {"epochCount": 2, "learningRateMultiplier": 2.0}
+    # Vertex's own hyperparameters; the Gemini API's batch size and learning rate are not sent.
+    assert hyper == {
+        "epochCount": 2,
+        "learningRateMultiplier": 2.0,
+        "adapterSize": "ADAPTER_SIZE_FOUR",
+    }
     uri = body["supervisedTuningSpec"]["trainingDatasetUri"]
     assert uri.startswith("gs://emulator-bucket/pii-gemini/pii-") and uri.endswith(".jsonl")
     lines = emu.get_object(uri).decode().splitlines()
@@ -115,7 +122,7 @@ def test_tuning_lifecycle(emu: Emulator, backend: VertexBackend) -> None:
 
 def test_training_jsonl_round_trips_unicode() -> None:
     spec = TuningSpec(BASE, (TuningExample("Grüße, José", "Grüße, [NAME]"),))
-    record = json.loads(training_jsonl(spec).decode())
+    record = json.loads(training_jsonl(spec.examples).decode())
     assert record["contents"][0]["parts"][0]["text"] == "Grüße, José"
 
 
@@ -141,6 +148,8 @@ def test_models_and_generation_by_any_name(emu: Emulator, backend: VertexBackend
         "topP": 0.5,
         "topK": 3,
         "maxOutputTokens": 100,
+        # the tuned model's base (2.5 Flash) thinks: masking asks for no thinking
+        "thinkingConfig": {"thinking_budget": 0},  # as google-genai 3.6.1 sends it
     }
     base = backend.generate("models/" + BASE, "hello")
     assert base.text and emu.requests[-1].path.endswith(
@@ -207,7 +216,7 @@ def test_injected_faults(
         backend.generate(BASE, "hello")
     assert type(info.value) is expected
     assert info.value.code == code and info.value.retry_after == delay
-    assert isinstance(info.value.__cause__, genai_errors.APIError)
+    assert issubclass(info.value.__cause__.sdk_type, genai_errors.APIError)
     assert len(emu.requests) == 1  # google-genai did not retry
     assert backend.generate(BASE, "hello").text
 
@@ -361,7 +370,7 @@ def test_every_exception_is_mapped(
 ) -> None:
     with pytest.raises(PiiGeminiError) as info, map_vertex_exceptions("test"):
         raise exc
-    assert type(info.value) is expected and info.value.__cause__ is exc
+    assert type(info.value) is expected and info.value.__cause__.sdk_type is type(exc)
     assert getattr(info.value, "code", None) == code
 
 
