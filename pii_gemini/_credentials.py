@@ -12,7 +12,8 @@ Environment variables read:
 
 =========================  =============================================================
 ``PII_GEMINI_BACKEND``     ``fake`` (default), ``gemini`` or ``vertex``
-``GOOGLE_API_KEY``         Gemini API key (``GEMINI_API_KEY`` is read first, like the SDK)
+``GOOGLE_API_KEY``         Gemini API key (``GEMINI_API_KEY`` is read first, as google-
+                           generativeai does; google-genai prefers ``GOOGLE_API_KEY``)
 ``PII_GEMINI_AUTH``        ``adc``: use Application Default Credentials for ``gemini``
 ``GOOGLE_CLOUD_PROJECT``   Vertex AI project (required for ``vertex``)
 ``GOOGLE_CLOUD_LOCATION``  Vertex AI region (default ``us-central1``)
