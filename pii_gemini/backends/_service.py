@@ -293,11 +293,19 @@ class FakeService:
 
     @_api
     def list_tuned_models(
-        self, *, page_size: int = 50, page_token: str | None = None
+        self, *, page_size: int = 50, page_token: str | None = None, hidden: str | None = None
     ) -> tuple[list[TunedModelRecord], str | None]:
-        """One page of tuned models in creation order, and the next page token."""
+        """One page of tuned models in creation order, and the next page token.
+
+        Models whose name starts with ``hidden`` are left out (the emulator keeps its
+        Vertex jobs' models out of the Gemini API's list).
+        """
         start = page_start(page_size, page_token)
-        jobs = list(self._models.jobs.values())
+        jobs = [
+            job
+            for name, job in self._models.jobs.items()
+            if hidden is None or not name.startswith(hidden)
+        ]
         for job in jobs:
             self._advance(job, poll=False)
         page = [copy_record(job.record) for job in jobs[start : start + page_size]]

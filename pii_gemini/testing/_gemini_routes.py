@@ -25,6 +25,9 @@ __all__ = [
     "tuned_model_json",
 ]
 
+#: The shared FakeService names the models of Vertex jobs so; the Gemini API never sees them.
+VERTEX_MODEL_PREFIX = "tunedModels/vertex-"
+
 #: Fields of the TunedModel resource a create body may carry (ai.google.dev/api/tuning).
 _TUNED_MODEL_FIELDS = (
     "name",
@@ -72,8 +75,8 @@ def no_permission(name: str) -> HttpError:
 
 def _tuned(host: _Host, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Call the service on tuned model ``name``; a 404 there is Google's 403."""
-    if not host.service.has_tuned_model(name):
-        raise no_permission(name)
+    if name.startswith(VERTEX_MODEL_PREFIX) or not host.service.has_tuned_model(name):
+        raise no_permission(name)  # Vertex's models are not the Gemini API's
     return fn(*args, **kwargs)
 
 
@@ -238,7 +241,9 @@ def register(router: Router, host: _Host) -> None:
                 400, f"Invalid value at 'page_size' (TYPE_INT32), \"{size_arg}\""
             ) from None
         token = req.arg("pageToken") or req.arg("page_token") or None
-        models, next_token = host.service.list_tuned_models(page_size=size, page_token=token)
+        models, next_token = host.service.list_tuned_models(
+            page_size=size, page_token=token, hidden=VERTEX_MODEL_PREFIX
+        )
         out: dict[str, Any] = {
             "tunedModels": [tuned_model_json(m, enum_int=req.enum_int) for m in models]
         }

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from ..backends._catalogue import bare_model
 from ._era import Host
+from ._gemini_routes import VERTEX_MODEL_PREFIX
 from ._generate import count_tokens_json, generate
 from ._server import HttpError, Request, Response, Router, rfc3339
 
@@ -350,7 +351,7 @@ def register(router: Router, host: _Host) -> None:
             op = host.service.create_tuned_model(
                 examples=examples,
                 base_model="models/" + base.rsplit("/", 1)[-1],
-                tuned_model_id=f"vertex-{job_id}",
+                tuned_model_id=VERTEX_MODEL_PREFIX.split("/")[1] + job_id,
                 display_name=body.get("tunedModelDisplayName") or "",
                 description=body.get("description") or "",
                 epoch_count=int(epochs) if epochs is not None else None,

@@ -166,3 +166,17 @@ def test_no_broken_pipe_traceback_when_a_client_gives_up(
         time.sleep(0.8)  # the emulator writes to a closed socket
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_gemini_api_and_vertex_state_are_kept_apart() -> None:
+    with Emulator(progression=Progression.immediate()) as emu:
+        with emu.vertex_backend() as vertex:
+            from pii_gemini import Tuner
+
+            Tuner(vertex).tune([("Mask: I am Bob.", "I am [NAME].")] * 10).wait(progress=False)
+        with emu.gemini_backend() as gemini:
+            assert gemini.list_models() == []
+            from pii_gemini._exceptions import PermissionDeniedError
+
+            with pytest.raises(PermissionDeniedError):
+                gemini.get_model("tunedModels/vertex-1000000001")
