@@ -291,6 +291,16 @@ class GenerationConfig:
         if self.thinking_budget is not None and self.thinking_budget < -1:
             raise ConfigError(f"thinking_budget must be >= -1, got {self.thinking_budget}")
 
+    def sampling(self) -> dict[str, float | int]:
+        """The sampling settings that are set, by their snake_case API names."""
+        fields = (
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("top_k", self.top_k),
+            ("max_output_tokens", self.max_output_tokens),
+        )
+        return {key: value for key, value in fields if value is not None}
+
 
 @dataclass(frozen=True)
 class Generation:

@@ -166,13 +166,4 @@ def job_info(operation: Any, base_model: str) -> TuningJobInfo:
 
 def generation_config(config: GenerationConfig) -> dict[str, Any]:
     """The sampling settings that are set, as google-generativeai's generation_config."""
-    return {
-        key: value
-        for key, value in (
-            ("temperature", config.temperature),
-            ("top_p", config.top_p),
-            ("top_k", config.top_k),
-            ("max_output_tokens", config.max_output_tokens),
-        )
-        if value is not None
-    }
+    return dict(config.sampling())

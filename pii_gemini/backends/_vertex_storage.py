@@ -104,16 +104,44 @@ class GcsUploader:
                 headers={"Content-Type": "application/octet-stream"},
                 timeout=self.timeout,
             )
-        if response.status_code >= 400:
-            try:
-                error = response.json()
-            except ValueError:
-                error = {}
-            status = error.get("error", {}).get("status") if isinstance(error, dict) else None
-            raise api_error(
-                f"Cloud Storage upload to {uri}", response.status_code, status, error,
-                response.headers,
-            )  # fmt: skip
+        self._check(response, f"Cloud Storage upload to {uri}")
+
+    def read(self, uri: str) -> bytes:
+        """The bytes of ``gs://bucket/object`` (JSON API ``alt=media``)."""
+        bucket, name = split_gcs_uri(uri)
+        with map_vertex_exceptions("read from Cloud Storage"):
+            response = self._get_session().get(
+                f"{self.base_url}/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}",
+                params={"alt": "media"},
+                timeout=self.timeout,
+            )
+        self._check(response, f"Cloud Storage read of {uri}")
+        data: bytes = response.content
+        return data
+
+    def list(self, prefix_uri: str) -> list[str]:
+        """``gs://`` URIs of the objects under ``gs://bucket/prefix`` (one page, sorted)."""
+        bucket, prefix = split_gcs_uri(prefix_uri)
+        with map_vertex_exceptions("list Cloud Storage"):
+            response = self._get_session().get(
+                f"{self.base_url}/storage/v1/b/{quote(bucket, safe='')}/o",
+                params={"prefix": prefix},
+                timeout=self.timeout,
+            )
+        self._check(response, f"Cloud Storage listing of {prefix_uri}")
+        items = response.json().get("items") or []
+        return sorted(f"gs://{bucket}/{item['name']}" for item in items if "name" in item)
+
+    @staticmethod
+    def _check(response: Any, where: str) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            error = response.json()
+        except ValueError:
+            error = {}
+        status = error.get("error", {}).get("status") if isinstance(error, dict) else None
+        raise api_error(where, response.status_code, status, error, response.headers)
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -18,7 +18,6 @@ Beside this module: ``_vertex_storage`` (training JSONL, the Cloud Storage uploa
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
 import re
@@ -27,7 +26,7 @@ import uuid
 import warnings
 from typing import Any, ClassVar
 
-from .._contract import contract_from_description, spec_description
+from .._contract import spec_description
 from .._exceptions import (
     BackendError,
     BackendUnavailableError,
@@ -45,12 +44,21 @@ from .._types import (
 )
 from ._catalogue import (
     VERTEX_DEFAULT_SOURCE_MODEL,
-    VERTEX_TUNING_REGIONS,
-    bare_model,
-    model_facts,
 )
 from ._endpoint import check_endpoint
 from ._response import generation_from_response
+from ._vertex_batch import VertexBatch
+from ._vertex_convert import (
+    ADAPTER_NAMES,
+    TOKEN_LABEL,
+    check_vertex_spec,
+    enum_text,
+    model_info,
+    state_of,
+    step_count,
+    thinking_config,
+    vertex_base_model,
+)
 from ._vertex_errors import map_vertex_exceptions, translate_vertex_exception
 from ._vertex_storage import (
     CLOUD_PLATFORM_SCOPE,
@@ -77,34 +85,6 @@ logger = logging.getLogger(__name__)
 _INSTALL_HINT = "pip install 'pii-gemini[vertex]'  (google-genai)"
 _DEFAULT_LOCATION = "us-central1"
 _JOB_NAME_HINT = "expected a tuning job name 'projects/.../tuningJobs/...', got {name!r}"
-#: The label that carries a create request's client token (``find_tuning_job``).
-TOKEN_LABEL = "pii-gemini-token"
-#: Vertex's validation-set limits (vertex-tuning-limits, 2026-09-25): rows, share of train.
-MAX_VALIDATION_ROWS = 5000
-MAX_VALIDATION_SHARE = 0.3
-_ADAPTER_NAMES = {
-    1: "ADAPTER_SIZE_ONE",
-    2: "ADAPTER_SIZE_TWO",
-    4: "ADAPTER_SIZE_FOUR",
-    8: "ADAPTER_SIZE_EIGHT",
-    16: "ADAPTER_SIZE_SIXTEEN",
-    32: "ADAPTER_SIZE_THIRTY_TWO",
-}
-
-_STATES: dict[str, JobState] = {
-    "JOB_STATE_UNSPECIFIED": JobState.PENDING,
-    "JOB_STATE_QUEUED": JobState.PENDING,
-    "JOB_STATE_PENDING": JobState.PENDING,
-    "JOB_STATE_RUNNING": JobState.RUNNING,
-    "JOB_STATE_UPDATING": JobState.RUNNING,
-    "JOB_STATE_PAUSED": JobState.RUNNING,
-    "JOB_STATE_CANCELLING": JobState.RUNNING,
-    "JOB_STATE_SUCCEEDED": JobState.SUCCEEDED,
-    "JOB_STATE_PARTIALLY_SUCCEEDED": JobState.SUCCEEDED,
-    "JOB_STATE_FAILED": JobState.FAILED,
-    "JOB_STATE_EXPIRED": JobState.FAILED,
-    "JOB_STATE_CANCELLED": JobState.CANCELLED,
-}
 
 
 def _import_genai() -> tuple[Any, Any]:
@@ -128,93 +108,7 @@ def static_token_credentials(token: str) -> Any:
 # -- the backend -----------------------------------------------------------------------------
 
 
-def _state_of(job: Any) -> JobState:
-    raw = getattr(job, "state", None)
-    name = getattr(raw, "value", raw)
-    return _STATES.get(str(name), JobState.PENDING)
-
-
-def _as_datetime(value: Any) -> _dt.datetime | None:
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    return None
-
-
-def _step_count(job: Any) -> int:
-    stats = getattr(job, "tuning_data_stats", None)
-    sft = getattr(stats, "supervised_tuning_data_stats", None)
-    steps = getattr(sft, "tuning_step_count", None)
-    return int(steps) if steps else 0
-
-
-def _vertex_base_model(source: str) -> str:
-    if source.startswith("tunedModels/"):
-        raise ConfigError(
-            f"{source!r} is a Gemini API tuned model; Vertex AI tunes a base model such as "
-            "'gemini-2.5-flash' or a Vertex tuned model 'projects/.../models/...'"
-        )
-    if source.startswith("models/"):
-        return source[len("models/") :]
-    return source
-
-
-def _model_info(job: Any) -> TunedModelInfo:
-    """A tuning job as the tuned model it produces (or will produce)."""
-    tuned = getattr(job, "tuned_model", None)
-    return TunedModelInfo(
-        name=getattr(tuned, "model", None) or job.name,
-        state=_state_of(job),
-        base_model=getattr(job, "base_model", None) or "",
-        display_name=getattr(job, "tuned_model_display_name", None) or "",
-        description=getattr(job, "description", None) or "",
-        create_time=_as_datetime(getattr(job, "create_time", None)),
-        update_time=_as_datetime(getattr(job, "update_time", None)),
-        endpoint=getattr(tuned, "endpoint", None),
-        contract=contract_from_description(getattr(job, "description", None)),
-    )
-
-
-def check_vertex_spec(spec: TuningSpec, base: str, location: str) -> None:
-    """ConfigError, before any upload, for what Vertex would refuse: validation-set size,
-    adapter size for the base model, a Gemini 3 model outside its tuning regions."""
-    n_val, n_train = len(spec.validation), len(spec.examples)
-    if n_val > MAX_VALIDATION_ROWS or n_val > MAX_VALIDATION_SHARE * n_train:
-        raise ConfigError(
-            f"the validation set has {n_val} rows; Vertex AI takes at most "
-            f"{MAX_VALIDATION_ROWS} and at most {MAX_VALIDATION_SHARE:.0%} of the training "
-            f"rows ({int(MAX_VALIDATION_SHARE * n_train)} for {n_train})"
-        )
-    facts = model_facts(base)
-    size = spec.hyperparameters.adapter_size
-    if facts is not None and size is not None and size not in facts.adapter_sizes:
-        raise ConfigError(
-            f"{base} tunes with adapter_size {', '.join(map(str, facts.adapter_sizes))}, not {size}"
-        )
-    for prefix, regions in VERTEX_TUNING_REGIONS.items():
-        if bare_model(base).startswith(prefix) and location not in regions:
-            raise ConfigError(
-                f"{base} can be tuned only in {', '.join(regions)}, not {location}: set "
-                "GOOGLE_CLOUD_LOCATION or location="
-            )
-
-
-def thinking_config(model: str, budget: int | None) -> dict[str, Any] | None:
-    """The ``thinking_config`` for ``model`` (a base model name) and a wanted budget.
-
-    ``None`` for models that do not think or when nothing is asked; budget 0 becomes the
-    least the model allows (its minimum budget, or its lowest thinking level).
-    """
-    facts = model_facts(model)
-    if budget is None or facts is None or facts.thinking == "none":
-        return None
-    if facts.thinking == "level":
-        return {"thinking_level": facts.min_level.upper() if budget == 0 else "HIGH"}
-    if budget == 0:
-        return {"thinking_budget": facts.min_budget}
-    return {"thinking_budget": budget}
-
-
-class VertexBackend(Backend):
+class VertexBackend(VertexBatch, Backend):
     """Backend over Vertex AI supervised tuning with google-genai.
 
     ``project``/``location`` default to ``GOOGLE_CLOUD_PROJECT``/``GOOGLE_CLOUD_LOCATION``
@@ -309,7 +203,7 @@ class VertexBackend(Backend):
                 "the vertex backend needs a gs:// staging URI for training data: set "
                 "PII_GEMINI_GCS_URI or pass staging_uri="
             )
-        base = _vertex_base_model(spec.source_model)
+        base = vertex_base_model(spec.source_model)
         check_vertex_spec(spec, base, self.location)
         stem = self._staged_stem(spec)
         uri = f"{stem}.jsonl"
@@ -324,7 +218,7 @@ class VertexBackend(Backend):
         config = types.CreateTuningJobConfig(
             epoch_count=hp.epoch_count,
             learning_rate_multiplier=hp.learning_rate_multiplier,
-            adapter_size=_ADAPTER_NAMES.get(hp.adapter_size or 0),
+            adapter_size=ADAPTER_NAMES.get(hp.adapter_size or 0),
             tuned_model_display_name=spec.display_name or spec.model_id,
             description=spec_description(spec) or None,
             validation_dataset=(
@@ -386,7 +280,7 @@ class VertexBackend(Backend):
             self._client.tunings.cancel(name=name)
 
     def _job_info(self, job: Any) -> TuningJobInfo:
-        state = _state_of(job)
+        state = state_of(job)
         tuned = getattr(job, "tuned_model", None)
         # Until the job succeeds there is no model yet; the job name stands in for it
         # (get_model and generate accept it and resolve the tuned model later).
@@ -394,7 +288,7 @@ class VertexBackend(Backend):
         endpoint = getattr(tuned, "endpoint", None)
         base_model = getattr(job, "base_model", None) or ""
         with self._lock:
-            total = _step_count(job) or self._total_steps.get(job.name, 0)
+            total = step_count(job) or self._total_steps.get(job.name, 0)
             for key in (job.name, model, endpoint):
                 if key and base_model:
                     self._bases[key] = base_model
@@ -436,11 +330,11 @@ class VertexBackend(Backend):
 
     def get_model(self, name: str) -> TunedModelInfo:
         """Describe a tuned model by tuning-job, model or endpoint name."""
-        return _model_info(self._find_job(name))
+        return model_info(self._find_job(name))
 
     def list_models(self) -> list[TunedModelInfo]:
         """One entry per tuning job in the project/location (its tuned model when done)."""
-        return [_model_info(job) for job in self._jobs()]
+        return [model_info(job) for job in self._jobs()]
 
     def delete_model(self, name: str) -> None:
         """Not supported: Vertex models are deleted after undeploying their endpoint."""
@@ -465,13 +359,13 @@ class VertexBackend(Backend):
             if not endpoint:
                 raise error_for_code(
                     400,
-                    f"{model!r} has no endpoint yet (tuning job state {_state_of(job).value})",
+                    f"{model!r} has no endpoint yet (tuning job state {state_of(job).value})",
                     status="FAILED_PRECONDITION",
                 )
             with self._lock:
                 self._endpoints[model] = endpoint
             return str(endpoint)
-        return _vertex_base_model(model)
+        return vertex_base_model(model)
 
     def generate(
         self, model: str, prompt: str, config: GenerationConfig | None = None
@@ -493,7 +387,7 @@ class VertexBackend(Backend):
             response = self._client.models.generate_content(
                 model=target, contents=prompt, config=gen_config
             )
-        return generation_from_response(response, _enum_text)
+        return generation_from_response(response, enum_text)
 
     def count_tokens(self, model: str, text: str) -> int:
         """Input tokens of ``text`` for ``model``, from Vertex's ``countTokens``."""
@@ -513,13 +407,3 @@ class VertexBackend(Backend):
                 client_close()
             except Exception:  # best effort
                 logger.debug("closing the google-genai client failed", exc_info=True)
-
-
-def _enum_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = getattr(value, "value", value)
-    text = str(text)
-    if not text or text.endswith("_UNSPECIFIED"):
-        return None
-    return text

@@ -246,8 +246,14 @@ class Masker:
         include_source: bool = False,
         vault_path: str | os.PathLike[str] | None = None,
         vault_allow_same_dir: bool = False,
+        mode: str = "online",
+        **batch_options: Any,
     ) -> MaskSummary:
         """Stream ``input_path`` (JSONL/CSV/TSV/Parquet) into ``output_path`` (JSONL).
+
+        ``mode="batch"`` (vertex backend) asks one Vertex AI batch prediction job for the
+        answers first, then writes the same records; ``batch_options`` are
+        ``poll_interval``, ``timeout``, ``sleep`` and ``clock`` (see ``pii_gemini.batch``).
 
         One output line per input row, in input order: ``row`` (0-based), ``id`` (with
         ``id_column``), ``status``, ``masked_text``, ``error``, ``finish_reason``, ``spans``
@@ -264,6 +270,20 @@ class Masker:
         in the output can be unmasked even after a kill; a resumed run loads the saved vault
         first, so numbering goes on where it stopped.
         """
+        if mode not in ("online", "batch"):
+            raise ConfigError(f"mode must be 'online' or 'batch', got {mode!r}")
+        if mode == "batch" or batch_options:
+            from ..batch import mask_file_batch
+
+            if mode != "batch":
+                raise ConfigError(f"{', '.join(batch_options)} need mode='batch'")
+            summary: MaskSummary = mask_file_batch(
+                self, input_path, output_path, text_column=text_column, id_column=id_column,
+                chunk_size=chunk_size, resume=resume, progress=progress,
+                include_source=include_source, vault_path=vault_path,
+                vault_allow_same_dir=vault_allow_same_dir, **batch_options,
+            )  # fmt: skip
+            return summary
         options = FileJobOptions(
             text_column=text_column,
             id_column=id_column,

@@ -35,10 +35,11 @@ from ..backends._service import (
     Progression,
     ServiceError,
 )
-from . import _gemini_routes, _vertex_routes
+from . import _batch_routes, _gemini_routes, _storage_routes, _vertex_routes
 from ._era import EraRules, Quotas, QuotaTracker
 from ._server import AfterCommit, App, HttpError, RecordedRequest, Request, Router, serve
-from ._vertex_routes import VertexState, parse_gcs_uri
+from ._storage_routes import parse_gcs_uri
+from ._vertex_routes import VertexState
 
 if TYPE_CHECKING:
     from ..backends.gemini import GeminiBackend
@@ -123,6 +124,8 @@ class Emulator:
         router = Router()
         _gemini_routes.register(router, self)
         _vertex_routes.register(router, self)
+        _batch_routes.register(router, self)
+        _storage_routes.register(router, self)
         self._app = App(
             router, api_key=api_key, bearer_token=bearer_token, service_error=ServiceError
         )

@@ -16,15 +16,15 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 from ..backends._catalogue import bare_model
 from ._era import Host
 from ._gemini_routes import VERTEX_MODEL_PREFIX
 from ._generate import count_tokens_json, generate
 from ._server import HttpError, Request, Response, Router, rfc3339
+from ._storage_routes import parse_gcs_uri
 
-__all__ = ["VertexJob", "VertexState", "parse_gcs_uri", "register"]
+__all__ = ["VertexJob", "VertexState", "register"]
 
 #: Base learning rate a learningRateMultiplier of 1.0 stands for in the fake.
 _BASE_LEARNING_RATE = 0.001
@@ -54,16 +54,6 @@ _SPEC_FIELDS = (
     "evaluationConfig",
 )
 _HYPER_FIELDS = ("epochCount", "learningRateMultiplier", "adapterSize", "batchSize", "learningRate")
-
-
-def parse_gcs_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/path/obj`` -> ``("bucket", "path/obj")``; HttpError 400 when malformed."""
-    if not isinstance(uri, str) or not uri.startswith("gs://"):
-        raise HttpError(400, f"Invalid Cloud Storage URI {uri!r}: it must start with gs://")
-    bucket, _, name = uri[5:].partition("/")
-    if not bucket or not name:
-        raise HttpError(400, f"Invalid Cloud Storage URI {uri!r}: expected gs://bucket/object")
-    return bucket, name
 
 
 @dataclass
@@ -462,39 +452,6 @@ def register(router: Router, host: _Host) -> None:
     def count_tokens(req: Request) -> Response:
         return 200, count_tokens_json(host, req.json())
 
-    # -- Cloud Storage (JSON API subset) -------------------------------------------------
-    def upload(req: Request) -> Response:
-        bucket = req.params["bucket"]
-        name = req.arg("name")
-        if not name:
-            raise HttpError(400, "Required parameter: name", "INVALID_ARGUMENT")
-        if (req.arg("uploadType") or "media") != "media":
-            raise HttpError(400, "The emulator supports uploadType=media only.")
-        with host.vertex.lock:
-            host.vertex.objects[(bucket, name)] = req.raw_body
-        return 200, {
-            "kind": "storage#object",
-            "bucket": bucket,
-            "name": name,
-            "size": str(len(req.raw_body)),
-            "id": f"{bucket}/{name}",
-        }
-
-    def download(req: Request) -> Response:
-        bucket, name = req.params["bucket"], unquote(req.params["object"])
-        with host.vertex.lock:
-            data = host.vertex.objects.get((bucket, name))
-        if data is None:
-            raise HttpError(404, f"No such object: {bucket}/{name}", "NOT_FOUND")
-        if req.arg("alt") == "media":
-            return 200, data
-        return 200, {
-            "kind": "storage#object",
-            "bucket": bucket,
-            "name": name,
-            "size": str(len(data)),
-        }
-
     router.add("POST", loc + r"/tuningJobs", create_job, name="vertex.create")
     router.add("GET", loc + r"/tuningJobs", list_jobs, name="vertex.list")
     router.add("GET", job_path, get_job, name="vertex.get")
@@ -516,18 +473,4 @@ def register(router: Router, host: _Host) -> None:
         loc + r"/(?:endpoints|publishers/google/models)/(?P<target>[^/:]+):countTokens",
         count_tokens,
         name="vertex.count_tokens",
-    )
-    router.add(
-        "POST",
-        r"/upload/storage/v1/b/(?P<bucket>[^/]+)/o",
-        upload,
-        api=False,
-        name="storage.upload",
-    )
-    router.add(
-        "GET",
-        r"/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>.+)",
-        download,
-        api=False,
-        name="storage.download",
     )
