@@ -235,7 +235,6 @@ class TuningJobInfo:
     snapshots: tuple[LossSnapshot, ...] = ()
     error: str | None = None
     endpoint: str | None = None  # Vertex: the endpoint to generate from
-    validation_loss: float | None = None  # where the service reports one
 
     @property
     def completed_percent(self) -> float:

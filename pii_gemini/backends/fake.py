@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 from .._contract import contract_from_description, spec_description, spec_model_id
-from .._exceptions import error_for_code
+from .._exceptions import ConfigError, error_for_code
 from .._types import (
     Generation,
     GenerationConfig,
@@ -92,6 +92,11 @@ class FakeBackend(Backend):
 
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning; the job name is the operation name."""
+        if spec.validation:
+            raise ConfigError(
+                "the fake backend models the Gemini API, which takes no validation dataset: "
+                "drop validation= (Vertex AI takes one)"
+            )
         source = _model_name(spec.source_model)
         tuned = source.startswith("tunedModels/")
         hp = spec.hyperparameters

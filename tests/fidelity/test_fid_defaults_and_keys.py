@@ -156,3 +156,16 @@ def test_each_sdk_reads_the_key_it_reads(monkeypatch: pytest.MonkeyPatch) -> Non
         client = genai.Client(http_options=types.HttpOptions(base_url=emu.url))
         answer = client.models.generate_content(model="gemini-2.5-flash-lite", contents="hi")
         assert answer.text  # sent GOOGLE_API_KEY
+
+
+def test_the_gemini_api_and_the_fake_take_no_validation_set() -> None:
+    from pii_gemini.backends import FakeBackend
+
+    with pytest.raises(ConfigError, match="validation"):
+        tuner(FakeBackend()).tune(TRAIN, validation=TRAIN[:2])
+    with Emulator(era="2024") as emu, emu.gemini_backend() as backend:
+        with pytest.raises(ConfigError, match="validation"):
+            tuner(backend).tune(
+                TRAIN, validation=TRAIN[:2], source_model="models/gemini-1.5-flash-001-tuning"
+            )
+        assert emu.requests == []
