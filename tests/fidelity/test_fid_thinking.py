@@ -100,3 +100,12 @@ def test_todays_models_refuse_what_they_cannot_do() -> None:
             backend._client.models.generate_content(
                 model="gemini-2.5-pro", contents="x", config=off
             )
+
+
+def test_google_generativeai_cannot_see_thought_tokens() -> None:
+    """The old SDK's protos predate thinking: it drops thoughtsTokenCount (documented in
+    docs/backends.md), so its thought tokens are billed but not counted."""
+    with Emulator() as emu, emu.gemini_backend() as backend:
+        answer = backend.generate("models/gemini-3.5-flash", "Hi Ann.")
+        assert answer.text and answer.thought_tokens == 0
+        assert "thinkingConfig" not in str(emu.requests[-1].body)  # it cannot send one
