@@ -216,8 +216,6 @@ class Tuner:
                 if isinstance(exc, AlreadyExistsError) or attempt >= policy.attempts:
                     _note(exc, f"no tuning job with client token {spec.client_token} exists")
                     raise
-                with self.retrier._lock:
-                    self.retrier.retries += 1
                 self.sleep(_backoff(policy, exc, attempt))
 
     def _reconcile(self, spec: TuningSpec, exc: BackendError) -> TuningJobInfo | None:
