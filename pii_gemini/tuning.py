@@ -216,6 +216,7 @@ class Tuner:
                 if isinstance(exc, AlreadyExistsError) or attempt >= policy.attempts:
                     _note(exc, f"no tuning job with client token {spec.client_token} exists")
                     raise
+                self.retrier.retries += 1  # the Tuner's own Retrier: no other thread
                 self.sleep(_backoff(policy, exc, attempt))
 
     def _reconcile(self, spec: TuningSpec, exc: BackendError) -> TuningJobInfo | None:
