@@ -31,6 +31,7 @@ from .._exceptions import (
     BackendError,
     BackendUnavailableError,
     ConfigError,
+    InvalidRequestError,
     error_for_code,
 )
 from .._redact import redact
@@ -249,8 +250,11 @@ class VertexBackend(VertexBatch, Backend):
         if not spec.client_token:
             return None
         wanted = f'labels.{TOKEN_LABEL}="{spec.client_token}"'
-        with map_vertex_exceptions("list tuning jobs"):
-            jobs = list(self._client.tunings.list(config={"filter": wanted}))
+        try:
+            with map_vertex_exceptions("list tuning jobs"):
+                jobs = list(self._client.tunings.list(config={"filter": wanted}))
+        except InvalidRequestError:  # a service that does not take the filter: scan all
+            jobs = self._jobs()
         for job in jobs:  # the filter is a hint; the label decides
             if (getattr(job, "labels", None) or {}).get(TOKEN_LABEL) == spec.client_token:
                 with self._lock:
