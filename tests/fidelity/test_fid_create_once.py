@@ -104,3 +104,15 @@ def test_a_backend_that_cannot_look_up_is_never_sent_a_second_create() -> None:
         tuner(backend).tune(TRAIN)
     assert backend.creates == 1
     assert any("not repeated" in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_vertex_lookup_survives_a_service_that_refuses_the_label_filter() -> None:
+    with Emulator(progression=Progression.per_poll(4)) as emu:
+        emu.fault_after_commit("vertex.create", "drop")
+        emu.echo_errors("vertex.list", 400)  # the filtered list is refused once
+        with emu.vertex_backend(timeout=2) as backend:
+            job = tuner(backend).tune(TRAIN)
+            assert len(emu.requests_to("/tuningJobs", "POST")) == 1
+            lists = emu.requests_to("/tuningJobs", "GET")
+            assert [r.status for r in lists[:2]] == [400, 200]
+            assert [m.name for m in backend.list_models()] == [job.name]
