@@ -15,7 +15,7 @@ from typing import Any
 
 from ._exceptions import DatasetError
 
-__all__ = ["iter_records", "repair_tail"]
+__all__ = ["complete_lines", "complete_records", "iter_records", "repair_tail", "tail_start"]
 
 _TAIL_BLOCK = 1 << 16  # bytes read at a time when looking for the last newline
 
@@ -83,3 +83,42 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                     f"output file {p.name} line {lineno} is not a JSON object", row=lineno - 1
                 )
             yield record
+
+
+def tail_start(path: str | os.PathLike[str]) -> int:
+    """Offset just after the last newline: where a torn last line starts (0 if none)."""
+    with Path(path).open("rb") as fh:
+        return _last_newline(fh, fh.seek(0, os.SEEK_END))
+
+
+def complete_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The newline-terminated lines of ``path`` (a torn last line is left out), as bytes."""
+    with Path(path).open("rb") as fh:
+        for line in fh:
+            if line.endswith(b"\n"):
+                yield line
+
+
+def complete_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of the complete lines of ``path``; DatasetError naming a bad line.
+
+    Unlike ``iter_records`` it reads without repairing anything first: a torn last line is
+    simply not yielded (the caller cuts it only once the file is known to be its own).
+    """
+    p = Path(path)
+    for lineno, line in enumerate(complete_lines(p), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            raise DatasetError(
+                f"output file {p.name} line {lineno} is not a JSON line written by pii_gemini; "
+                "it cannot be resumed (use resume=False or a new output path)",
+                row=lineno - 1,
+            ) from None
+        if not isinstance(record, dict):
+            raise DatasetError(
+                f"output file {p.name} line {lineno} is not a JSON object", row=lineno - 1
+            )
+        yield record

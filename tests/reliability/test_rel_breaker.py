@@ -97,7 +97,8 @@ def test_a_daily_quota_stops_at_once(tmp_path: Path) -> None:
     with pytest.raises(QuotaExhaustedError):
         masker.mask_file(_input(tmp_path), tmp_path / "out.jsonl", progress=False)
     assert backend.calls <= 20 + 4  # at most the rows already in flight
-    assert len(read_jsonl(tmp_path / "out.jsonl")) == 20
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert 16 <= len(records) <= 20 and {r["status"] for r in records} == {"ok"}
 
 
 @contextlib.contextmanager
