@@ -164,7 +164,7 @@ def _iter_csv(
     _check_columns([str(c) for c in header.columns], wanted, path)
     index = 0
     reader = pd.read_csv(
-        path, sep=sep, usecols=wanted, dtype=str, keep_default_na=False, chunksize=chunk_size,
+        path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False, chunksize=chunk_size,
         encoding_errors="surrogateescape",
     )  # fmt: skip
     with reader:

@@ -31,6 +31,7 @@ from typing import Literal
 
 from . import _vaultfile
 from ._exceptions import ConfigError
+from ._files import clean_stale_temps
 
 __all__ = [
     "PLACEHOLDER_LABEL_RE",
@@ -428,6 +429,7 @@ class VaultLog:
 
     def open(self) -> int:
         """Merge the file's entries into the vault; return how many it held."""
+        clean_stale_temps(self.path)  # a killed compaction's copy of the vault
         count = 0
         if self.path.exists():
             parsed = _vaultfile.read(self.path)

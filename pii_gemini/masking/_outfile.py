@@ -29,7 +29,7 @@ from typing import Any
 
 from .._checkpoint import complete_lines, complete_records, tail_start
 from .._exceptions import ConfigError, DatasetError
-from .._files import atomic_write, fsync_dir
+from .._files import atomic_write, clean_stale_temps, fsync_dir
 from .._io import JsonlAppender, json_line
 
 __all__ = ["OutputFile"]
@@ -65,6 +65,8 @@ class OutputFile:
         Raises ``DatasetError`` for a file that is not provably this library's output (or
         one written by an older version, whose lines carry an unsalted hash).
         """
+        for path in (self.path, self.state_path):
+            clean_stale_temps(path)  # copies a killed merge or state write left behind
         state = self._read_state()
         if not self.path.exists():
             self._secret = state[0] if state is not None else None

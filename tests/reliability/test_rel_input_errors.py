@@ -35,7 +35,7 @@ def test_prepare_skip_names_the_malformed_line(
 ) -> None:
     import json
 
-    rows = [json.dumps(r) for r in generate_rows(6, seed=0)]
+    rows = [json.dumps(r) for r in generate_rows(6, seed=0).to_dict("records")]
     rows.insert(3, '{"source_text": "broken')
     src = tmp_path / "rows.jsonl"
     src.write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -3,7 +3,6 @@ were already in a text (templated or forwarded mail) or belong to another row st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from _rel_support import MODEL, ScriptedBackend, read_jsonl, write_jsonl
@@ -106,7 +105,7 @@ def test_cli_unmask_of_a_mask_output_is_scoped_per_row_and_counts_what_it_left(
     rc = main(["unmask", str(tmp_path / "out.jsonl"), str(tmp_path / "back.jsonl"),
                "--vault", str(vault_path)])  # fmt: skip
     assert rc == 0
-    back = [json.loads(line)["masked_text"] for line in (tmp_path / "back.jsonl").open()]
+    back = [r["masked_text"] for r in read_jsonl(tmp_path / "back.jsonl")]
     assert back == texts
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "1 left" in out
