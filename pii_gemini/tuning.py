@@ -439,7 +439,9 @@ class TuningJob:
         if path is not None:
             target = Path(path)
             if not target.parent.is_dir():
-                raise ConfigError(f"cannot save the loss plot: folder {target.parent} does not exist")
+                raise ConfigError(
+                    f"cannot save the loss plot: folder {target.parent} does not exist"
+                )
             fig.savefig(target, format="png")
         return fig
 

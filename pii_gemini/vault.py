@@ -124,9 +124,7 @@ def occurs(needle: str, hay: str) -> bool:
 def _surrogate_pattern(tokens: Iterable[str]) -> str | None:
     """An alternation of surrogates, longest first, whole-word where they start/end a word."""
     alts = [
-        ("(?<!\\w)" if _word(t[0]) else "")
-        + re.escape(t)
-        + ("(?!\\w)" if _word(t[-1]) else "")
+        ("(?<!\\w)" if _word(t[0]) else "") + re.escape(t) + ("(?!\\w)" if _word(t[-1]) else "")
         for t in sorted(tokens, key=lambda t: (-len(t), t))
     ]
     return "(?P<s>" + "|".join(alts) + ")" if alts else None

@@ -160,7 +160,9 @@ class _Restored:
         if self.left:
             text += " (placeholder-like strings the vault did not issue for their text)"
         if self.unscoped:
-            text += f"; {self.unscoped} rows had no `tokens` field: any token of the vault was filled"
+            text += (
+                f"; {self.unscoped} rows had no `tokens` field: any token of the vault was filled"
+            )
         return text
 
 

@@ -41,7 +41,7 @@ _MAX_BATCH = 8  # most rows handed to a worker at once (only for fast backends)
 _BATCH_BELOW_S = 0.002  # batch rows only while requests take less than this on average
 
 
-class RunCancelled(Exception):  # noqa: N818 - a signal, not an error a user sees
+class RunCancelled(Exception):
     """Raised in a worker when its run was stopped: no new request is made."""
 
 
@@ -203,7 +203,7 @@ class Executor(Generic[R, RunT]):
         self._key = key
         self._keep = keep
         self._shortcut = shortcut
-        self._fatal = (*fatal, RunCancelled)
+        self._fatal: tuple[type[BaseException], ...] = (*fatal, RunCancelled)
         # key -> result, or the future of a request still in flight (so duplicates wait)
         self.cache: OrderedDict[str, Future[R] | R] = OrderedDict()
         self._cache_lock = threading.Lock()

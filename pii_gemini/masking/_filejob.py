@@ -202,7 +202,10 @@ class FileJob:
             )
         if o.vault_path.resolve() == out_path.resolve():
             raise ConfigError("vault_path must differ from output_path")
-        if not o.vault_allow_same_dir and o.vault_path.resolve().parent == out_path.resolve().parent:
+        if (
+            not o.vault_allow_same_dir
+            and o.vault_path.resolve().parent == out_path.resolve().parent
+        ):
             raise ConfigError(
                 f"refusing to save the vault {o.vault_path.name} in the directory of the "
                 "masked output; choose another directory (or pass vault_allow_same_dir=True, "

@@ -123,7 +123,9 @@ class Masker:
         self.concurrency = s.concurrency
         self.max_input_chars = s.max_input_chars
         if breaker is not None and not isinstance(breaker, BreakerPolicy):
-            raise ConfigError(f"breaker must be a BreakerPolicy or None, got {type(breaker).__name__}")
+            raise ConfigError(
+                f"breaker must be a BreakerPolicy or None, got {type(breaker).__name__}"
+            )
         self.breaker = breaker
         self.vault: Vault | None = vault if vault is not None or not s.reversible else Vault()
         self.last_summary: MaskSummary | None = None

@@ -114,7 +114,7 @@ class OutputFile:
             return  # an empty file (a failed start of an older version): nothing to lose
         record = _json_object(first)
         name = self.path.name
-        if record is not None and _RECORD_FIELDS <= record.keys():
+        if record is not None and record.keys() >= _RECORD_FIELDS:
             if not resume:
                 return
             if isinstance(record.get("key"), str) and len(record["key"]) == 64:
@@ -153,7 +153,9 @@ class OutputFile:
         """Row -> the latest redo result an interrupted earlier run left in the journal."""
         if not self._resuming or not self.redo_path.exists():
             return {}
-        return {r["row"]: r for r in complete_records(self.redo_path) if isinstance(r.get("row"), int)}
+        return {
+            r["row"]: r for r in complete_records(self.redo_path) if isinstance(r.get("row"), int)
+        }
 
     def line_count(self) -> int:
         """Complete lines of the output being resumed."""
@@ -229,7 +231,9 @@ class OutputFile:
 
     def _merge(self) -> None:
         """Rewrite the output atomically with the redo journal's lines in place."""
-        redo = {r["row"]: r for r in complete_records(self.redo_path) if isinstance(r.get("row"), int)}
+        redo = {
+            r["row"]: r for r in complete_records(self.redo_path) if isinstance(r.get("row"), int)
+        }
         if redo:
             with atomic_write(self.path, mode=self.mode) as fh:
                 for line in complete_lines(self.path):

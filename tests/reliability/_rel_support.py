@@ -14,9 +14,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _masking_support import NAMES, ScriptedBackend, input_of, mask_known  # noqa: E402
+from _masking_support import NAMES, ScriptedBackend, input_of, mask_known
 
-from pii_gemini._retry import RetryPolicy  # noqa: E402
+from pii_gemini._retry import RetryPolicy
 
 __all__ = [
     "MODEL",

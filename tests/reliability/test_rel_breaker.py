@@ -20,7 +20,9 @@ N = 400
 
 
 def _input(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "in.jsonl", [{"source_text": f"Row {i}: Alice"} for i in range(N)])
+    return write_jsonl(
+        tmp_path / "in.jsonl", [{"source_text": f"Row {i}: Alice"} for i in range(N)]
+    )
 
 
 def _row(text: str) -> int:
@@ -111,7 +113,9 @@ def _cli_backend(backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch) -> I
 
     monkeypatch.setattr(_masking, "open_backend", opened)
     monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    monkeypatch.setattr("pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None))
+    monkeypatch.setattr(
+        "pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None)
+    )
     yield
 
 

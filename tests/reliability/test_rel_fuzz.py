@@ -111,7 +111,7 @@ _ROWS = st.lists(
     st.one_of(
         st.binary(max_size=60),
         st.builds(
-            lambda t, i: ('{"id": %s, "source_text": %s}' % (i, t)).encode("utf-8", "surrogatepass"),
+            lambda t, i: f'{{"id": {i}, "source_text": {t}}}'.encode("utf-8", "surrogatepass"),
             st.sampled_from(['"ok Alice"', "1", "null", "[1]", '"\\ud83d x"', '"a\\u0000b"']),
             st.sampled_from(["1", '"x"', "[]", "null", "1e999"]),
         ),

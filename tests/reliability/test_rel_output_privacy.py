@@ -75,9 +75,7 @@ def test_the_secret_lives_in_a_private_state_file_apart_from_the_output(tmp_path
 
 @posix_only
 @pytest.mark.parametrize(("include_source", "mode"), [(True, 0o600), (False, 0o644)])
-def test_output_mode_follows_what_it_holds(
-    tmp_path: Path, include_source: bool, mode: int
-) -> None:
+def test_output_mode_follows_what_it_holds(tmp_path: Path, include_source: bool, mode: int) -> None:
     old = os.umask(0o022)
     try:
         out = tmp_path / "out.jsonl"

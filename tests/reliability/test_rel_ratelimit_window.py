@@ -17,9 +17,7 @@ from pii_gemini.masking import Masker
 
 def _max_in_any_minute(times: list[float]) -> int:
     times = sorted(times)
-    return max(
-        (bisect.bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0
-    )
+    return max((bisect.bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0)
 
 
 @pytest.mark.parametrize("late", [0.0, 0.004, 0.05])

@@ -101,7 +101,9 @@ def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[ScriptedBa
 
     monkeypatch.setattr(_masking, "open_backend", backend)
     monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    monkeypatch.setattr("pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None))
+    monkeypatch.setattr(
+        "pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None)
+    )
     return used
 
 
