@@ -41,9 +41,11 @@ class Parsed:
 
 
 def _record(item: object, where: str) -> Record:
-    if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in _FIELDS):
-        raise ConfigError(f"vault entry {where} needs string token/original/label/kind")
-    return (item["token"], item["original"], item["label"], item["kind"])
+    if isinstance(item, dict):
+        record = (item.get("token"), item.get("original"), item.get("label"), item.get("kind"))
+        if all(type(v) is str for v in record):
+            return record  # type: ignore[return-value]
+    raise ConfigError(f"vault entry {where} needs string token/original/label/kind")
 
 
 def parse_document(data: str | bytes) -> tuple[Record, ...]:

@@ -55,7 +55,6 @@ PLACEHOLDER_LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _BRACKETED = r"\[\s*(?P<bl>[A-Za-z][A-Za-z0-9_]*?)\s*_\s*(?P<bn>\d+)\s*\]"
 _BARE = r"(?<![\w\[])(?P<rl>[A-Z][A-Z0-9_]*?)_(?P<rn>\d+)(?![\w\]])"
 _PLACEHOLDERS = re.compile(f"{_BRACKETED}|{_BARE}")
-_TOKEN = re.compile(r"\[([A-Za-z][A-Za-z0-9_]*)_(\d+)\]")
 
 Kind = Literal["placeholder", "surrogate"]
 
@@ -90,6 +89,17 @@ class Unmasked:
 
 def _placeholder_key(label: str, index: int | str) -> str:
     return f"[{label.upper()}_{int(index)}]"
+
+
+def _split_token(token: str) -> tuple[str, str] | None:
+    """``("EMAIL", "3")`` for ``"[EMAIL_3]"``; None unless it looks like ``[LABEL_N]``
+    (what a regex would say, faster on a big vault load)."""
+    if len(token) < 5 or token[0] != "[" or token[-1] != "]":
+        return None
+    label, _, n = token[1:-1].rpartition("_")
+    if not (n.isascii() and n.isdigit()) or not PLACEHOLDER_LABEL_RE.fullmatch(label):
+        return None
+    return label, n
 
 
 def _key_of_match(m: re.Match[str]) -> str:
@@ -192,15 +202,15 @@ class Vault:
                     raise ConfigError(f"vault token for label {entry.label} is already in use")
                 return
             if entry.kind == "placeholder":
-                m = _TOKEN.fullmatch(entry.token)
-                if m is None:
+                parts = _split_token(entry.token)
+                if parts is None:
                     raise ConfigError("a placeholder token must look like [LABEL_N]")
-                key = _placeholder_key(m.group(1), m.group(2))
+                key = _placeholder_key(*parts)
                 if key in self._keys:
                     raise ConfigError(f"placeholder key for label {entry.label} is already in use")
                 self._keys[key] = entry
-                up = m.group(1).upper()
-                self._next[up] = max(self._next[up], int(m.group(2)))
+                up = parts[0].upper()
+                self._next[up] = max(self._next[up], int(parts[1]))
             self._entries[entry.token] = entry
             self._order.append(entry)
             self._originals.add(entry.original)
@@ -222,8 +232,8 @@ class Vault:
             )
         with self._lock:
             for token in self._by_value.get(("placeholder", label, original), ()):
-                m = _TOKEN.fullmatch(token)
-                if m is not None and _placeholder_key(m.group(1), m.group(2)) not in avoid:
+                parts = _split_token(token)
+                if parts is not None and _placeholder_key(*parts) not in avoid:
                     return token
             n = self._next[label.upper()]
             while True:
@@ -361,8 +371,9 @@ class Vault:
         return vault
 
     def _merge(self, records: Iterable[tuple[str, str, str, str]]) -> None:
-        for token, original, label, kind in records:  # VaultEntry checks the kind
-            self.add(VaultEntry(token, original, label, kind))  # type: ignore[arg-type]
+        with self._lock:
+            for token, original, label, kind in records:  # VaultEntry checks the kind
+                self.add(VaultEntry(token, original, label, kind))  # type: ignore[arg-type]
 
     def save(
         self,
