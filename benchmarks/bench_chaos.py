@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import json
 import os
 import re
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,14 +115,17 @@ def oracle(rows: list[dict[str, Any]], targets: list[str]) -> dict[str, str]:
     return answers
 
 
-def install_oracle(emu: Emulator, answers: dict[str, str], times: list[float]) -> None:
-    """Answer like a perfect tuned model and note the time of every call (faults included)."""
+def install_oracle(
+    emu: Emulator, answers: dict[str, str], calls: list[tuple[float, int]], run: Callable[[], int]
+) -> None:
+    """Answer like a perfect tuned model; note the time of every call (faults included) and
+    the run that made it."""
     real = emu.service.generate_content
     lock = threading.Lock()
 
     def generate_content(model: str, prompt: str, **kwargs: Any) -> Any:
         with lock:
-            times.append(time.monotonic())
+            calls.append((time.monotonic(), run()))
         record = real(model, prompt, **kwargs)
         gold = answers.get(prompt)
         return record if gold is None or record.text is None else replace(record, text=gold)
@@ -151,19 +156,25 @@ class Chaos:
         self.runs += 1
         log = (self.work / "logs" / f"run{self.runs}.log").open("w")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        argv = [str(self.src), str(self.out), str(self.vault), self.emu.url,
-                self.emu.api_key or "", str(self.args.rpm), str(self.args.concurrency), MODEL]  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, *argv], env=env,
-                                stdout=subprocess.PIPE, stderr=log, text=True)  # fmt: skip
+        files = [str(self.src), str(self.out), str(self.vault)]
+        service = [self.emu.url, self.emu.api_key or ""]
+        limits = [str(self.args.rpm), str(self.args.concurrency), MODEL]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, *files, *service, *limits],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
         log.close()
         return proc
 
     def outage(self, now: float) -> bool:
         """Start or end the outage as due; True while it is on."""
-        if self.outage_end is None and not self.outage_done:
-            if complete_lines(self.out) >= OUTAGE_AT * self.n:
-                self.emu.service.set_fault_rate(1.0, codes=(503,), seed=2)
-                self.outage_end = now + self.args.outage
+        due = self.outage_end is None and not self.outage_done
+        if due and complete_lines(self.out) >= OUTAGE_AT * self.n:
+            self.emu.service.set_fault_rate(1.0, codes=(503,), seed=2)
+            self.outage_end = now + self.args.outage
         if self.outage_end is not None and now >= self.outage_end:
             self.emu.service.set_fault_rate(FAULT_RATE, codes=(429, 503), seed=3)
             self.outage_end, self.outage_done = None, True
@@ -203,24 +214,33 @@ class Chaos:
 
 
 def busiest_minute(times: list[float]) -> int:
+    """The most calls in any interval of 60 s, as the service counts them."""
     times = sorted(times)
     return max((bisect.bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0)
+
+
+def busiest_within_a_run(calls: list[tuple[float, int]]) -> int:
+    """The same, counting each run (process) on its own."""
+    runs = {run for _, run in calls}
+    return max((busiest_minute([t for t, r in calls if r == run]) for run in runs), default=0)
 
 
 def pii_on_disk(work: Path, skip: set[Path], values: list[list[str]], targets: list[str]) -> int:
     """Occurrences of gold PII values in any file under ``work`` but the skipped ones.
 
-    A value counts only if it is long enough to be unambiguous (>= 5 characters) and appears
-    in no gold masked text (so it is never legitimately visible). Found through a token
-    index: a file is split into whitespace-separated tokens, and a value whose longest token
-    is among them is then looked for whole.
+    A value counts if it is unambiguous: at least 5 characters (7 for digits only, which
+    row numbers and ids could match), found as a whole word, and in no gold masked text
+    (so it is never legitimately visible). Found through a token index: a file is split into
+    whitespace-separated tokens, and a value whose longest token is among them is then
+    looked for whole.
     """
     visible = set(" ".join(targets).split())
     by_token: dict[str, set[str]] = {}
     for row in values:
         for value in row:
             token = max(value.split(), key=len, default="")
-            if len(value) >= 5 and token and token not in visible:
+            short = len(value) < (7 if value.isdigit() else 5)
+            if not short and token and token not in visible:
                 by_token.setdefault(token, set()).add(value)
     strip = ".,;:!?()[]{}'\"<>"
     found = 0
@@ -230,7 +250,9 @@ def pii_on_disk(work: Path, skip: set[Path], values: list[list[str]], targets: l
         content = path.read_bytes().decode("utf-8", "replace")
         tokens = {t.strip(strip) for t in content.split()} | set(content.split())
         for token in tokens & by_token.keys():
-            found += sum(content.count(v) for v in by_token[token])
+            for value in by_token[token]:
+                whole = rf"(?<![^\W_]){re.escape(value)}(?![^\W_])"
+                found += len(re.findall(whole, content))
     return found
 
 
@@ -271,12 +293,12 @@ def main() -> None:
         for row in rows:
             fh.write(json.dumps(row) + "\n")  # ASCII escapes: the lone surrogates survive
 
-    times: list[float] = []
+    calls: list[tuple[float, int]] = []
     started = time.perf_counter()
     with Emulator() as emu:
         emu.service.set_fault_rate(FAULT_RATE, codes=(429, 503), seed=1)
-        install_oracle(emu, oracle(rows, targets), times)
         chaos = Chaos(args, emu, work, len(rows))
+        install_oracle(emu, oracle(rows, targets), calls, lambda: chaos.runs)
         chaos.run()
         after_chaos = chaos.last
         emu.service.set_fault_rate(0.0)
@@ -290,24 +312,30 @@ def main() -> None:
     bad, ok = unmask_mismatches(out, chaos.vault, rows)
     leaked = pii_on_disk(work, {work / "in.jsonl", chaos.vault}, values, targets)
     temps = [p.name for p in work.rglob("*.tmp")]
-    print(f"chaos run of mask_file: {len(rows)} rows ({len(rows) // 100} poisoned), "
-          f"{FAULT_RATE:.0%} faults, a {args.outage:.0f} s outage, {chaos.kills} kill -9s, "
-          f"{chaos.stops} breaker stops, {chaos.runs} runs, rpm limit {args.rpm:.0f}, "
-          f"{elapsed / 60:.1f} min")  # fmt: skip
-    print(f"rows written:                       {len(set(seen))} of {len(rows)}")
-    print(f"duplicate lines:                    {len(seen) - len(set(seen))}")
-    print(f"rows out of order:                  {sum(a >= b for a, b in zip(seen, seen[1:]))}")
-    print(f"rows failed after the chaos:        {after_chaos.get('failed')} "
-          f"({after_chaos.get('reasons')})")  # fmt: skip
-    print(f"rows failed after one resume:       {resumed['failed']} (exit code {code}, "
-          f"{resumed['redone']} redone)")  # fmt: skip
-    print(f"unmask mismatches:                  {bad} of {ok} ok rows")
-    print(f"raw PII on disk outside vault/src:  {leaked}")
-    print(f"stray temp files:                   {len(temps)}")
-    print(f"modes: output {mode(out)}, state {mode(out.with_name(out.name + '.state'))}, "
-          f"vault {mode(chaos.vault)}")  # fmt: skip
-    print(f"requests: {len(times)}; most in any rolling minute: {busiest_minute(times)} "
-          f"(limit {args.rpm:.0f})")  # fmt: skip
+    print(
+        f"chaos run of mask_file: {len(rows)} rows ({len(rows) // 100} poisoned), "
+        f"{FAULT_RATE:.0%} faults, a {args.outage:.0f} s outage, {chaos.kills} kill -9s, "
+        f"{chaos.stops} breaker stops, {chaos.runs} runs, {elapsed / 60:.1f} min"
+    )
+    state = out.with_name(out.name + ".state")
+    figures = {
+        "rows written": f"{len(set(seen))} of {len(rows)}",
+        "duplicate lines": len(seen) - len(set(seen)),
+        "rows out of order": sum(a >= b for a, b in itertools.pairwise(seen)),
+        "rows failed after the chaos": f"{after_chaos.get('failed')} "
+        f"({after_chaos.get('reasons')})",
+        "rows failed after one resume": f"{resumed['failed']} (exit code {code}, "
+        f"{resumed['redone']} redone)",
+        "unmask mismatches": f"{bad} of {ok} ok rows",
+        "raw PII on disk outside vault/source": leaked,
+        "stray temp files": len(temps),
+        "modes": f"output {mode(out)}, state {mode(state)}, vault {mode(chaos.vault)}",
+        "requests (retries included)": len(calls),
+        "most requests in a rolling minute": f"{busiest_minute([t for t, _ in calls])} "
+        f"(limit {args.rpm:.0f}); within one run: {busiest_within_a_run(calls)}",
+    }
+    for name, value in figures.items():
+        print(f"{name + ':':37} {value}")
     if not args.keep:
         for path in sorted(work.rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()

@@ -50,9 +50,10 @@ class Masker:
     * ``concurrency`` - most requests in flight at once (shared by every thread using
       this Masker).
     * ``requests_per_minute`` / ``tokens_per_minute`` - client-side quota limits; retries
-      count against them. Requests are spaced evenly, so no rolling minute exceeds the
-      limit; tokens are estimated up front (4 characters per token) and settled with the
-      counts the service reports.
+      count against them. Requests are spaced evenly and no 61 s see more than
+      ``floor(requests_per_minute)`` of them leave (a second to spare for the way to the
+      service, which counts per rolling minute); tokens are estimated up front (4
+      characters per token) and settled with the counts the service reports.
     * ``max_input_chars`` - longer texts are masked in overlapping pieces.
     * ``cache`` / ``cache_size`` - reuse the result for an identical prompt (bounded LRU).
     * ``safety_net`` - deterministic detectors run on the source after the model (``True``:

@@ -157,3 +157,33 @@ def test_mask_and_unmask_on_arbitrary_file_bytes_exit_cleanly(
         assert main(["unmask", str(raw), str(d / "raw.out"), "--vault", str(vault)]) in (0, 2, 3)
     err = capsys.readouterr().err
     assert "unexpected" not in err and "Traceback" not in err
+
+
+_ODD = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.text(max_size=3),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(),
+                                                         max_size=2),
+)  # fmt: skip
+_KWARGS = st.fixed_dictionaries(
+    {},
+    optional={
+        name: _ODD
+        for name in (
+            "concurrency", "requests_per_minute", "tokens_per_minute", "max_input_chars",
+            "cache_size", "safety_net", "operator", "operator_params", "vault", "repair",
+            "breaker", "generation_config", "retry", "prompt_builder",
+        )
+    },
+)  # fmt: skip
+
+
+@FUZZ
+@given(kwargs=_KWARGS, model=st.one_of(st.text(max_size=8), st.none(), st.integers()))
+def test_masker_arguments_raise_only_library_errors(
+    kwargs: dict[str, object], model: object
+) -> None:
+    try:
+        masker = Masker(ScriptedBackend(), model, **kwargs)  # type: ignore[arg-type]
+    except PiiGeminiError:
+        return
+    masker.mask_many(["Hi Alice", "x"])
