@@ -87,15 +87,21 @@ def parse(data: bytes, name: str) -> Parsed:
         return Parsed((), 0, _LOG_VERSION)  # the header itself is torn
     body_start = first_end + 1
     clean = data.rfind(b"\n") + 1  # a last line without its newline is torn: left out
-    records: list[Record] = []
-    for lineno, line in enumerate(data[body_start:clean].split(b"\n")[:-1], start=2):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except (ValueError, RecursionError):
-            raise ConfigError(f"{name} line {lineno} is not a vault entry") from None
-        records.append(_record(item, f"on line {lineno} of {name}"))
+    body = data[body_start:clean].rstrip(b"\n")
+    try:  # one parse for the whole log (JSON escapes every newline inside a string)
+        items = json.loads(b"[" + body.replace(b"\n", b",") + b"]") if body else []
+    except (ValueError, RecursionError):
+        items = None
+    if items is None:  # find the bad line to name it
+        items = []
+        for lineno, line in enumerate(body.split(b"\n"), start=2):
+            try:
+                items.append(json.loads(line) if line.strip() else None)
+            except (ValueError, RecursionError):
+                raise ConfigError(f"{name} line {lineno} is not a vault entry") from None
+    records = [
+        _record(item, f"{i + 2} of {name}") for i, item in enumerate(items) if item is not None
+    ]
     return Parsed(tuple(records), clean, _LOG_VERSION)
 
 
