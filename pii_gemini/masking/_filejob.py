@@ -95,7 +95,7 @@ class FileJob:
         total = count_rows(in_path)
         out = OutputFile(out_path, include_source=o.include_source)
         resuming = out.prepare(o.resume)
-        written = out.line_count()
+        written, failed_before = out.line_count()
         if total is not None and written > total:
             raise DatasetError(
                 f"output file {out_path.name} has more rows than the input; it was written "
@@ -141,7 +141,8 @@ class FileJob:
                     "it was written from another input (use resume=False or a new path)"
                 )
 
-        left = None if total is None else max(0, total - written)
+        redo = failed_before if o.retry_failed else 0
+        left = None if total is None else max(0, total - written + redo)
         bar = Progress(o.progress, left, run, f"masking {in_path.name}")
         held: list[tuple[bool, dict[str, Any]]] = []  # with a vault: lines waiting for it
 

@@ -157,11 +157,16 @@ class OutputFile:
             r["row"]: r for r in complete_records(self.redo_path) if isinstance(r.get("row"), int)
         }
 
-    def line_count(self) -> int:
-        """Complete lines of the output being resumed."""
+    def line_count(self) -> tuple[int, int]:
+        """Complete lines of the output being resumed, and how many of them say ``failed``
+        (for the progress bar: a quick look, the rows are checked one by one later)."""
         if not self._resuming:
-            return 0
-        return sum(1 for line in complete_lines(self.path) if line.strip())
+            return 0, 0
+        lines = failed = 0
+        for line in complete_lines(self.path):
+            lines += bool(line.strip())
+            failed += b'"status": "failed"' in line
+        return lines, failed
 
     # -- writing -----------------------------------------------------------------------------
 
