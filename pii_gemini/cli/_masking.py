@@ -50,7 +50,7 @@ def _check_model_ready(backend: Backend, model: str) -> str:
     """Refuse to mask with a tuned model that is still training or has failed.
 
     Otherwise every row would be sent, fail and be written as failed. Names the backend does
-    not know as tuned models (a base model such as ``models/gemini-1.5-flash-001``, for a
+    not know as tuned models (a base model such as ``models/gemini-2.5-flash-lite``, for a
     baseline) pass; the Masker reports truly unknown ones. Returns the base model (what
     the run is billed as), else ``model``.
     """
@@ -243,7 +243,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("output", metavar="OUT", help=".jsonl output")
     p.add_argument("--model", required=True,
                    help="tuned model name, e.g. tunedModels/x (or a base model for a "
-                   "baseline, e.g. models/gemini-1.5-flash-001)")  # fmt: skip
+                   "baseline, e.g. models/gemini-2.5-flash-lite)")  # fmt: skip
     p.add_argument("--text-column", default="source_text")
     p.add_argument("--id-column", help="column copied to the output as `id`")
     p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,

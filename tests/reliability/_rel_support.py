@@ -6,17 +6,22 @@ above is put on ``sys.path`` once, here).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _masking_support import NAMES, ScriptedBackend, input_of, mask_known
 
 from pii_gemini._retry import RetryPolicy
+from pii_gemini.backends.base import Backend
+from pii_gemini.masking import Masker
 
 __all__ = [
     "MODEL",
@@ -26,6 +31,7 @@ __all__ = [
     "fast_retry",
     "input_of",
     "mask_known",
+    "patch_cli",
     "read_jsonl",
     "write_jsonl",
 ]
@@ -66,3 +72,28 @@ class FakeClock:
         self.sleeps += 1
         if seconds > 0:
             self.now += seconds + self._late
+
+
+def patch_cli(
+    monkeypatch: pytest.MonkeyPatch, make_backend: Callable[[], Backend] = ScriptedBackend
+) -> list[Backend]:
+    """Make ``pii-gemini mask``/``unmask`` use ``make_backend()`` (a new one per command,
+    collected in the list returned) with retry waits that take no time."""
+    from pii_gemini.cli import _masking
+
+    used: list[Backend] = []
+
+    @contextlib.contextmanager
+    def opened(args: object) -> Iterator[Backend]:
+        backend = make_backend()
+        used.append(backend)
+        yield backend
+
+    real = Masker.for_model.__func__  # type: ignore[attr-defined]
+
+    def for_model(cls: type[Masker], *args: Any, **kwargs: Any) -> Masker:
+        return real(cls, *args, sleep=lambda s: None, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(_masking, "open_backend", opened)
+    monkeypatch.setattr(Masker, "for_model", classmethod(for_model))
+    return used

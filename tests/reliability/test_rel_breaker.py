@@ -4,13 +4,10 @@ a quota that will not refill within the run stops it at once."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _rel_support import MODEL, ScriptedBackend, fast_retry, read_jsonl, write_jsonl
+from _rel_support import MODEL, ScriptedBackend, fast_retry, patch_cli, read_jsonl, write_jsonl
 
 from pii_gemini import CircuitOpenError, QuotaExhaustedError, TransientBackendError
 from pii_gemini.cli import main
@@ -103,22 +100,6 @@ def test_a_daily_quota_stops_at_once(tmp_path: Path) -> None:
     assert 16 <= len(records) <= 20 and {r["status"] for r in records} == {"ok"}
 
 
-@contextlib.contextmanager
-def _cli_backend(backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from pii_gemini.cli import _masking
-
-    @contextlib.contextmanager
-    def opened(args: object) -> Iterator[ScriptedBackend]:
-        yield backend
-
-    monkeypatch.setattr(_masking, "open_backend", opened)
-    monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    monkeypatch.setattr(
-        "pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None)
-    )
-    yield
-
-
 @pytest.mark.parametrize("kind", ["quota", "outage"])
 def test_cli_stops_cleanly_with_a_resume_hint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -131,9 +112,9 @@ def test_cli_stops_cleanly_with_a_resume_hint(
             return QuotaExhaustedError("per day", quota="GenerateRequestsPerDay")
         return TransientBackendError("unavailable", code=503)
 
-    with _cli_backend(ScriptedBackend(fault=fault), monkeypatch):
-        rc = main(["mask", str(_input(tmp_path)), str(tmp_path / "o.jsonl"), "--model", MODEL,
-                   "-q", "--concurrency", "1"])  # fmt: skip
+    patch_cli(monkeypatch, lambda: ScriptedBackend(fault=fault))
+    rc = main(["mask", str(_input(tmp_path)), str(tmp_path / "o.jsonl"), "--model", MODEL,
+               "-q", "--concurrency", "1"])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 4
     assert "run the same command again" in err and "later" in err

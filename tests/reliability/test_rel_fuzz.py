@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _rel_support import MODEL, ScriptedBackend
+from _rel_support import MODEL, ScriptedBackend, patch_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,26 +119,13 @@ _ROWS = st.lists(
 )
 
 
-@contextlib.contextmanager
-def _scripted_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from pii_gemini.cli import _masking
-
-    @contextlib.contextmanager
-    def opened(args: object) -> Iterator[ScriptedBackend]:
-        yield ScriptedBackend()
-
-    monkeypatch.setattr(_masking, "open_backend", opened)
-    monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    yield
-
-
 @FUZZ
 @given(rows=_ROWS, suffix=st.sampled_from([".jsonl", ".csv", ".tsv"]))
 def test_mask_and_unmask_on_arbitrary_file_bytes_exit_cleanly(
     rows: list[bytes], suffix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp, \
-            _scripted_cli(mp):  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
+        patch_cli(mp)
         d = Path(tmp)
         src = d / f"in{suffix}"
         src.write_bytes(b"source_text\n" * (suffix != ".jsonl") + b"\n".join(rows))

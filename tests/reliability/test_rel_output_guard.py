@@ -3,13 +3,11 @@ its own output for the same input and settings, and a failed start leaves no out
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _rel_support import MODEL, ScriptedBackend, read_jsonl, write_jsonl
+from _rel_support import MODEL, ScriptedBackend, patch_cli, read_jsonl, write_jsonl
 
 from pii_gemini import DatasetError, NotFoundError, PiiGeminiError
 from pii_gemini.cli import main
@@ -20,19 +18,6 @@ TEXTS = ["Hi Alice", "Mail bob@example.org", "Call 555-0100"]
 
 def _input(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "good.jsonl", [{"source_text": t} for t in TEXTS])
-
-
-@contextlib.contextmanager
-def _cli(monkeypatch: pytest.MonkeyPatch, backend: ScriptedBackend) -> Iterator[None]:
-    from pii_gemini.cli import _masking
-
-    @contextlib.contextmanager
-    def opened(args: object) -> Iterator[ScriptedBackend]:
-        yield backend
-
-    monkeypatch.setattr(_masking, "open_backend", opened)
-    monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    yield
 
 
 @pytest.mark.parametrize(
@@ -56,8 +41,8 @@ def test_the_cli_refuses_and_keeps_the_notes(
 ) -> None:
     notes = tmp_path / "notes.jsonl"
     notes.write_bytes(b"my notes\n")
-    with _cli(monkeypatch, ScriptedBackend()):
-        rc = main(["mask", str(_input(tmp_path)), str(notes), "--model", MODEL, "-q"])
+    patch_cli(monkeypatch)
+    rc = main(["mask", str(_input(tmp_path)), str(notes), "--model", MODEL, "-q"])
     assert rc == 3
     assert notes.read_bytes() == b"my notes\n"
     assert "notes.jsonl" in capsys.readouterr().err

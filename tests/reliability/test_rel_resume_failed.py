@@ -3,12 +3,11 @@ exits non-zero when rows are left failed, and the summary says how many and why.
 
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
 
 import pytest
-from _rel_support import MODEL, ScriptedBackend, fast_retry, read_jsonl, write_jsonl
+from _rel_support import MODEL, ScriptedBackend, fast_retry, patch_cli, read_jsonl, write_jsonl
 
 from pii_gemini import TransientBackendError
 from pii_gemini.cli import main
@@ -83,33 +82,11 @@ def test_a_failed_row_retried_and_failing_again_is_still_one_record(tmp_path: Pa
     assert sorted(r["row"] for r in records if r["status"] == "failed") == sorted(BAD)
 
 
-@pytest.fixture
-def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[ScriptedBackend]:
-    """Make `pii-gemini mask` use a ScriptedBackend; the list gets each one used."""
-    import contextlib
-
-    from pii_gemini.cli import _masking
-
-    used: list[ScriptedBackend] = []
-    faults = {"fault": _outage}
-
-    @contextlib.contextmanager
-    def backend(args: object):  # type: ignore[no-untyped-def]
-        b = ScriptedBackend(fault=faults.pop("fault", None))
-        used.append(b)
-        yield b
-
-    monkeypatch.setattr(_masking, "open_backend", backend)
-    monkeypatch.setattr(_masking, "_check_model_ready", lambda backend, model: None)
-    monkeypatch.setattr(
-        "pii_gemini.masking.Masker", functools.partial(Masker, sleep=lambda s: None)
-    )
-    return used
-
-
 def test_cli_exits_non_zero_while_rows_are_left_failed(
-    tmp_path: Path, fake_cli: list[ScriptedBackend], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    faults = [_outage]  # the first run meets the outage, the later ones do not
+    patch_cli(monkeypatch, lambda: ScriptedBackend(fault=faults.pop() if faults else None))
     src, out = _input(tmp_path), tmp_path / "out.jsonl"
     argv = ["mask", str(src), str(out), "--model", MODEL, "-q", "--id-column", "id"]
     assert main(argv) == 4
