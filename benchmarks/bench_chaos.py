@@ -51,7 +51,7 @@ from pii_gemini.synthetic import generate_rows
 from pii_gemini.testing import Emulator
 from pii_gemini.vault import Vault
 
-MODEL = "models/gemini-1.5-flash-001"
+MODEL = "models/gemini-2.5-flash-lite"  # a base model the emulator serves today
 FAULT_RATE = 0.2
 KILL_AT = (0.20, 0.55, 0.85)  # share of rows written when a run is killed
 OUTAGE_AT = 0.35  # share of rows written when the outage starts
