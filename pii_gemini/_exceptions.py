@@ -17,6 +17,8 @@ Every error the library raises on purpose derives from ``PiiGeminiError``:
     - AlreadyExistsError        - 409: e.g. a duplicate tuned-model id; never retried
     - QuotaExhaustedError       - 429 for a quota that will not refill within the run
                                   (e.g. requests per day); never retried: stop and resume later
+    - CircuitOpenError          - a run stopped by its circuit breaker after sustained
+                                  failures (an outage): what is done is kept; resume later
     - TransientBackendError     - 408/429/5xx: worth retrying
       · RateLimitError          - 429: quota exhausted, may carry ``retry_after``
 
@@ -30,6 +32,7 @@ __all__ = [
     "AlreadyExistsError",
     "BackendError",
     "BackendUnavailableError",
+    "CircuitOpenError",
     "ConfigError",
     "DatasetError",
     "InvalidRequestError",
@@ -148,6 +151,14 @@ class QuotaExhaustedError(BackendError):
     ) -> None:
         super().__init__(message, code=code, status=status, retry_after=retry_after)
         self.quota = quota
+
+
+class CircuitOpenError(BackendError):
+    """A masking run stopped itself after sustained backend failures (circuit breaker).
+
+    Raised instead of sending every remaining row into an outage: the rows done are kept
+    and a resumed run retries the failed ones. ``code`` is the last error's HTTP status.
+    """
 
 
 class TransientBackendError(BackendError):

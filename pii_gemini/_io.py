@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ._exceptions import ConfigError, DatasetError
+from ._files import create_exclusive
 
-__all__ = ["InputRow", "JsonlAppender", "count_lines", "count_rows", "input_format", "iter_rows"]
+__all__ = [
+    "InputRow",
+    "JsonlAppender",
+    "count_lines",
+    "count_rows",
+    "input_format",
+    "iter_rows",
+    "json_line",
+    "not_utf8",
+]
+
+_BOM = b"\xef\xbb\xbf"
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8 (surrogateescape)
 
 _FORMATS = {
     ".jsonl": "jsonl",
@@ -38,6 +52,14 @@ class InputRow:
     id: Any
     text: Any = field(repr=False)
     error: str | None = None
+
+
+def not_utf8(where: str) -> str:
+    """The error of a row that is not UTF-8 text (it never quotes the bytes)."""
+    return (
+        f"row is not valid UTF-8 text ({where}); if the file is Latin-1, convert it, "
+        "e.g. iconv -f latin1 -t utf-8"
+    )
 
 
 def input_format(path: Path) -> str:
@@ -84,20 +106,35 @@ def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
 
 
 def _iter_jsonl(path: Path, text_column: str, id_column: str | None) -> Iterator[InputRow]:
+    """Rows of a JSON-lines file, read as bytes so that one bad line is one bad row.
+
+    A UTF-8 byte-order mark is skipped; a line that is not UTF-8 or not a JSON object
+    becomes a row with ``error`` naming its line number.
+    """
     index = 0
     checked = False
-    with path.open("r", encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            if not raw.strip():
                 continue
+            encoding_error = None
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw.decode("utf-8", "surrogateescape")  # still read the row's id
+                encoding_error = not_utf8(f"line {lineno}, byte {exc.start + 1}")
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                yield InputRow(index, None, None, "input row is not valid JSON")
+            except (ValueError, RecursionError):
+                error = encoding_error or f"input line {lineno} is not valid JSON"
+                yield InputRow(index, None, None, error)
                 index += 1
                 continue
             if not isinstance(record, dict):
-                yield InputRow(index, None, None, "input row is not a JSON object")
+                error = encoding_error or f"input line {lineno} is not a JSON object"
+                yield InputRow(index, None, None, error)
                 index += 1
                 continue
             if not checked:  # the first record decides whether the columns exist at all
@@ -106,7 +143,9 @@ def _iter_jsonl(path: Path, text_column: str, id_column: str | None) -> Iterator
                 )
                 checked = True
             row_id = _json_id(record.get(id_column)) if id_column else None
-            if text_column not in record:
+            if encoding_error is not None:
+                yield InputRow(index, row_id, None, encoding_error)
+            elif text_column not in record:
                 yield InputRow(index, row_id, None, f"row has no {text_column!r} field")
             else:
                 yield InputRow(index, row_id, record[text_column])
@@ -118,19 +157,25 @@ def _iter_csv(
 ) -> Iterator[InputRow]:
     import pandas as pd
 
-    header = pd.read_csv(path, sep=sep, nrows=0)
+    # Bytes that are not UTF-8 are kept as lone surrogates (surrogateescape), so the rows
+    # that hold them become row errors instead of stopping the whole file.
+    header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
     wanted = [text_column, *([id_column] if id_column else [])]
     _check_columns([str(c) for c in header.columns], wanted, path)
     index = 0
     reader = pd.read_csv(
-        path, sep=sep, usecols=wanted, dtype=str, keep_default_na=False, chunksize=chunk_size
-    )
+        path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False, chunksize=chunk_size,
+        encoding_errors="surrogateescape",
+    )  # fmt: skip
     with reader:
         for chunk in reader:
             texts = chunk[text_column].tolist()
             ids = chunk[id_column].tolist() if id_column else [None] * len(texts)
             for text, row_id in zip(texts, ids, strict=True):
-                yield InputRow(index, _json_id(row_id), text)
+                if isinstance(text, str) and _ESCAPED_BYTE.search(text):
+                    yield InputRow(index, _json_id(row_id), None, not_utf8(f"row {index}"))
+                else:
+                    yield InputRow(index, _json_id(row_id), text)
                 index += 1
 
 
@@ -178,19 +223,37 @@ def count_lines(path: Path) -> int:
     return count
 
 
+def json_line(record: dict[str, Any]) -> bytes:
+    """``record`` as one UTF-8 JSON line; text that UTF-8 cannot hold (a lone surrogate)
+    is written as a JSON escape instead, so writing a record never fails."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
+
+
 class JsonlAppender:
     """Append JSON lines; each line is written whole and flushed, ``sync()`` fsyncs.
 
-    A killed process leaves at most one torn last line, which the checkpoint reader cuts.
+    ``create=True`` makes a new file (never an existing one or a symlink) with ``mode``;
+    otherwise the file must exist. A killed process leaves at most one torn last line,
+    which the checkpoint reader cuts.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, truncate: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, create: bool = False, mode: int = 0o644
+    ) -> None:
         self.path = Path(path)
-        self._fh: IO[str] = self.path.open("w" if truncate else "a", encoding="utf-8")
+        if create:
+            fd = create_exclusive(self.path, mode)
+        else:
+            flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0))
+        self._fh: IO[bytes] = os.fdopen(fd, "ab")
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record as one line and hand it to the OS."""
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._fh.write(json_line(record))
         self._fh.flush()
 
     def sync(self) -> None:
@@ -201,8 +264,10 @@ class JsonlAppender:
     def close(self) -> None:
         """Sync and close."""
         if not self._fh.closed:
-            self.sync()
-            self._fh.close()
+            try:
+                self.sync()
+            finally:
+                self._fh.close()
 
     def __enter__(self) -> JsonlAppender:
         return self

@@ -98,6 +98,7 @@ class MaskResult:
     safety_net_spans: tuple[Span, ...] = ()  # spans the model missed and the safety net caught
     faithful: bool = True  # the model kept every non-PII character of ``text``
     chatter: bool = False  # the model wrapped its answer in chatter (stripped)
+    tokens: tuple[str, ...] = ()  # vault tokens issued for this text (unmask fills only these)
 
     @property
     def ok(self) -> bool:

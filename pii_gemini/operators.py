@@ -216,8 +216,8 @@ class HashOperator(Operator):
 
     def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
         key = ctx.params["key"]
-        raw = key.encode("utf-8") if isinstance(key, str) else key
-        digest = hmac.new(raw, value.encode("utf-8"), hashlib.sha256).hexdigest()
+        raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
+        digest = hmac.new(raw, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return digest[: int(ctx.params.get("length", 16))]
 
 
@@ -234,7 +234,7 @@ SURROGATE_PROVIDERS: dict[str, str] = {
     "CREDITCARDISSUER": "credit_card_provider", "SSN": "ssn", "DATE": "date", "DOB": "date",
     "TIME": "time", "USERAGENT": "user_agent", "PASSWORD": "password",
     "CURRENCYCODE": "currency_code", "CURRENCYNAME": "currency_name",
-    "VEHICLEVRM": "license_plate",
+    "VEHICLEVRM": "license_plate", "CURRENCYSYMBOL": "currency_symbol",
     # ai4privacy 300k / 400k / 500k
     "GIVENNAME": "first_name", "GIVENNAME1": "first_name", "GIVENNAME2": "first_name",
     "SURNAME": "last_name", "LASTNAME1": "last_name", "LASTNAME2": "last_name",
@@ -253,6 +253,8 @@ SURROGATE_PROVIDERS: dict[str, str] = {
 
 _FAKERS: dict[str, Faker] = {}  # one Faker per locale: building one takes milliseconds
 _FAKER_LOCK = threading.RLock()
+_FAKER_ATTEMPTS = 20  # Faker candidates for a value, then its shape
+_SHAPE_ATTEMPTS = 50  # then ever longer single words of the value's kind, which cannot run out
 
 
 def _shape_surrogate(value: str, rng: random.Random) -> str:
@@ -268,6 +270,18 @@ def _shape_surrogate(value: str, rng: random.Random) -> str:
     return "".join(out)
 
 
+def _widened_surrogate(value: str, rng: random.Random, extra: int) -> str:
+    """One word (letters and digits only) shaped like ``value``, ``extra`` characters longer.
+
+    A single word matches inside another surrogate only as a whole, so lengthening it
+    always ends in a candidate that collides with nothing (see ``Vault.surrogate``).
+    """
+    core = [c for c in _shape_surrogate(value, rng) if c.isalnum() and c.isascii()]
+    digits_only = any(c.isdigit() for c in value) and not any(c.isalpha() for c in value)
+    pool = "0123456789" if digits_only else "abcdefghijklmnopqrstuvwxyz"
+    return "".join(core) + "".join(rng.choice(pool) for _ in range(extra))
+
+
 @register_operator
 class SurrogateOperator(Operator):
     """A realistic fake of the same kind (Faker), recorded in the vault for unmasking.
@@ -276,7 +290,9 @@ class SurrogateOperator(Operator):
     label and value, whatever the order), ``locale`` (Faker locale, default ``en_US``),
     ``providers`` (label -> Faker method name or ``callable(faker) -> str``, overriding
     :data:`SURROGATE_PROVIDERS`). Surrogates never occur in the source text and never
-    contain one another, so :func:`unmask` can restore them.
+    contain one another within a text, so :func:`unmask` can restore them. When the
+    candidates collide (short values: a lone ``$``, small ages), ever longer words of the
+    value's kind are tried, so a surrogate is always found.
     """
 
     name = "surrogate"
@@ -324,16 +340,23 @@ class SurrogateOperator(Operator):
         provider = providers.get(label, SURROGATE_PROVIDERS.get(label))
 
         def make(attempt: int) -> str:
-            material = f"{seed}\x00{label}\x00{value}\x00{attempt}".encode()
+            material = f"{seed}\x00{label}\x00{value}\x00{attempt}".encode("utf-8", "surrogatepass")
             n = int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
-            if provider is None or attempt >= 20:  # shape keeps kind; fallback on collisions
+            if attempt >= _SHAPE_ATTEMPTS:
+                extra = 1 + (attempt - _SHAPE_ATTEMPTS) // 10
+                return _widened_surrogate(value, random.Random(n), extra)
+            if provider is None or attempt >= _FAKER_ATTEMPTS:  # shape keeps the kind
                 return _shape_surrogate(value, random.Random(n))
             with _FAKER_LOCK:  # seeding + drawing must not interleave across threads
                 fk.seed_instance(n)
                 out = provider(fk) if callable(provider) else getattr(fk, provider)()
             return str(out)
 
-        return vault.surrogate(label, value, make, avoid=ctx.source)
+        issued: list[str] = ctx.state.setdefault("surrogates", [])
+        token = vault.surrogate(label, value, make, avoid=ctx.source, others=issued)
+        if token not in issued:
+            issued.append(token)
+        return token
 
 
 @dataclass(frozen=True)
@@ -351,11 +374,16 @@ class AnonymizedItem:
 
 @dataclass(frozen=True)
 class Anonymized:
-    """The anonymized text, what was replaced where, and the vault when reversible."""
+    """The anonymized text, what was replaced where, and the vault when reversible.
+
+    ``tokens`` are the vault tokens issued for this text (once each, in order): pass them
+    to :func:`unmask` so that only they are filled.
+    """
 
     text: str = field(repr=False)
     items: tuple[AnonymizedItem, ...]
     vault: Vault | None = None
+    tokens: tuple[str, ...] = ()
 
 
 OperatorSpec = str | Operator
@@ -441,10 +469,13 @@ def anonymize(
     ctx = OperatorContext(params=params, vault=vault, source=source)
     pieces: list[str] = []
     items: list[AnonymizedItem] = []
+    tokens: dict[str, None] = {}
     pos = out_len = 0
     for span in merged:
         op = per_label.get(span.label, default)
         replacement = op.apply(source[span.start : span.end], span.label, ctx)
+        if op.reversible:
+            tokens[replacement] = None
         gap = source[pos : span.start]
         pieces += (gap, replacement)
         out_start = out_len + len(gap)
@@ -452,4 +483,4 @@ def anonymize(
         items.append(AnonymizedItem(out_start, out_len, span.label, op.name, span.start, span.end))
         pos = span.end
     pieces.append(source[pos:])
-    return Anonymized(text="".join(pieces), items=tuple(items), vault=vault)
+    return Anonymized(text="".join(pieces), items=tuple(items), vault=vault, tokens=tuple(tokens))

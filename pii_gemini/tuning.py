@@ -437,7 +437,12 @@ class TuningJob:
         ax.legend()
         fig.tight_layout()
         if path is not None:
-            fig.savefig(Path(path), format="png")
+            target = Path(path)
+            if not target.parent.is_dir():
+                raise ConfigError(
+                    f"cannot save the loss plot: folder {target.parent} does not exist"
+                )
+            fig.savefig(target, format="png")
         return fig
 
 

@@ -4,12 +4,17 @@ Reversible operators (``numbered``, ``surrogate``) record every token they emit 
 ``"[FIRSTNAME_1]" -> "Maria"`` or ``"Hannah" -> "Maria"``. :func:`unmask` puts the originals
 back into any text - the masked text itself or an LLM's answer to it.
 
-A vault holds raw PII. Its ``repr`` shows counts only, :meth:`Vault.save` writes it with
-0600 permissions through an atomic replace, and refuses to write it into the directory of
-the masked output it belongs to (``masked_output=``) unless ``allow_same_dir=True``.
+**Scope.** A text may already hold strings that look like tokens (a templated mail with
+``[EMAIL_1]``, a forwarded one with another row's surrogate). Pass ``tokens=`` - the tokens
+issued for that text (``MaskResult.tokens``, the ``tokens`` field of a ``mask_file`` line) -
+and only those are filled; everything else stays as it is and is counted
+(:meth:`Vault.restore`). A value whose token already occurs in the text being masked gets
+another token, so the tokens issued for a text never collide with what it held before.
 
-Use one vault per document (the default of :func:`~pii_gemini.operators.anonymize`) or
-pass the same vault to many calls to share numbering and surrogates across documents.
+A vault holds raw PII. Its ``repr`` shows counts only; :meth:`Vault.save` writes it with
+0600 permissions through an atomic replace (an append-only log, see ``_vaultfile``; ``VaultLog``
+appends only what is new) and refuses the directory of the masked output it belongs to
+(``masked_output=``) unless ``allow_same_dir=True``.
 """
 
 from __future__ import annotations
@@ -17,21 +22,28 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from . import _vaultfile
 from ._exceptions import ConfigError
+from ._files import clean_stale_temps
 
-__all__ = ["PLACEHOLDER_LABEL_RE", "Vault", "VaultEntry", "unmask"]
+__all__ = [
+    "PLACEHOLDER_LABEL_RE",
+    "Unmasked",
+    "Vault",
+    "VaultEntry",
+    "VaultLog",
+    "count_placeholders",
+    "unmask",
+]
 
-_FORMAT = "pii_gemini.vault"
-_VERSION = 1
-_MAX_SURROGATE_ATTEMPTS = 50  # candidates tried before giving up on a unique surrogate
+_MAX_SURROGATE_ATTEMPTS = 1000  # candidates tried before giving up (the built-in never needs it)
 
 PLACEHOLDER_LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """Labels a numbered placeholder ``[LABEL_N]`` can carry (what :func:`unmask` can parse)."""
@@ -42,6 +54,7 @@ PLACEHOLDER_LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #   upper-case and a whole token (no letter, digit, "_" or bracket touching it).
 _BRACKETED = r"\[\s*(?P<bl>[A-Za-z][A-Za-z0-9_]*?)\s*_\s*(?P<bn>\d+)\s*\]"
 _BARE = r"(?<![\w\[])(?P<rl>[A-Z][A-Z0-9_]*?)_(?P<rn>\d+)(?![\w\]])"
+_PLACEHOLDERS = re.compile(f"{_BRACKETED}|{_BARE}")
 
 Kind = Literal["placeholder", "surrogate"]
 
@@ -64,22 +77,82 @@ class VaultEntry:
             raise ConfigError("a vault entry needs a token, an original value and a label")
 
 
+@dataclass(frozen=True)
+class Unmasked:
+    """A text with originals restored: how many tokens were filled and how many
+    placeholder-like strings were left (unknown, or not issued for this text)."""
+
+    text: str = field(repr=False)
+    restored: int
+    left: int
+
+
 def _placeholder_key(label: str, index: int | str) -> str:
     return f"[{label.upper()}_{int(index)}]"
+
+
+def _split_token(token: str) -> tuple[str, str] | None:
+    """``("EMAIL", "3")`` for ``"[EMAIL_3]"``; None unless it looks like ``[LABEL_N]``
+    (what a regex would say, faster on a big vault load)."""
+    if len(token) < 5 or token[0] != "[" or token[-1] != "]":
+        return None
+    label, _, n = token[1:-1].rpartition("_")
+    if not (n.isascii() and n.isdigit()) or not PLACEHOLDER_LABEL_RE.fullmatch(label):
+        return None
+    return label, n
+
+
+def _key_of_match(m: re.Match[str]) -> str:
+    if m.group("bl") is not None:
+        return _placeholder_key(m.group("bl"), m.group("bn"))
+    return _placeholder_key(m.group("rl"), m.group("rn"))
+
+
+def count_placeholders(text: str) -> int:
+    """How many strings in ``text`` :func:`unmask` would read as numbered placeholders."""
+    return sum(1 for _ in _PLACEHOLDERS.finditer(text))
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def occurs(needle: str, hay: str) -> bool:
+    """True when :func:`unmask` could match ``needle`` inside ``hay`` (the ends of ``hay``
+    count as boundaries): an occurrence whose word-character edges touch no word character."""
+    start = hay.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        if (start == 0 or not _word(needle[0]) or not _word(hay[start - 1])) and (
+            end == len(hay) or not _word(needle[-1]) or not _word(hay[end])
+        ):
+            return True
+        start = hay.find(needle, start + 1)
+    return False
+
+
+def _surrogate_pattern(tokens: Iterable[str]) -> str | None:
+    """An alternation of surrogates, longest first, whole-word where they start/end a word."""
+    alts = [
+        ("(?<!\\w)" if _word(t[0]) else "") + re.escape(t) + ("(?!\\w)" if _word(t[-1]) else "")
+        for t in sorted(tokens, key=lambda t: (-len(t), t))
+    ]
+    return "(?P<s>" + "|".join(alts) + ")" if alts else None
 
 
 class Vault:
     """Placeholder/surrogate -> original value, consistent both ways.
 
-    The same ``(label, original)`` always gets the same token; a token maps to one original.
-    Thread-safe for concurrent masking with one shared vault.
+    The same ``(label, original)`` gets the same token wherever that token is free; a token
+    maps to one original. Thread-safe for concurrent masking with one shared vault.
     """
 
     def __init__(self, entries: Iterable[VaultEntry] = ()) -> None:
         self._lock = threading.RLock()
         self._entries: dict[str, VaultEntry] = {}
+        self._order: list[VaultEntry] = []  # insertion order, for incremental saving
         self._keys: dict[str, VaultEntry] = {}  # normalised placeholder key -> entry
-        self._by_value: dict[tuple[Kind, str, str], str] = {}
+        self._by_value: dict[tuple[Kind, str, str], list[str]] = {}
         self._originals: set[str] = set()
         self._next: Counter[str] = Counter()  # label (upper) -> last placeholder index
         self._pattern: re.Pattern[str] | None = None
@@ -89,17 +162,19 @@ class Vault:
     # --- reading --------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
 
     def __contains__(self, token: object) -> bool:
         return token in self._entries
 
     def __iter__(self) -> Iterator[VaultEntry]:
-        return iter(list(self._entries.values()))
+        with self._lock:
+            return iter(list(self._order))
 
     def __repr__(self) -> str:
-        labels = sorted({e.label for e in self._entries.values()})
-        return f"Vault(entries={len(self)}, labels={labels})"
+        with self._lock:
+            labels = sorted({e.label for e in self._order})
+            return f"Vault(entries={len(self)}, labels={labels})"
 
     def original(self, token: str) -> str | None:
         """The original value behind an exact token, or None."""
@@ -107,8 +182,14 @@ class Vault:
         return entry.original if entry else None
 
     def token_for(self, label: str, original: str, kind: Kind = "placeholder") -> str | None:
-        """The token already given to ``original`` under ``label``, or None."""
-        return self._by_value.get((kind, label, original))
+        """The first token given to ``original`` under ``label``, or None."""
+        tokens = self._by_value.get((kind, label, original))
+        return tokens[0] if tokens else None
+
+    def entries_since(self, start: int) -> list[VaultEntry]:
+        """Entries added after the first ``start`` ones (a consistent snapshot)."""
+        with self._lock:
+            return self._order[start:]
 
     # --- writing --------------------------------------------------------------------------
 
@@ -121,34 +202,39 @@ class Vault:
                     raise ConfigError(f"vault token for label {entry.label} is already in use")
                 return
             if entry.kind == "placeholder":
-                m = re.fullmatch(r"\[([A-Za-z][A-Za-z0-9_]*)_(\d+)\]", entry.token)
-                if m is None:
+                parts = _split_token(entry.token)
+                if parts is None:
                     raise ConfigError("a placeholder token must look like [LABEL_N]")
-                key = _placeholder_key(m.group(1), m.group(2))
+                key = _placeholder_key(*parts)
                 if key in self._keys:
                     raise ConfigError(f"placeholder key for label {entry.label} is already in use")
                 self._keys[key] = entry
-                up = m.group(1).upper()
-                self._next[up] = max(self._next[up], int(m.group(2)))
+                up = parts[0].upper()
+                self._next[up] = max(self._next[up], int(parts[1]))
             self._entries[entry.token] = entry
+            self._order.append(entry)
             self._originals.add(entry.original)
-            self._by_value.setdefault((entry.kind, entry.label, entry.original), entry.token)
+            self._by_value.setdefault((entry.kind, entry.label, entry.original), []).append(
+                entry.token
+            )
             self._pattern = None
 
-    def placeholder(self, label: str, original: str, *, avoid: frozenset[str] = frozenset()) -> str:
+    def placeholder(self, label: str, original: str, *, avoid: Collection[str] = ()) -> str:
         """The numbered placeholder ``[LABEL_N]`` for ``original``, created on first use.
 
-        N counts per label from 1; keys in ``avoid`` (normalised ``[LABEL_N]`` already
-        present in the source text) are skipped so that unmasking cannot confuse them.
+        N counts per label from 1. Keys in ``avoid`` (normalised ``[LABEL_N]`` already
+        present in the source text) are never used for this text: a value whose token is
+        among them gets another token, so unmasking cannot confuse the two.
         """
         if not PLACEHOLDER_LABEL_RE.fullmatch(label):
             raise ConfigError(
                 f"label {label!r} cannot be numbered: use letters, digits and '_' only"
             )
         with self._lock:
-            token = self._by_value.get(("placeholder", label, original))
-            if token is not None:
-                return token
+            for token in self._by_value.get(("placeholder", label, original), ()):
+                parts = _split_token(token)
+                if parts is not None and _placeholder_key(*parts) not in avoid:
+                    return token
             n = self._next[label.upper()]
             while True:
                 n += 1
@@ -160,19 +246,33 @@ class Vault:
             return token
 
     def surrogate(
-        self, label: str, original: str, make: Callable[[int], str], *, avoid: str = ""
+        self,
+        label: str,
+        original: str,
+        make: Callable[[int], str],
+        *,
+        avoid: str = "",
+        others: Collection[str] = (),
     ) -> str:
         """The surrogate for ``original``, created with ``make(attempt)`` on first use.
 
-        A candidate is rejected when it is empty, equals an original value of the vault,
-        occurs in ``avoid`` (the source text), or is a substring of another surrogate or
-        contains one - so that :func:`unmask` maps every surrogate back to exactly one value.
+        A surrogate is used for a text only when it does not occur in ``avoid`` (the source
+        text) and neither contains nor sits inside (as :func:`unmask` would match it) one of
+        ``others`` (the surrogates already issued for that text). A new candidate must also
+        be non-empty, no original value of the vault and no token of it. ``make`` is called
+        with growing attempts; the built-in operator's candidates grow longer, so it never
+        runs out (``ConfigError`` only for a ``make`` that keeps repeating itself).
         """
+
+        def fits(cand: str) -> bool:
+            return cand not in avoid and not any(
+                o != cand and (occurs(cand, o) or occurs(o, cand)) for o in others
+            )
+
         with self._lock:
-            token = self._by_value.get(("surrogate", label, original))
-            if token is not None:
-                return token
-            others = [t for t, e in self._entries.items() if e.kind == "surrogate"]
+            for token in self._by_value.get(("surrogate", label, original), ()):
+                if fits(token):
+                    return token
             for attempt in range(_MAX_SURROGATE_ATTEMPTS):
                 cand = make(attempt)
                 if (
@@ -181,8 +281,7 @@ class Vault:
                     and cand != original
                     and cand not in self._originals
                     and cand not in self._entries
-                    and cand not in avoid
-                    and not any(cand in o or o in cand for o in others)
+                    and fits(cand)
                 ):
                     self.add(VaultEntry(cand, original, label, "surrogate"))
                     return cand
@@ -193,64 +292,66 @@ class Vault:
 
     # --- unmasking ------------------------------------------------------------------------
 
-    def _unmask_pattern(self) -> re.Pattern[str]:
+    def _global_pattern(self) -> re.Pattern[str]:
         with self._lock:
             if self._pattern is None:
-                surrogates = sorted(
-                    (t for t, e in self._entries.items() if e.kind == "surrogate"),
-                    key=lambda t: (-len(t), t),
+                surrogates = _surrogate_pattern(
+                    e.token for e in self._order if e.kind == "surrogate"
                 )
-                alts = [
-                    ("(?<!\\w)" if t[0].isalnum() or t[0] == "_" else "")
-                    + re.escape(t)
-                    + ("(?!\\w)" if t[-1].isalnum() or t[-1] == "_" else "")
-                    for t in surrogates
-                ]
-                parts = [_BRACKETED, _BARE]
-                if alts:
-                    parts.insert(0, "(?P<s>" + "|".join(alts) + ")")
+                parts = [p for p in (surrogates, _BRACKETED, _BARE) if p is not None]
                 self._pattern = re.compile("|".join(parts))
             return self._pattern
 
-    def _restore(self, m: re.Match[str]) -> str:
-        surrogate = m.groupdict().get("s")
-        if surrogate is not None:
-            return self._entries[surrogate].original
-        if m.group("bl") is not None:
-            entry = self._keys.get(_placeholder_key(m.group("bl"), m.group("bn")))
-        else:
-            entry = self._keys.get(_placeholder_key(m.group("rl"), m.group("rn")))
-        return entry.original if entry is not None else m.group()
+    def restore(self, text: str, *, tokens: Iterable[str] | None = None) -> Unmasked:
+        """``text`` with originals restored, and what was filled or left.
 
-    def unmask(self, text: str) -> str:
-        """``text`` with every known placeholder and surrogate replaced by its original."""
+        With ``tokens`` (those issued for this text) only they are filled; without, every
+        token of the vault is (the whole vault is trusted to belong to this text).
+        """
         if not isinstance(text, str):
             raise ConfigError(f"text to unmask must be a str, got {type(text).__name__}")
-        if not self._entries:
-            return text
-        return self._unmask_pattern().sub(self._restore, text)
+        scope = None if tokens is None else frozenset(tokens)
+        if scope is None:
+            pattern = self._global_pattern()
+        else:
+            mine = [t for t in scope if (e := self._entries.get(t)) and e.kind == "surrogate"]
+            surrogates = _surrogate_pattern(mine)
+            pattern = re.compile("|".join(p for p in (surrogates, _BRACKETED, _BARE) if p))
+        restored = left = 0
+
+        def fill(m: re.Match[str]) -> str:
+            nonlocal restored, left
+            surrogate = m.groupdict().get("s")
+            if surrogate is not None:
+                restored += 1
+                return self._entries[surrogate].original
+            entry = self._keys.get(_key_of_match(m))
+            if entry is None or (scope is not None and entry.token not in scope):
+                left += 1
+                return m.group()
+            restored += 1
+            return entry.original
+
+        return Unmasked(pattern.sub(fill, text), restored, left)
+
+    def unmask(self, text: str, *, tokens: Iterable[str] | None = None) -> str:
+        """``text`` with the originals of its tokens put back (see :meth:`restore`)."""
+        return self.restore(text, tokens=tokens).text
 
     def placeholder_keys_in(self, text: str) -> frozenset[str]:
         """Normalised ``[LABEL_N]`` keys that :func:`unmask` would read in ``text``."""
-        pattern = re.compile(f"{_BRACKETED}|{_BARE}")
-        keys = set()
-        for m in pattern.finditer(text):
-            label, n = (
-                (m.group("bl"), m.group("bn")) if m.group("bl") else (m.group("rl"), m.group("rn"))
-            )
-            keys.add(_placeholder_key(label, n))
-        return frozenset(keys)
+        return frozenset(_key_of_match(m) for m in _PLACEHOLDERS.finditer(text))
 
     # --- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (holds raw PII: handle like the original data)."""
         return {
-            "format": _FORMAT,
-            "version": _VERSION,
+            "format": _vaultfile.FORMAT,
+            "version": 1,
             "entries": [
                 {"token": e.token, "original": e.original, "label": e.label, "kind": e.kind}
-                for e in self._entries.values()
+                for e in self.entries_since(0)
             ],
         }
 
@@ -261,25 +362,18 @@ class Vault:
     @classmethod
     def from_json(cls, data: str | bytes) -> Vault:
         """Rebuild a vault from :meth:`to_json` output; ConfigError when malformed."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError("vault data is not valid JSON") from exc
-        if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
-            raise ConfigError(f"vault data lacks format={_FORMAT!r}")
-        if obj.get("version") != _VERSION:
-            raise ConfigError(f"unsupported vault version {obj.get('version')!r}")
-        entries = obj.get("entries")
-        if not isinstance(entries, list):
-            raise ConfigError("vault data needs an 'entries' list")
+        return cls._of_records(_vaultfile.parse_document(data))
+
+    @classmethod
+    def _of_records(cls, records: Iterable[tuple[str, str, str, str]]) -> Vault:
         vault = cls()
-        for i, item in enumerate(entries):
-            if not isinstance(item, dict) or not all(
-                isinstance(item.get(k), str) for k in ("token", "original", "label", "kind")
-            ):
-                raise ConfigError(f"vault entry {i} needs string token/original/label/kind")
-            vault.add(VaultEntry(item["token"], item["original"], item["label"], item["kind"]))
+        vault._merge(records)
         return vault
+
+    def _merge(self, records: Iterable[tuple[str, str, str, str]]) -> None:
+        with self._lock:
+            for token, original, label, kind in records:  # VaultEntry checks the kind
+                self.add(VaultEntry(token, original, label, kind))  # type: ignore[arg-type]
 
     def save(
         self,
@@ -288,51 +382,93 @@ class Vault:
         masked_output: str | os.PathLike[str] | None = None,
         allow_same_dir: bool = False,
     ) -> Path:
-        """Write the vault as JSON readable by the owner only (0600), atomically.
+        """Write the whole vault readable by the owner only (0600), atomically.
 
         With ``masked_output`` (the masked file this vault belongs to), refuses to write into
         the same directory unless ``allow_same_dir=True``: whoever receives the masked
         output should not find the key to it beside it.
         """
-        target = Path(path)
-        if masked_output is not None and not allow_same_dir:
-            out_dir = Path(masked_output).resolve().parent
-            if target.resolve().parent == out_dir:
-                raise ConfigError(
-                    "refusing to save the vault in the directory of the masked output "
-                    f"({target.name}); choose another directory or pass allow_same_dir=True"
-                )
-        if target.is_dir():
-            raise ConfigError(f"vault path {target.name} is a directory")
-        if not target.parent.is_dir():
-            raise ConfigError(f"the directory for vault file {target.name} does not exist")
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        data = self.to_json().encode("utf-8")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)  # in case the umask or platform widened it
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        target = check_vault_path(Path(path), masked_output, allow_same_dir)
+        _vaultfile.write_all(target, _records(self.entries_since(0)))
         return target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vault:
-        """Read a vault written by :meth:`save`."""
-        target = Path(path)
-        try:
-            data = target.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read vault file {target.name}: {exc.strerror}") from exc
-        return cls.from_json(data)
+        """Read a vault written by :meth:`save` or ``VaultLog`` (or a version-1 file)."""
+        return cls._of_records(_vaultfile.read(Path(path)).records)
 
 
-def unmask(text: str, vault: Vault) -> str:
+def _records(entries: Iterable[VaultEntry]) -> list[tuple[str, str, str, str]]:
+    return [(e.token, e.original, e.label, e.kind) for e in entries]
+
+
+def check_vault_path(
+    target: Path, masked_output: str | os.PathLike[str] | None, allow_same_dir: bool
+) -> Path:
+    """``target`` if a vault may be written there, else a ConfigError saying why."""
+    if masked_output is not None and not allow_same_dir:
+        out_dir = Path(masked_output).resolve().parent
+        if target.resolve().parent == out_dir:
+            raise ConfigError(
+                "refusing to save the vault in the directory of the masked output "
+                f"({target.name}); choose another directory or pass allow_same_dir=True"
+            )
+    if target.is_dir():
+        raise ConfigError(f"vault path {target.name} is a directory")
+    if not target.parent.is_dir():
+        raise ConfigError(f"the directory for vault file {target.name} does not exist")
+    return target
+
+
+class VaultLog:
+    """A vault kept on disk as it grows: ``open`` merges the file into the vault, ``append``
+    writes (and fsyncs) only the entries added since, so saving costs what is new.
+
+    A torn last line (a kill mid-append) is ignored on reading and cut by the next append;
+    a version-1 file, or a vault holding entries the file lacks, is compacted once
+    (rewritten atomically). Used by ``Masker.mask_file(vault_path=...)``.
+    """
+
+    def __init__(self, path: Path, vault: Vault) -> None:
+        self.path = path
+        self._vault = vault
+        self._written = 0
+        self._cut_at: int | None = None
+        self._compact = False
+
+    def open(self) -> int:
+        """Merge the file's entries into the vault; return how many it held."""
+        clean_stale_temps(self.path)  # a killed compaction's copy of the vault
+        count = 0
+        if self.path.exists():
+            parsed = _vaultfile.read(self.path)
+            count = len(parsed.records)
+            known = {r[0] for r in parsed.records}
+            foreign = any(e.token not in known for e in self._vault.entries_since(0))
+            self._vault._merge(parsed.records)
+            self._compact = parsed.version == 1 or foreign
+            if not self._compact:
+                self._written = count
+                if parsed.clean_end < self.path.stat().st_size:
+                    self._cut_at = parsed.clean_end
+        return count
+
+    def append(self) -> None:
+        """Make every entry of the vault durable in the file."""
+        if self._compact:
+            snapshot = self._vault.entries_since(0)
+            _vaultfile.write_all(self.path, _records(snapshot))
+            self._compact, self._written = False, len(snapshot)
+            return
+        new = self._vault.entries_since(self._written)
+        if not new and self._cut_at is None:
+            return
+        _vaultfile.append(self.path, _records(new), cut_at=self._cut_at)
+        self._cut_at = None
+        self._written += len(new)
+
+
+def unmask(text: str, vault: Vault, *, tokens: Iterable[str] | None = None) -> str:
     """Restore original values into ``text`` (e.g. an LLM's answer to masked text).
 
     Replaced: exact surrogates (case-sensitive; a surrogate that starts or ends with a word
@@ -340,7 +476,8 @@ def unmask(text: str, vault: Vault) -> str:
     numbered placeholders known to the vault, tolerating letter case, inner whitespace
     ("[ firstname _ 1 ]"), leading zeros, and missing brackets for an upper-case whole-token
     ``FIRSTNAME_1``. Unknown placeholders and ``[LABEL]`` without a number stay as they are.
+    With ``tokens`` (the tokens issued for this text) only those are filled.
     """
     if not isinstance(vault, Vault):
         raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
-    return vault.unmask(text)
+    return vault.unmask(text, tokens=tokens)

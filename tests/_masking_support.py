@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from pii_gemini._exceptions import BackendError
+from pii_gemini._exceptions import BackendError, NotFoundError
 from pii_gemini._types import Generation, GenerationConfig, TunedModelInfo, TuningJobInfo
 from pii_gemini.backends.base import Backend
 
@@ -110,7 +110,7 @@ class ScriptedBackend(Backend):
         raise NotImplementedError
 
     def get_model(self, name: str) -> TunedModelInfo:
-        raise NotImplementedError
+        raise NotFoundError(f"{name} is not a tuned model here", code=404)  # a base model
 
     def list_models(self) -> list[TunedModelInfo]:
         raise NotImplementedError

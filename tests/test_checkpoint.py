@@ -1,70 +1,60 @@
+"""Reading back an output to resume: complete lines only, where a torn line starts, and
+clear errors for a corrupt line."""
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pii_gemini._checkpoint import iter_records, repair_tail
-from pii_gemini._exceptions import DatasetError
-
-
-def _lines(*records: dict[str, object]) -> bytes:
-    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+from pii_gemini import DatasetError
+from pii_gemini._checkpoint import complete_lines, complete_records, tail_start
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
-    assert repair_tail(tmp_path / "nope.jsonl") == 0
-    assert list(iter_records(tmp_path / "nope.jsonl")) == []
+    assert tail_start(tmp_path / "nope.jsonl") == 0
+    assert list(complete_records(tmp_path / "nope.jsonl")) == []
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
-    assert repair_tail(empty) == 0
-    assert list(iter_records(empty)) == []
+    assert tail_start(empty) == 0
+    assert list(complete_records(empty)) == []
 
 
-def test_intact_file_is_left_alone(tmp_path: Path) -> None:
+def test_intact_file(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    data = _lines({"row": 0}, {"row": 1})
-    path.write_bytes(data)
-    assert repair_tail(path) == 0
-    assert path.read_bytes() == data
-    assert [r["row"] for r in iter_records(path)] == [0, 1]
+    path.write_bytes(b'{"row": 0}\n\n{"row": 1}\n')
+    assert tail_start(path) == path.stat().st_size
+    assert [r["row"] for r in complete_records(path)] == [0, 1]
 
 
-def test_torn_line_without_newline_is_cut(tmp_path: Path) -> None:
+def test_a_torn_line_is_left_out_and_located(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    good = _lines({"row": 0}, {"row": 1})
-    path.write_bytes(good + b'{"row": 2, "masked')
-    assert repair_tail(path) == len(b'{"row": 2, "masked')
-    assert path.read_bytes() == good
+    path.write_bytes(b'{"row": 0}\n{"row": 1}\n{"row": 2, "masked')
+    assert [r["row"] for r in complete_records(path)] == [0, 1]
+    assert tail_start(path) == len(b'{"row": 0}\n{"row": 1}\n')
+    assert path.read_bytes().endswith(b'"masked')  # reading never cuts anything
 
 
-def test_complete_but_invalid_last_line_is_cut(tmp_path: Path) -> None:
+def test_a_single_torn_line_and_long_lines(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    good = _lines({"row": 0})
-    path.write_bytes(good + b'{"row": 1, "mas\n')
-    assert repair_tail(path) == len(b'{"row": 1, "mas\n')
-    assert path.read_bytes() == good
+    path.write_bytes(b'{"row": 0, "x": "' + b"a" * 200_000)
+    assert tail_start(path) == 0 and list(complete_lines(path)) == []
+    long_line = b'{"row": 0, "x": "' + b"a" * 200_000 + b'"}\n'
+    path.write_bytes(long_line + b'{"row": 1')
+    assert tail_start(path) == len(long_line)
+    assert [r["row"] for r in complete_records(path)] == [0]
 
 
-def test_single_torn_line_and_long_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"row": 0}\nnot json\n{"row": 2}\n', "line 2 is not a JSON line"),
+        (b'{"row": 0}\n[1, 2]\n', "line 2 is not a JSON object"),
+        (b'{"row": 0}\n\xff\xfe\n', "line 2 is not a JSON line"),
+    ],
+)
+def test_a_corrupt_line_is_an_error(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "out.jsonl"
-    path.write_bytes(b'{"row": 0, "x": "' + b"a" * 200_000)  # longer than one read block
-    assert repair_tail(path) == 200_017
-    assert path.read_bytes() == b""
-    big = _lines({"row": 0, "x": "b" * 150_000})
-    path.write_bytes(big + b'{"row": 1, "x": "' + b"c" * 150_000)
-    repair_tail(path)
-    assert path.read_bytes() == big
-
-
-def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "out.jsonl"
-    path.write_bytes(_lines({"row": 0}) + b"garbage\n" + _lines({"row": 2}))
-    assert repair_tail(path) == 0
-    with pytest.raises(DatasetError, match="line 2") as info:
-        list(iter_records(path))
-    assert info.value.row == 1
-    path.write_bytes(b"[1, 2]\n")
-    with pytest.raises(DatasetError, match="not a JSON object"):
-        list(iter_records(path))
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=message):
+        list(complete_records(path))

@@ -446,8 +446,9 @@ def test_no_pii_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
     texts = faker_texts(8)
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     (tmp_path / "v").mkdir()
-    _write(src, texts)
-    dst.write_text('{"row": 0}\n', encoding="utf-8")  # a resume that does not match...
+    _write(src, texts[::-1])
+    make(operator="numbered").mask_file(src, dst, progress=False)
+    _write(src, texts)  # a resume that does not match...
     caplog.set_level(logging.DEBUG)
     with pytest.raises(Exception, match="does not match"):
         make(operator="numbered").mask_file(

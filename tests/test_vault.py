@@ -100,14 +100,17 @@ def test_surrogate_candidates_must_be_unique_and_absent_from_source() -> None:
     tried: list[str] = []
 
     def make(attempt: int) -> str:
-        options = ["Zed", "Zedd", "Ann", "Ma", "Kim"]  # taken, contains, an original, in source
+        # taken, holds a surrogate of the same text, an original, in the source
+        options = ["Zed", "Zed Lee", "Ann", "Ma", "Kim"]
         tried.append(options[attempt])
         return options[attempt]
 
-    assert v.surrogate("FIRSTNAME", "Bea", make, avoid="Max was here") == "Kim"
-    assert tried == ["Zed", "Zedd", "Ann", "Ma", "Kim"]
+    assert v.surrogate("FIRSTNAME", "Bea", make, avoid="Max was here", others=["Zed"]) == "Kim"
+    assert tried == ["Zed", "Zed Lee", "Ann", "Ma", "Kim"]
+    # inside another word it would not be unmasked, so it does not collide
+    assert v.surrogate("FIRSTNAME", "Cy", lambda attempt: "Zeda", others=["Zed"]) == "Zeda"
     with pytest.raises(ConfigError, match="unique surrogate"):
-        v.surrogate("FIRSTNAME", "Cy", lambda attempt: "Zed")
+        v.surrogate("FIRSTNAME", "Di", lambda attempt: "Zed")
 
 
 def test_add_rejects_conflicts() -> None:

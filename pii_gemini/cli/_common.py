@@ -30,6 +30,7 @@ EXIT_OK = 0
 EXIT_RUNTIME = 1  # a failed tuning job, a service error, an unexpected bug
 EXIT_USAGE = 2  # a bad option or a missing credential
 EXIT_DATA = 3  # a missing or malformed input file, a missing column
+EXIT_INCOMPLETE = 4  # `mask` left rows failed or not done (outage, quota): run it again later
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 _FAKE_POLL_INTERVAL = 0.1  # seconds between polls of a fake job (the real default is 10)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any
 
 from .._cost import masking_cost
-from .._exceptions import BackendError, ConfigError, DatasetError, TuningError
+from .._exceptions import (
+    BackendError,
+    CircuitOpenError,
+    ConfigError,
+    DatasetError,
+    QuotaExhaustedError,
+    TuningError,
+)
+from .._files import atomic_write
 from .._types import JobState
 from ..backends.base import Backend
 from ..dataset import PromptBuilder
 from ._common import (
+    EXIT_INCOMPLETE,
     EXIT_OK,
     PROG,
     UsageError,
@@ -26,6 +36,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
+    from ..masking import MaskSummary
     from ..vault import Vault
     from ._common import Subparsers
 
@@ -39,12 +50,13 @@ def _check_model_ready(backend: Backend, model: str) -> str:
     """Refuse to mask with a tuned model that is still training or has failed.
 
     Otherwise every row would be sent, fail and be written as failed. Names the backend does
-    not know as tuned models (base models) pass; the Masker reports truly unknown ones.
-    Returns the base model (what the run is billed as), else ``model``.
+    not know as tuned models (a base model such as ``models/gemini-2.5-flash-lite``, for a
+    baseline) pass; the Masker reports truly unknown ones. Returns the base model (what
+    the run is billed as), else ``model``.
     """
     try:
         info = backend.get_model(model)
-    except (BackendError, ConfigError):
+    except (BackendError, ConfigError):  # not a tuned model (name) of this backend
         return model
     if info.state is not JobState.SUCCEEDED:
         raise TuningError(
@@ -98,6 +110,7 @@ def _cmd_mask(args: argparse.Namespace) -> int:
                 id_column=args.id_column,
                 chunk_size=args.chunk_size,
                 resume=args.resume,
+                retry_failed=not args.keep_failed,
                 progress=not args.quiet,
                 vault_path=Path(args.vault).expanduser() if args.vault else None,
                 vault_allow_same_dir=args.vault_same_dir,
@@ -105,13 +118,52 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             hint("rows written so far are kept; run the same command again to resume")
             raise
+        except (QuotaExhaustedError, CircuitOpenError) as exc:
+            return _stopped(exc, masker.last_summary)
     echo(str(summary))
     cost = masking_cost(base, summary.prompt_tokens, summary.output_tokens + summary.thought_tokens)
     echo(f"estimated cost: {cost}")
     echo(f"output: {args.output}")
     if args.vault:
         echo(f"vault: {args.vault} (holds the original values: keep it private)")
+    if summary.left_failed:
+        hint(f"{summary.describe_failures()}; run the same command again to retry them")
+        return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _stopped(exc: QuotaExhaustedError | CircuitOpenError, summary: MaskSummary | None) -> int:
+    """A run that stopped itself cleanly: say why and that a later run resumes it."""
+    if summary is not None:
+        echo(str(summary))
+    if isinstance(exc, QuotaExhaustedError):
+        quota = f" ({exc.quota})" if exc.quota else ""
+        why = f"the service's quota{quota} is exhausted and will not refill within this run"
+    else:
+        why = str(exc).removeprefix("stopped: ")
+    hint(f"stopped: {why}")
+    hint("rows written so far are kept; run the same command again later to resume "
+         "(failed rows are retried)")  # fmt: skip
+    return EXIT_INCOMPLETE
+
+
+@dataclass
+class _Restored:
+    """What an unmask run did: tokens filled, placeholder-like strings left, rows unscoped."""
+
+    restored: int = 0
+    left: int = 0
+    unscoped: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.restored} restored, {self.left} left"
+        if self.left:
+            text += " (placeholder-like strings the vault did not issue for their text)"
+        if self.unscoped:
+            text += (
+                f"; {self.unscoped} rows had no `tokens` field: any token of the vault was filled"
+            )
+        return text
 
 
 def _cmd_unmask(args: argparse.Namespace) -> int:
@@ -123,48 +175,60 @@ def _cmd_unmask(args: argparse.Namespace) -> int:
         raise ConfigError("OUT must differ from IN")
     vault = Vault.load(Path(args.vault).expanduser())
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    # the result holds the original PII: readable by the owner only, like the vault
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            if src.suffix.lower() in _JSONL_SUFFIXES:
-                n = _unmask_jsonl(src, out, vault, args.column)
-                what = f"{n} rows ({args.column})"
-            else:
-                out.write(vault.unmask(src.read_text(encoding="utf-8")))
-                what = "text"
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    echo(f"unmasked {what}: {dst}")
+    done = _Restored()
+    # the result holds the original PII: a private temp file (O_EXCL, 0600), then renamed
+    with atomic_write(dst, mode=0o600) as out:
+        if src.suffix.lower() in _JSONL_SUFFIXES:
+            n = _unmask_jsonl(src, out, vault, args.column, done)
+            what = f"{n} rows ({args.column})"
+        else:
+            try:
+                text = src.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                raise DatasetError(f"{src.name} is not UTF-8 text") from None
+            result = vault.restore(text)
+            done.restored, done.left = result.restored, result.left
+            out.write(result.text.encode("utf-8", "surrogatepass"))
+            what = "text"
+    echo(f"unmasked {what}: {dst}; {done}")
     return EXIT_OK
 
 
-def _unmask_jsonl(src: Path, out: TextIO, vault: Vault, column: str) -> int:
-    """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept."""
+def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _Restored) -> int:
+    """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept.
+
+    A line with a ``tokens`` list (the output of ``mask`` with a vault) has only those
+    tokens filled; other lines are unmasked with the whole vault (counted as unscoped).
+    """
+    from .._io import json_line
+
     n = 0
-    with src.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
+    with src.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
-            except ValueError:
-                raise DatasetError(f"line {number} of {src.name} is not valid JSON") from None
+                record = json.loads(raw.decode("utf-8"))
+            except (ValueError, RecursionError):
+                raise DatasetError(f"line {number} of {src.name} is not valid UTF-8 JSON") from None
             if not isinstance(record, dict) or column not in record:
                 raise DatasetError(
                     f"line {number} of {src.name} has no {column!r} field", column=column
                 )
             value = record[column]
             if isinstance(value, str):
-                record[column] = vault.unmask(value)
+                tokens = record.get("tokens")
+                scoped = isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)
+                done.unscoped += not scoped
+                result = vault.restore(value, tokens=tokens if scoped else None)
+                done.restored += result.restored
+                done.left += result.left
+                record[column] = result.text
             elif value is not None:
                 raise DatasetError(
                     f"line {number} of {src.name}: {column!r} is not text", column=column
                 )
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json_line(record))
             n += 1
     return n
 
@@ -177,7 +241,9 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("input", metavar="IN", help=".jsonl/.csv/.tsv/.parquet input")
     p.add_argument("output", metavar="OUT", help=".jsonl output")
-    p.add_argument("--model", required=True, help="tuned model name, e.g. tunedModels/x")
+    p.add_argument("--model", required=True,
+                   help="tuned model name, e.g. tunedModels/x (or a base model for a "
+                   "baseline, e.g. models/gemini-2.5-flash-lite)")  # fmt: skip
     p.add_argument("--text-column", default="source_text")
     p.add_argument("--id-column", help="column copied to the output as `id`")
     p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,
@@ -189,6 +255,9 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-size", type=positive_int, default=1000, help="rows per fsync")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip rows an earlier run already wrote (default: on)")  # fmt: skip
+    p.add_argument("--keep-failed", action="store_true",
+                   help="on resume, keep rows an earlier run left failed instead of "
+                   "retrying them")  # fmt: skip
     p.add_argument("--no-safety-net", dest="safety_net", action="store_false",
                    help="do not run the deterministic detectors after the model")  # fmt: skip
     p.add_argument("--operator", choices=_OPERATORS, default="replace",

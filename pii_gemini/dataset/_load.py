@@ -185,7 +185,26 @@ def _read_file(path: Path) -> pd.DataFrame:
     except DatasetError:
         raise
     except Exception as exc:  # pandas/pyarrow/json raise many types; messages may quote data
-        raise DatasetError(f"could not read {path.name} as {suffix}: {type(exc).__name__}") from exc
+        where = _bad_json_line(path) if suffix == ".jsonl" else None
+        detail = f"line {where} is not a JSON object" if where else type(exc).__name__
+        raise DatasetError(f"could not read {path.name} as {suffix}: {detail}") from exc
+
+
+def _bad_json_line(path: Path) -> int | None:
+    """The number of the first line of an (uncompressed) JSON-lines file that is not a JSON
+    object, to name it in the error; None if none is found."""
+    if path.suffix.lower() in _COMPRESSIONS:
+        return None
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return number
+            except (ValueError, RecursionError):
+                return number
+    return None
 
 
 def _read_json_file(path: Path) -> pd.DataFrame:

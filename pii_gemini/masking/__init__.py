@@ -21,7 +21,9 @@ Inside, one module a job (docs/architecture.md draws the data path):
 * ``_pipeline`` - the stages one text passes (split, prompt, generate, clean, read, merge);
 * ``_finish`` - after the model: the safety net, the operators, leak masking;
 * ``_executor`` - threads, in-flight cap, rate limits, retries, the result cache;
-* ``_filejob`` / ``_records`` - ``mask_file``: streaming, checkpoint, resume, the vault file;
+* ``_breaker`` - the circuit breaker that stops a run in an outage;
+* ``_filejob`` / ``_records`` - ``mask_file``: streaming, checkpoint, resume, per-row statuses;
+* ``_outfile`` - the output's files: the guard, the keyed hash and its secret, the redo journal;
 * ``_summary`` - ``MaskSummary``, per-run counters, the progress bar.
 
 Example::
@@ -38,7 +40,8 @@ Example::
 
 from __future__ import annotations
 
+from ._breaker import BreakerPolicy
 from ._masker import Masker
 from ._summary import MaskSummary
 
-__all__ = ["MaskSummary", "Masker"]
+__all__ = ["BreakerPolicy", "MaskSummary", "Masker"]

@@ -6,23 +6,31 @@ per identical key (a finished result, or the future of one still in flight so du
 wait for it). Every request a worker makes goes through ``RequestGate.call``: an in-flight
 slot, then a rate-limit slot, then the call, all under the run's ``Retrier`` - **this is
 where the retry policy is applied** (each attempt takes its own slots, so retries count
-against the limits).
+against the limits). **This is where the circuit breaker listens** (``_breaker``): each
+request's outcome is reported to the run's breaker, and once it is open no attempt is made.
+
+Workers are daemon threads and every wait of a run (retry backoff) ends when the run is
+stopped, so an interrupted run (Ctrl-C, a fatal error) returns at once: requests already
+in flight are abandoned, their results discarded, and no new request starts.
 """
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .._ratelimit import RateLimiter
 from .._retry import Retrier, RetryPolicy
+from ._breaker import BreakerPolicy, CircuitBreaker
 
-__all__ = ["Executor", "RequestGate", "RunStats"]
+__all__ = ["Executor", "RequestGate", "RunCancelled", "RunStats"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,13 +41,46 @@ _MAX_BATCH = 8  # most rows handed to a worker at once (only for fast backends)
 _BATCH_BELOW_S = 0.002  # batch rows only while requests take less than this on average
 
 
-class RunStats:
-    """What the executor counts for one run: retries (its ``Retrier``) and cache hits."""
+class RunCancelled(Exception):
+    """Raised in a worker when its run was stopped: no new request is made."""
 
-    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None]) -> None:
-        self.retrier = Retrier(policy, sleep=sleep)
+
+class RunStats:
+    """One run's shared state: retries (its ``Retrier``), cache hits, the circuit breaker
+    and the stop flag that ends its waits and requests."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        breaker: BreakerPolicy | None = None,
+    ) -> None:
+        self.stop = threading.Event()
+        self._sleep = sleep
+        self.retrier = Retrier(policy, sleep=self.sleep)
+        self.breaker = CircuitBreaker(breaker) if breaker is not None else None
         self.started = time.perf_counter()
         self.cached = 0
+        self.halted: BaseException | None = None  # the fatal error that stopped the run
+
+    def halt(self, exc: BaseException) -> None:
+        """Stop the run because of ``exc``: other workers make no new request."""
+        if self.halted is None:
+            self.halted = exc
+        self.stop.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (retry backoff); a real wait ends early, and raises, once the run stops."""
+        if self._sleep is time.sleep:
+            self.stop.wait(seconds)
+        else:
+            self._sleep(seconds)
+        self.check()
+
+    def check(self) -> None:
+        """Raise ``RunCancelled`` once the run was stopped."""
+        if self.stop.is_set():
+            raise RunCancelled()
 
 
 class RequestGate:
@@ -54,12 +95,28 @@ class RequestGate:
         self, run: RunStats, fn: Callable[[], T], estimate: float, cost: Callable[[T], float]
     ) -> T:
         """``fn()`` retried per the run's policy; each attempt holds an in-flight slot and a
-        rate-limit reservation of ``estimate`` tokens, settled with ``cost(answer)``."""
-        answer: T = run.retrier.call(self._once, fn, estimate, cost)
+        rate-limit reservation of ``estimate`` tokens, settled with ``cost(answer)``. The
+        outcome (after retries) is reported to the run's circuit breaker."""
+        try:
+            answer: T = run.retrier.call(self._once, run, fn, estimate, cost)
+        except RunCancelled:
+            raise
+        except Exception as exc:
+            if run.breaker is not None:
+                run.breaker.record(exc)
+            raise
+        if run.breaker is not None:
+            run.breaker.record(None)
         return answer
 
-    def _once(self, fn: Callable[[], T], estimate: float, cost: Callable[[T], float]) -> T:
+    def _once(
+        self, run: RunStats, fn: Callable[[], T], estimate: float, cost: Callable[[T], float]
+    ) -> T:
+        run.check()
+        if run.breaker is not None:
+            run.breaker.check()
         with self._inflight:
+            run.check()
             if self._limiter.active:
                 self._limiter.acquire(estimate)
             started = time.perf_counter()
@@ -84,6 +141,34 @@ def _completed(result: R) -> Future[R]:
     return fut
 
 
+class _DaemonPool:
+    """Worker threads that never keep the process alive (unlike ``ThreadPoolExecutor``,
+    whose threads are joined at exit): after Ctrl-C the process ends at once."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            task()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        self._tasks.put(task)
+
+    def shutdown(self, *, wait: bool) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
 class Executor(Generic[R, RunT]):
     """Runs ``work`` over values concurrently, in order, with a shared result cache.
 
@@ -91,7 +176,9 @@ class Executor(Generic[R, RunT]):
       else None; every other value must then be a ``str``.
     * ``key(text)`` is the cache key; ``keep(result)`` says whether a finished result may
       be reused (failures are not, so an identical later text is tried again).
-    * An exception of a ``fatal`` type stops the rest of a worker's batch (and the run).
+    * An exception of a ``fatal`` type stops the rest of a worker's batch (and the run); any
+      other exception of ``work`` becomes that value's result through ``on_error(text, exc)``,
+      so one bad value never stops a run.
     """
 
     def __init__(
@@ -105,8 +192,10 @@ class Executor(Generic[R, RunT]):
         keep: Callable[[R], bool],
         shortcut: Callable[[object], R | None],
         fatal: tuple[type[BaseException], ...],
+        on_error: Callable[[str, Exception], R],
     ) -> None:
         self._work = work
+        self._on_error = on_error
         self.gate = gate
         self.concurrency = concurrency
         self._cache_size = cache_size
@@ -114,7 +203,7 @@ class Executor(Generic[R, RunT]):
         self._key = key
         self._keep = keep
         self._shortcut = shortcut
-        self._fatal = fatal
+        self._fatal: tuple[type[BaseException], ...] = (*fatal, RunCancelled)
         # key -> result, or the future of a request still in flight (so duplicates wait)
         self.cache: OrderedDict[str, Future[R] | R] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -134,13 +223,13 @@ class Executor(Generic[R, RunT]):
         batch, so no worker idles at the end while another finishes a batch.
         """
         window = self.concurrency * _WINDOW_PER_WORKER
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pii-gemini-mask")
+        pool = _DaemonPool(self.concurrency, "pii-gemini-mask")
         pending: deque[tuple[object, _Ticket[R]]] = deque()
         batch: list[tuple[str, Future[R]]] = []
 
         def flush() -> None:
             if batch:
-                pool.submit(self._run_batch, batch.copy(), run)
+                pool.submit(functools.partial(self._run_batch, batch.copy(), run))
                 batch.clear()
 
         def next_result() -> R:
@@ -154,6 +243,10 @@ class Executor(Generic[R, RunT]):
                 ticket = self._submit(value, run, batch)
                 flush()
                 return ticket.future.result()
+            except RunCancelled:
+                if run.halted is not None:  # a worker met a fatal error: that is the news
+                    raise run.halted from None
+                raise
 
         try:
             for value in values:
@@ -169,10 +262,13 @@ class Executor(Generic[R, RunT]):
             while pending:
                 yield next_result()
         except BaseException:
+            run.stop.set()  # waits end, no new request starts
             for _, ticket in pending:
                 if ticket.owned:
                     ticket.future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
+            for _, fut in batch:
+                fut.cancel()
+            pool.shutdown(wait=False)
             raise
         pool.shutdown(wait=True)
 
@@ -210,10 +306,19 @@ class Executor(Generic[R, RunT]):
         if not fut.set_running_or_notify_cancel():
             return True
         try:
-            fut.set_result(self._work(text, run))
+            result = self._work(text, run)
+        except self._fatal as exc:
+            if not isinstance(exc, RunCancelled):
+                run.halt(exc)
+            fut.set_exception(exc)
+            return False
+        except Exception as exc:  # one bad value: its result says so, the run goes on
+            fut.set_result(self._on_error(text, exc))
+            return True
         except BaseException as exc:
             fut.set_exception(exc)
-            return not isinstance(exc, self._fatal)
+            return False
+        fut.set_result(result)
         return True
 
     def _run_batch(self, batch: list[tuple[str, Future[R]]], run: RunT) -> None:

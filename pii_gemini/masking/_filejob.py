@@ -1,11 +1,15 @@
-"""The file job behind ``Masker.mask_file``: stream, checkpoint, resume, vault persistence.
+"""The file job behind ``Masker.mask_file``: stream, checkpoint, resume, per-row statuses.
 
 It knows nothing about models: rows are read in chunks (``_io.iter_rows``), handed to the
-executor in order, and each result is appended as one JSON line (``_records``). **This is
-where a row's checkpoint is written**: lines are flushed as written and fsynced every
-``chunk_size`` rows; with a vault, a batch of lines is written only after the vault that holds
-its tokens was saved. On resume the output is checked against the input row by row (torn
-last line cut, ``_checkpoint``), written rows are skipped and their results prefill the cache.
+executor in order, and each result is appended as one JSON line (``_records``) to the
+output (``_outfile``: the output, its private state file, the redo journal). **This is
+where a row's checkpoint is written and where resume decides what to redo**: lines are
+flushed as written and fsynced every ``chunk_size`` rows; with a vault, a batch of lines is
+written only after the vault entries holding its tokens were appended to the vault log
+(``VaultLog``). On resume the output is checked against the input row by row (row number,
+id, keyed hash) before anything is cut or written; rows written ``ok`` (or blocked, empty,
+truncated) are skipped and prefill the cache; rows written ``failed`` are masked again
+(``retry_failed``) and their new lines go to the redo journal, merged at the end.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._checkpoint import iter_records, repair_tail
-from .._exceptions import ConfigError, DatasetError
-from .._io import InputRow, JsonlAppender, count_lines, count_rows, iter_rows
-from .._types import MaskResult
-from ..vault import Vault
+from .._exceptions import CircuitOpenError, ConfigError, DatasetError, PiiGeminiError
+from .._io import InputRow, count_rows, iter_rows
+from .._types import MaskResult, MaskStatus
+from ..vault import Vault, VaultLog, check_vault_path
+from ._breaker import error_name
 from ._executor import Executor
+from ._outfile import OutputFile
 from ._records import record_of, result_of_record
 from ._summary import MaskRun, MaskSummary, Progress
 
@@ -48,6 +53,7 @@ class FileJobOptions:
     id_column: str | None = None
     chunk_size: int = 1000
     resume: bool = True
+    retry_failed: bool = True
     progress: bool = True
     include_source: bool = False
     vault_path: Path | None = None
@@ -84,36 +90,49 @@ class FileJob:
             )
         if in_path.exists() and out_path.exists() and in_path.resolve() == out_path.resolve():
             raise ConfigError("output_path must differ from input_path")
-        if o.vault_path is not None:
-            self._check_vault_path(o.vault_path, out_path, o.vault_allow_same_dir)
+        vault_log = self._vault_log(o, out_path)
         rows = iter_rows(in_path, o.text_column, o.id_column, chunk_size=o.chunk_size)
         total = count_rows(in_path)
-        resuming = o.resume and out_path.exists()
-        expected_skip = 0
-        if resuming:
-            dropped = repair_tail(out_path)
-            if dropped:
-                logger.info("cut a torn last line (%d bytes) from the output", dropped)
-            expected_skip = count_lines(out_path)
-        if o.vault_path is not None and resuming:
-            self._load_vault(o.vault_path, expected_skip)
+        out = OutputFile(out_path, include_source=o.include_source)
+        resuming = out.prepare(o.resume)
+        written, failed_before = out.line_count()
+        if total is not None and written > total:
+            raise DatasetError(
+                f"output file {out_path.name} has more rows than the input; it was written "
+                "from another input (use resume=False or a new path)"
+            )
+        if vault_log is not None:
+            loaded = vault_log.open()  # always: a vault file is extended, never overwritten
+            if resuming and written and not loaded:
+                logger.warning(
+                    "resuming %d written rows without their vault entries in %s: their "
+                    "tokens cannot be unmasked with this vault", written, vault_log.path.name,
+                )  # fmt: skip
 
         run = self._new_run()
         skipped = 0
-        pending: deque[InputRow] = deque()
+        pending: deque[tuple[InputRow, bool]] = deque()  # (row, redo: an earlier failure)
 
         def to_do() -> Iterator[object]:
             nonlocal skipped
-            records = iter_records(out_path) if resuming else iter(())
+            records = out.records()
+            redone = out.redone()
             exhausted = not resuming
             for row in rows:
                 record = None if exhausted else next(records, None)
                 if record is None:
                     exhausted = True
-                    pending.append(row)
+                    pending.append((row, False))
                     yield row.text if row.error is None else BadRow(row.error)
                     continue
-                self._check_resumed(record, row, o.id_column, out_path.name)
+                record = redone.get(row.index, record)
+                self._check_resumed(record, row, o.id_column, out)
+                if record.get("status") == MaskStatus.FAILED.value:
+                    if o.retry_failed:
+                        pending.append((row, True))
+                        yield row.text if row.error is None else BadRow(row.error)
+                        continue
+                    run.keep_failed(record.get("error"))
                 self._prefill(record, row)
                 skipped += 1
             if not exhausted and next(records, None) is not None:
@@ -122,39 +141,50 @@ class FileJob:
                     "it was written from another input (use resume=False or a new path)"
                 )
 
-        left = None if total is None else max(0, total - expected_skip)
+        redo = failed_before if o.retry_failed else 0
+        left = None if total is None else max(0, total - written + redo)
         bar = Progress(o.progress, left, run, f"masking {in_path.name}")
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        held: list[dict[str, Any]] = []  # with a vault: lines waiting for the vault's save
+        held: list[tuple[bool, dict[str, Any]]] = []  # with a vault: lines waiting for it
 
-        def flush(writer: JsonlAppender) -> None:
-            if o.vault_path is not None and self._vault is not None:
-                self._vault.save(
-                    o.vault_path, masked_output=out_path, allow_same_dir=o.vault_allow_same_dir
-                )
-                for record in held:
-                    writer.write(record)
+        def write(redo: bool, record: dict[str, Any]) -> None:
+            if redo:
+                out.redo(record)
+            else:
+                out.append(record)
+
+        def flush() -> None:
+            if vault_log is not None:
+                vault_log.append()
+                for redo, record in held:
+                    write(redo, record)
                 held.clear()
-            writer.sync()
+            out.sync()
 
+        completed = merge = False
         try:
-            with JsonlAppender(out_path, truncate=not resuming) as writer:
-                try:
-                    for result in self._executor.imap(to_do(), run):
-                        row = pending.popleft()
-                        record = record_of(
-                            row, result, self._row_key(row), o.id_column, o.include_source
-                        )
-                        if o.vault_path is None:
-                            writer.write(record)
-                        else:
-                            held.append(record)
-                        run.count(result)
-                        if run.done % o.chunk_size == 0:
-                            flush(writer)
-                        bar.update()
-                finally:
-                    flush(writer)
+            try:
+                for result in self._executor.imap(to_do(), run):
+                    row, redo = pending.popleft()
+                    record = record_of(
+                        row, result, self._row_key(row, out), o.id_column, o.include_source,
+                        with_tokens=self._vault is not None,
+                    )  # fmt: skip
+                    if vault_log is None:
+                        write(redo, record)
+                    else:
+                        held.append((redo, record))
+                    run.count(result, redone=redo)
+                    if run.done % o.chunk_size == 0:
+                        flush()
+                    bar.update()
+                completed = merge = True
+            except PiiGeminiError as exc:  # a clean stop (quota, breaker, bad input): merge
+                run.stopped = str(exc) if isinstance(exc, CircuitOpenError) else error_name(exc)
+                merge = True
+                raise
+            finally:
+                flush()
+                out.finish(completed=completed, merge=merge)
         finally:
             summary = run.summary(skipped)
             report(summary)
@@ -162,63 +192,53 @@ class FileJob:
         logger.info("mask_file: %s", summary)
         return summary
 
-    def _row_key(self, row: InputRow) -> str | None:
-        return self._key(row.text) if isinstance(row.text, str) and row.error is None else None
-
-    def _check_resumed(
-        self, record: dict[str, Any], row: InputRow, id_column: str | None, name: str
-    ) -> None:
-        """Refuse to resume from an output written for another input or other settings."""
-        same = record.get("row") == row.index and record.get("key") == self._row_key(row)
-        if id_column is not None:
-            same = same and record.get("id") == row.id
-        if not same:
-            raise DatasetError(
-                f"output file {name} row {row.index} does not match the input (another "
-                "input file, model, prompt or setting?); use resume=False or a new output path",
-                row=row.index,
-            )
-
-    def _prefill(self, record: dict[str, Any], row: InputRow) -> None:
-        """Put a resumed row's result in the cache so identical later texts are free."""
-        text, key = row.text, record.get("key")
-        if not self._executor.cache_enabled or not isinstance(text, str):
-            return
-        if not isinstance(key, str):
-            return
-        result = result_of_record(record, text)
-        if result is not None:
-            self._executor.prefill(key, result)
-
-    def _check_vault_path(self, vault_file: Path, out_path: Path, allow_same_dir: bool) -> None:
-        """Fail before any request when the vault could not be saved there."""
+    def _vault_log(self, o: FileJobOptions, out_path: Path) -> VaultLog | None:
+        """The vault log to save tokens to; checked before any request."""
+        if o.vault_path is None:
+            return None
         if self._vault is None:
             raise ConfigError(
                 "vault_path needs a vault: use a reversible operator ('numbered', "
                 "'surrogate') or pass vault= to the Masker"
             )
-        if vault_file.resolve() == out_path.resolve():
+        if o.vault_path.resolve() == out_path.resolve():
             raise ConfigError("vault_path must differ from output_path")
-        if not allow_same_dir and vault_file.resolve().parent == out_path.resolve().parent:
+        if (
+            not o.vault_allow_same_dir
+            and o.vault_path.resolve().parent == out_path.resolve().parent
+        ):
             raise ConfigError(
-                f"refusing to save the vault {vault_file.name} in the directory of the "
+                f"refusing to save the vault {o.vault_path.name} in the directory of the "
                 "masked output; choose another directory (or pass vault_allow_same_dir=True, "
                 "--vault-same-dir on the command line)"
             )
-        if not vault_file.parent.is_dir():
-            raise ConfigError(f"the directory for vault file {vault_file.name} does not exist")
+        return VaultLog(check_vault_path(o.vault_path, None, True), self._vault)
 
-    def _load_vault(self, vault_file: Path, resumed_lines: int) -> None:
-        """Merge a previous run's saved vault into the Masker's vault before resuming."""
-        assert self._vault is not None
-        if not vault_file.exists():
-            if resumed_lines:
-                logger.warning(
-                    "resuming %d written rows without their vault file %s: their tokens "
-                    "cannot be unmasked with the new vault",
-                    resumed_lines,
-                    vault_file.name,
-                )
+    def _row_key(self, row: InputRow, out: OutputFile) -> str | None:
+        if not isinstance(row.text, str) or row.error is not None:
+            return None
+        return out.row_key(self._key(row.text))
+
+    def _check_resumed(
+        self, record: dict[str, Any], row: InputRow, id_column: str | None, out: OutputFile
+    ) -> None:
+        """Refuse to resume from an output written for another input or other settings."""
+        same = record.get("row") == row.index and record.get("key") == self._row_key(row, out)
+        if id_column is not None:
+            same = same and record.get("id") == row.id
+        if not same:
+            raise DatasetError(
+                f"output file {out.path.name} row {row.index} does not match the input "
+                "(another input file, model, prompt or setting?); use resume=False or a new "
+                "output path",
+                row=row.index,
+            )
+
+    def _prefill(self, record: dict[str, Any], row: InputRow) -> None:
+        """Put a resumed row's result in the cache so identical later texts are free."""
+        text = row.text
+        if not self._executor.cache_enabled or not isinstance(text, str) or row.error:
             return
-        for entry in Vault.load(vault_file):
-            self._vault.add(entry)
+        result = result_of_record(record, text)
+        if result is not None:
+            self._executor.prefill(self._key(text), result)

@@ -45,18 +45,21 @@ class Finisher:
 
     def finish(
         self, text: str, spans: tuple[Span, ...], model_masked: str, faithful: bool
-    ) -> tuple[str, tuple[Span, ...]]:
-        """The final masked text and the safety net's additions (offsets into ``text``)."""
+    ) -> tuple[str, tuple[Span, ...], tuple[str, ...]]:
+        """The final masked text, the safety net's additions (offsets into ``text``) and
+        the vault tokens issued for this text."""
         added = self.missed(text, spans)
         if faithful or self._repair:
             if faithful and not added and self._plain_replace:
-                return model_masked, added  # already exactly what rendering would give
+                return model_masked, added, ()  # already exactly what rendering would give
             merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
-            return self.anonymize(text, merged), added
+            final, tokens = self.anonymize(text, merged)
+            return final, added, tokens
         # The spans recovered from a rewritten answer are incomplete: a value counts as
         # missed only when the answer really holds it.
         added = tuple(s for s in added if s.value in model_masked)
-        return self._mask_leaks(model_masked, added), added
+        final, tokens = self._mask_leaks(model_masked, added)
+        return final, added, tokens
 
     def missed(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
         """Detector hits not wholly covered by the model's spans.
@@ -75,11 +78,12 @@ class Finisher:
             covered[s.start : s.end] = b"\x01" * (s.end - s.start)
         return tuple(h for h in hits if 0 in covered[h.start : h.end])
 
-    def anonymize(self, text: str, spans: Iterable[Span]) -> str:
-        """``text`` with ``spans`` replaced by the operator(s)."""
-        return anonymize(text, spans, self._operator, vault=self.vault, **self._params).text
+    def anonymize(self, text: str, spans: Iterable[Span]) -> tuple[str, tuple[str, ...]]:
+        """``text`` with ``spans`` replaced by the operator(s), and the tokens issued."""
+        out = anonymize(text, spans, self._operator, vault=self.vault, **self._params)
+        return out.text, out.tokens
 
-    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> str:
+    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> tuple[str, tuple[str, ...]]:
         """Mask, in the model's own (unfaithful) answer, the safety net's values wherever
         they occur and what the detectors find in it; the rest stays as the model wrote it."""
         found: list[Span] = []
@@ -91,5 +95,5 @@ class Finisher:
         if self.safety_net is not None:
             found += self.safety_net.scan(output)
         if not found:
-            return output
+            return output, ()
         return self.anonymize(output, resolve_overlaps(found))

@@ -15,7 +15,8 @@ from .._retry import RetryPolicy
 from .._types import GenerationConfig, MaskResult, MaskStatus
 from ..backends.base import Backend
 from ..detectors import SafetyNet
-from ..vault import Vault, unmask
+from ..vault import Vault, count_placeholders
+from ._breaker import BreakerPolicy, error_name
 from ._executor import Executor, RequestGate
 from ._filejob import BadRow, FileJob, FileJobOptions
 from ._finish import Finisher
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Masker"]
 
 _DEFAULT_CACHE_SIZE = 10_000  # results kept for identical texts; bounds memory on huge runs
+_DEFAULT_BREAKER = BreakerPolicy()  # 10 failed requests in a row, or half of the last 100
 
 
 class Masker:
@@ -48,9 +50,10 @@ class Masker:
     * ``concurrency`` - most requests in flight at once (shared by every thread using
       this Masker).
     * ``requests_per_minute`` / ``tokens_per_minute`` - client-side quota limits; retries
-      count against them. Requests are spaced evenly, so no rolling minute exceeds the
-      limit; tokens are estimated up front (4 characters per token) and settled with the
-      counts the service reports.
+      count against them. Requests are spaced evenly and no 61 s see more than
+      ``floor(requests_per_minute)`` of them leave (a second to spare for the way to the
+      service, which counts per rolling minute); tokens are estimated up front (4
+      characters per token) and settled with the counts the service reports.
     * ``max_input_chars`` - longer texts are masked in overlapping pieces.
     * ``cache`` / ``cache_size`` - reuse the result for an identical prompt (bounded LRU).
     * ``safety_net`` - deterministic detectors run on the source after the model (``True``:
@@ -68,6 +71,14 @@ class Masker:
       source and the spans that could be anchored (the model's wording is dropped; a
       placeholder that could not be anchored is lost, so its value would stay visible).
       By default the model's text is kept and only the safety net's values are masked in it.
+    * ``breaker`` - when a run stops itself in an outage (``BreakerPolicy``: failed
+      requests in a row, or a failure rate over a window; ``None``: never). It then raises
+      ``CircuitOpenError``; what is done is kept and a resumed ``mask_file`` retries the
+      failed rows. An exhausted daily quota (``QuotaExhaustedError``) stops a run at once.
+
+    Every text gets a result: a problem with one row (not text, an unreadable answer, an
+    operator that cannot handle a value, a bug) is that row's ``FAILED`` status and error,
+    never the end of the run.
     """
 
     def __init__(
@@ -91,6 +102,7 @@ class Masker:
         operator_params: Mapping[str, Any] | None = None,
         vault: Vault | None = None,
         repair: bool = False,
+        breaker: BreakerPolicy | None = _DEFAULT_BREAKER,
     ) -> None:
         s = MaskerSettings.validate(
             backend, model, prompt_builder=prompt_builder, generation_config=generation_config,
@@ -111,6 +123,11 @@ class Masker:
         self.repair = s.repair
         self.concurrency = s.concurrency
         self.max_input_chars = s.max_input_chars
+        if breaker is not None and not isinstance(breaker, BreakerPolicy):
+            raise ConfigError(
+                f"breaker must be a BreakerPolicy or None, got {type(breaker).__name__}"
+            )
+        self.breaker = breaker
         self.vault: Vault | None = vault if vault is not None or not s.reversible else Vault()
         self.last_summary: MaskSummary | None = None
         self._sleep = sleep
@@ -129,6 +146,7 @@ class Masker:
             keep=lambda result: result.status is not MaskStatus.FAILED,
             shortcut=_shortcut,
             fatal=FATAL,
+            on_error=_failed,
         )
 
     @classmethod
@@ -167,12 +185,16 @@ class Masker:
         self.last_summary = run.summary()
         return result
 
-    def unmask(self, text: str, vault: Vault | None = None) -> str:
+    def unmask(
+        self, text: str, vault: Vault | None = None, *, tokens: Iterable[str] | None = None
+    ) -> str:
         """``text`` (the masked text, or e.g. an LLM's answer to it) with the originals of
-        every numbered placeholder and surrogate put back, from ``vault`` or ``self.vault``.
+        its numbered placeholders and surrogates put back, from ``vault`` or ``self.vault``.
 
-        Placeholders are recognised despite small changes (case, spacing, leading zeros);
-        see ``vault.unmask``.
+        Pass ``tokens=result.tokens`` (the tokens issued for that text) so that only they
+        are filled: a placeholder the text held before masking, or another row's token,
+        then stays as it is. Placeholders are recognised despite small changes (case,
+        spacing, leading zeros); see ``vault.unmask``.
         """
         vault = vault if vault is not None else self.vault
         if vault is None:
@@ -180,7 +202,9 @@ class Masker:
                 "nothing to unmask with: this Masker has no vault (use a reversible "
                 "operator such as 'numbered' or 'surrogate', or pass vault=)"
             )
-        return unmask(text, vault)
+        if not isinstance(vault, Vault):
+            raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
+        return vault.unmask(text, tokens=tokens)
 
     def mask_many(self, texts: Iterable[str], *, progress: bool = False) -> list[MaskResult]:
         """Mask ``texts`` concurrently; one result per text, in input order.
@@ -242,6 +266,7 @@ class Masker:
         id_column: str | None = None,
         chunk_size: int = 1000,
         resume: bool = True,
+        retry_failed: bool = True,
         progress: bool = True,
         include_source: bool = False,
         vault_path: str | os.PathLike[str] | None = None,
@@ -257,18 +282,26 @@ class Masker:
 
         One output line per input row, in input order: ``row`` (0-based), ``id`` (with
         ``id_column``), ``status``, ``masked_text``, ``error``, ``finish_reason``, ``spans``
-        (offsets and labels; values only with ``include_source``) and ``key`` (the content
-        hash used by the cache and to check a resume matches its input). Lines are flushed
-        as they are written and fsynced every ``chunk_size`` rows. With ``resume=True`` an
-        existing output is checked against the input and its rows are skipped, so no row
-        whose result was written is sent again; a torn last line is cut and redone.
-        Lines also carry ``safety_net_spans`` (like ``spans``), ``faithful`` and ``chatter``.
+        (offsets and labels; values only with ``include_source``), ``safety_net_spans``,
+        ``faithful``, ``chatter``, ``tokens`` (with a vault: the tokens issued for the row,
+        what ``unmask`` may fill) and ``key`` (a keyed hash of the row's cache key: the
+        secret is in ``OUT.state``, 0600, so the output alone lets nobody test guesses of
+        the source). The output is 0600 with ``include_source``, else 0644. Lines are
+        flushed as written and fsynced every ``chunk_size`` rows.
 
-        ``vault_path`` saves ``self.vault`` (0600, atomically) there, refusing the output's
-        directory unless ``vault_allow_same_dir``. Then lines are written per ``chunk_size``
-        rows, each batch only after the vault holding its tokens was saved, so every token
-        in the output can be unmasked even after a kill; a resumed run loads the saved vault
-        first, so numbering goes on where it stopped.
+        With ``resume=True`` an existing output is checked against the input and its rows
+        are skipped, so no row whose result was written is sent again; a torn last line is
+        cut and redone. Rows written ``failed`` are masked again unless
+        ``retry_failed=False``. A file at ``output_path`` that is not provably an output of
+        this library (no valid state file) is refused, never cut, extended or replaced;
+        ``resume=False`` starts over only on an output of ours. Nothing is created until
+        the first result, so a run that fails at its start leaves no file.
+
+        ``vault_path`` keeps ``self.vault`` there as an append-only log (0600), refusing the
+        output's directory unless ``vault_allow_same_dir``; an existing vault file is read
+        first and extended, never overwritten. Lines are written per ``chunk_size`` rows,
+        each batch only after the vault entries holding its tokens were appended, so every
+        token in the output can be unmasked even after a kill.
         """
         if mode not in ("online", "batch"):
             raise ConfigError(f"mode must be 'online' or 'batch', got {mode!r}")
@@ -289,6 +322,7 @@ class Masker:
             id_column=id_column,
             chunk_size=check_int("chunk_size", chunk_size, 1),
             resume=resume,
+            retry_failed=retry_failed,
             progress=progress,
             include_source=include_source,
             vault_path=None if vault_path is None else Path(vault_path),
@@ -311,7 +345,13 @@ class Masker:
         self.last_summary = summary
 
     def _new_run(self) -> MaskRun:
-        return MaskRun(self.retry, self._sleep)
+        foreign = count_placeholders if self.vault is not None else None
+        return MaskRun(self.retry, self._sleep, self.breaker, foreign)
+
+
+def _failed(text: str, exc: Exception) -> MaskResult:
+    """The result of a text whose masking raised unexpectedly (the message may quote it)."""
+    return MaskResult(text, None, MaskStatus.FAILED, error=f"internal error ({error_name(exc)})")
 
 
 def _shortcut(value: object) -> MaskResult | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 
 from .._align import align
@@ -26,6 +27,7 @@ from .._chunking import merge_spans, split_text
 from .._entities import ground_entities, parse_entities, render_masked
 from .._exceptions import (
     BackendUnavailableError,
+    CircuitOpenError,
     ConfigError,
     NotFoundError,
     PermissionDeniedError,
@@ -34,7 +36,8 @@ from .._exceptions import (
 from .._hygiene import clean_output
 from .._types import Generation, MaskResult, MaskStatus, Span
 from ..backends.base import Backend
-from ._executor import RequestGate
+from ._breaker import error_name
+from ._executor import RequestGate, RunCancelled
 from ._finish import Finisher
 from ._settings import MaskerSettings
 from ._summary import MaskRun
@@ -50,7 +53,10 @@ FATAL = (
     NotFoundError,
     BackendUnavailableError,
     QuotaExhaustedError,
+    CircuitOpenError,
 )
+_STOP = (*FATAL, RunCancelled)  # re-raised by the stages: they end the run, not the row
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # not a character: UTF-8 cannot hold it
 _CHARS_PER_TOKEN = 4  # rough token estimate for the tokens/minute limit before the real count
 _OUTPUT_TOKEN_SLACK = 16  # tokens allowed above the input size for an answer estimate
 
@@ -82,20 +88,33 @@ class Pipeline:
         self._finisher = finisher
 
     def mask(self, text: str, run: MaskRun) -> MaskResult:
-        """Mask one non-blank text: read the model's answer(s), then finish."""
+        """Mask one non-blank text: read the model's answer(s), then finish.
+
+        A lone surrogate (half of a cut emoji: not a character, no SDK can send it) is
+        replaced by U+FFFD first, one for one, so offsets hold.
+        """
+        text = _LONE_SURROGATE.sub("\ufffd", text)
         reading = self._read_text(text, run)  # split, prompt, generate, clean, read, merge
         if reading.status is not MaskStatus.OK or reading.masked_text is None:
             return MaskResult(
                 text, None, reading.status, reading.spans, reading.finish_reason, reading.error,
                 reading.raw_output, faithful=reading.faithful, chatter=reading.chatter,
             )  # fmt: skip
-        final, added = self._finisher.finish(  # safety net, operators
-            text, reading.spans, reading.masked_text, reading.faithful or reading.rendered
-        )
+        try:
+            final, added, tokens = self._finisher.finish(  # safety net, operators
+                text, reading.spans, reading.masked_text, reading.faithful or reading.rendered
+            )
+        except Exception as exc:  # settings were checked up front: this row's problem only
+            logger.debug("could not finish a row: %s", type(exc).__name__)
+            return MaskResult(
+                text, None, MaskStatus.FAILED, reading.spans, reading.finish_reason,
+                f"could not finish masking ({type(exc).__name__})", reading.raw_output,
+                faithful=reading.faithful, chatter=reading.chatter,
+            )  # fmt: skip
         return MaskResult(
             text, final, reading.status, reading.spans, reading.finish_reason, reading.error,
             reading.raw_output, safety_net_spans=added, faithful=reading.faithful,
-            chatter=reading.chatter,
+            chatter=reading.chatter, tokens=tokens,
         )  # fmt: skip
 
     def _read_text(self, text: str, run: MaskRun) -> Reading:
@@ -137,11 +156,11 @@ class Pipeline:
         prompt = self._settings.prompter.format(piece)
         try:
             generation = self._generate(prompt, piece, run)
-        except FATAL:
+        except _STOP:
             raise
         except Exception as exc:  # an error left after retries fails this row only
-            logger.debug("a row failed after retries: %s", _error_name(exc))
-            return Reading(MaskStatus.FAILED, error=_error_name(exc))
+            logger.debug("a row failed after retries: %s", error_name(exc))
+            return Reading(MaskStatus.FAILED, error=error_name(exc))
         status = generation.to_status()
         if status is not MaskStatus.OK:
             reason = generation.block_reason or generation.finish_reason
@@ -156,7 +175,7 @@ class Pipeline:
         try:
             cleaned = clean_output(raw, piece)
             spans, faithful, masked = self._read_answer(piece, cleaned.text)
-        except FATAL:
+        except _STOP:
             raise
         except Exception as exc:  # an answer we cannot read fails this row only
             logger.debug("could not read a model answer: %s", type(exc).__name__)
@@ -200,12 +219,6 @@ class Pipeline:
 
 def _tokens(generation: Generation) -> float:
     return generation.prompt_tokens + generation.output_tokens + generation.thought_tokens
-
-
-def _error_name(exc: BaseException) -> str:
-    """A short, PII-free error string: the exception class and its status code."""
-    code = getattr(exc, "code", None)
-    return f"{type(exc).__name__}({code})" if code is not None else type(exc).__name__
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -23,9 +23,11 @@ def record_of(
     key: str | None,
     id_column: str | None,
     include_source: bool,
+    with_tokens: bool,
 ) -> dict[str, Any]:
     """The output line for ``row``: status, masked text, spans (values only with
-    ``include_source``), flags and ``key``."""
+    ``include_source``), flags, the vault ``tokens`` issued for it (``with_tokens``) and
+    ``key`` (a keyed hash: see ``_outfile``)."""
     record: dict[str, Any] = {"row": row.index}
     if id_column is not None:
         record["id"] = row.id
@@ -38,8 +40,10 @@ def record_of(
         safety_net_spans=[_span_record(s, include_source) for s in result.safety_net_spans],
         faithful=result.faithful,
         chatter=result.chatter,
-        key=key,
     )
+    if with_tokens:
+        record["tokens"] = list(result.tokens)
+    record["key"] = key
     if include_source:
         record["source_text"] = row.text if isinstance(row.text, str) else None
     return record
@@ -61,6 +65,7 @@ def result_of_record(record: dict[str, Any], text: str) -> MaskResult | None:
             safety_net_spans=_spans_of_record(record.get("safety_net_spans"), text),
             faithful=bool(record.get("faithful", True)),
             chatter=bool(record.get("chatter", False)),
+            tokens=tuple(str(t) for t in record.get("tokens") or ()),
         )
     except (ValueError, KeyError, TypeError):
         return None

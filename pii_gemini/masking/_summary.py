@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .._retry import RetryPolicy
 from .._types import Generation, MaskResult, MaskStatus
+from ._breaker import BreakerPolicy
 from ._executor import RunStats
 
 __all__ = ["MaskRun", "MaskSummary", "Progress"]
@@ -26,6 +28,14 @@ class MaskSummary:
     ``done == ok + failed + blocked + empty + truncated``; ``total`` adds the rows skipped
     because a previous run had already written them (``skipped_resumed``).
     ``safety_net_caught`` counts the values the safety net masked that the model had missed.
+
+    Failures: ``failure_reasons`` pairs each error (PII-free: an error type and status, or
+    what is wrong with an input row) with its count, most frequent first. ``redone`` counts
+    rows an earlier run had left failed and this one masked again; ``kept_failed`` those
+    left failed on purpose (``retry_failed=False``), so ``left_failed`` is what still needs
+    a run. ``stopped`` says why a run ended early (circuit breaker, exhausted quota), else
+    None. ``foreign_placeholders`` counts placeholder-like strings already in the texts
+    (``[EMAIL_1]``, ``EMAIL_1``): left as they are, and never filled by ``unmask``.
     """
 
     total: int = 0
@@ -44,34 +54,74 @@ class MaskSummary:
     rows_per_s: float = 0.0
     safety_net_caught: int = 0
     thought_tokens: int = 0  # a thinking model's thoughts: billed as output
+    failure_reasons: tuple[tuple[str, int], ...] = ()
+    redone: int = 0
+    kept_failed: int = 0
+    stopped: str | None = None
+    foreign_placeholders: int = 0
 
     @property
     def total_tokens(self) -> int:
         """Tokens billed in this run (prompt + output + thoughts), the cost estimate."""
         return self.prompt_tokens + self.output_tokens + self.thought_tokens
 
+    @property
+    def left_failed(self) -> int:
+        """Rows whose latest result is a failure: failed now, or kept failed from before."""
+        return self.failed + self.kept_failed
+
+    def describe_failures(self) -> str:
+        """``"3 rows failed (TransientBackendError(503): 2, ...)"``, or ``""`` if none."""
+        if not self.left_failed:
+            return ""
+        reasons = ", ".join(f"{why}: {n}" for why, n in self.failure_reasons)
+        rows = "row" if self.left_failed == 1 else "rows"
+        return f"{self.left_failed} {rows} failed" + (f" ({reasons})" if reasons else "")
+
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.done} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
             f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
-            f"resumed={self.skipped_resumed} safety_net_caught={self.safety_net_caught} "
-            f"tokens={self.total_tokens} "
+            f"resumed={self.skipped_resumed} redone={self.redone} "
+            f"safety_net_caught={self.safety_net_caught} "
+            f"foreign_placeholders={self.foreign_placeholders} tokens={self.total_tokens} "
             f"(prompt {self.prompt_tokens} + output {self.output_tokens}"
             f" + thoughts {self.thought_tokens})"
         )
+        if self.left_failed:
+            text += f"; {self.describe_failures()}"
+        if self.stopped:
+            text += f"; stopped early: {self.stopped}"
+        return text
 
 
 class MaskRun(RunStats):
-    """Counters for one run: workers add tokens, the consumer counts statuses."""
+    """Counters for one run: workers add tokens, the consumer counts statuses.
 
-    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None]) -> None:
-        super().__init__(policy, sleep)
+    ``count_foreign(text)`` counts the placeholder-like strings a source text already held
+    (given when the Masker issues vault tokens).
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        breaker: BreakerPolicy | None = None,
+        count_foreign: Callable[[str], int] | None = None,
+    ) -> None:
+        super().__init__(policy, sleep, breaker)
         self.caught = 0
         self.prompt_tokens = 0
         self.output_tokens = 0
         self.thought_tokens = 0
         self.statuses: dict[MaskStatus, int] = dict.fromkeys(MaskStatus, 0)
+        self.reasons: Counter[str] = Counter()
+        self.redone = 0
+        self.kept_failed = 0
+        self.foreign = 0
+        self.stopped: str | None = None
+        self._count_foreign = count_foreign
         self._lock = threading.Lock()
 
     def add_tokens(self, generation: Generation) -> None:
@@ -80,9 +130,19 @@ class MaskRun(RunStats):
             self.output_tokens += generation.output_tokens
             self.thought_tokens += generation.thought_tokens
 
-    def count(self, result: MaskResult) -> None:
+    def count(self, result: MaskResult, *, redone: bool = False) -> None:
         self.statuses[result.status] += 1
         self.caught += len(result.safety_net_spans)
+        self.redone += redone
+        if result.status is MaskStatus.FAILED:
+            self.reasons[result.error or "unknown error"] += 1
+        if self._count_foreign is not None and result.text:
+            self.foreign += self._count_foreign(result.text)
+
+    def keep_failed(self, error: object) -> None:
+        """A row an earlier run left failed, kept so (not retried) in this one."""
+        self.kept_failed += 1
+        self.reasons[error if isinstance(error, str) else "unknown error"] += 1
 
     @property
     def done(self) -> int:
@@ -108,6 +168,11 @@ class MaskRun(RunStats):
             thought_tokens=self.thought_tokens,
             rows_per_s=done / elapsed if elapsed > 0 else 0.0,
             safety_net_caught=self.caught,
+            failure_reasons=tuple(self.reasons.most_common()),
+            redone=self.redone,
+            kept_failed=self.kept_failed,
+            stopped=self.stopped,
+            foreign_placeholders=self.foreign,
         )
 
 

@@ -1,0 +1,156 @@
+"""The vault's file format: an append-only log of entries, and the older JSON document.
+
+Version 2 (written since 0.1) is JSON lines: a header ``{"format": "pii_gemini.vault",
+"version": 2}`` then one entry ``{"token", "original", "label", "kind"}`` per line. New
+entries are appended and fsynced (``append``), so saving costs what was added, not the
+whole vault; a kill mid-append leaves one torn last line, which readers ignore and the next
+writer cuts. ``write_all`` rewrites the file atomically (the compaction, e.g. of a version-1
+file). Version 1 is one JSON document ``{"format", "version": 1, "entries": [...]}``, still
+read. Every file is created 0600 (see ``_files``); nothing here logs or quotes an entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._exceptions import ConfigError
+from ._files import atomic_write, create_exclusive, fsync_dir
+from ._io import json_line
+
+__all__ = ["FORMAT", "Parsed", "append", "parse", "parse_document", "read", "write_all"]
+
+FORMAT = "pii_gemini.vault"
+_DOCUMENT_VERSION = 1
+_LOG_VERSION = 2
+_FIELDS = ("token", "original", "label", "kind")
+
+Record = tuple[str, str, str, str]  # token, original, label, kind
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a vault file holds: its entries, the bytes they end at, and its version."""
+
+    records: tuple[Record, ...]
+    clean_end: int  # bytes up to the end of the last complete entry (a torn tail after it)
+    version: int  # 0 for an empty file
+
+
+def _record(item: object, where: str) -> Record:
+    if isinstance(item, dict):
+        record = (item.get("token"), item.get("original"), item.get("label"), item.get("kind"))
+        if all(type(v) is str for v in record):
+            return record  # type: ignore[return-value]
+    raise ConfigError(f"vault entry {where} needs string token/original/label/kind")
+
+
+def parse_document(data: str | bytes) -> tuple[Record, ...]:
+    """The entries of a version-1 JSON document (``Vault.to_json``); ConfigError if bad."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError("vault data is not valid JSON") from exc
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise ConfigError(f"vault data lacks format={FORMAT!r}")
+    if obj.get("version") != _DOCUMENT_VERSION:
+        raise ConfigError(f"unsupported vault version {obj.get('version')!r}")
+    entries = obj.get("entries")
+    if not isinstance(entries, list):
+        raise ConfigError("vault data needs an 'entries' list")
+    return tuple(_record(item, str(i)) for i, item in enumerate(entries))
+
+
+def _header(line: bytes) -> dict[str, object] | None:
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) and obj.get("format") == FORMAT else None
+
+
+def parse(data: bytes, name: str) -> Parsed:
+    """Read a vault file's bytes (either version); a torn last log line is left out."""
+    if not data.strip():
+        return Parsed((), 0, 0)
+    first_end = data.find(b"\n")
+    header = _header(data[: first_end if first_end >= 0 else len(data)])
+    if header is None or header.get("version") != _LOG_VERSION:
+        try:
+            return Parsed(parse_document(data), len(data), _DOCUMENT_VERSION)
+        except ConfigError as exc:
+            raise ConfigError(f"{name} is not a pii_gemini vault file ({exc})") from None
+    if first_end < 0:
+        return Parsed((), 0, _LOG_VERSION)  # the header itself is torn
+    body_start = first_end + 1
+    clean = data.rfind(b"\n") + 1  # a last line without its newline is torn: left out
+    body = data[body_start:clean].rstrip(b"\n")
+    try:  # one parse for the whole log (JSON escapes every newline inside a string)
+        items = json.loads(b"[" + body.replace(b"\n", b",") + b"]") if body else []
+    except (ValueError, RecursionError):
+        items = None
+    if items is None:  # find the bad line to name it
+        items = []
+        for lineno, line in enumerate(body.split(b"\n"), start=2):
+            try:
+                items.append(json.loads(line) if line.strip() else None)
+            except (ValueError, RecursionError):
+                raise ConfigError(f"{name} line {lineno} is not a vault entry") from None
+    records = [
+        _record(item, f"{i + 2} of {name}") for i, item in enumerate(items) if item is not None
+    ]
+    return Parsed(tuple(records), clean, _LOG_VERSION)
+
+
+def read(path: Path) -> Parsed:
+    """Parse the vault file at ``path`` (ConfigError naming the file, never its content)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read vault file {path.name}: {exc.strerror}") from exc
+    return parse(data, path.name)
+
+
+def _lines(records: Iterable[Record]) -> bytes:
+    return b"".join(json_line(dict(zip(_FIELDS, r, strict=True))) for r in records)
+
+
+def _header_line() -> bytes:
+    return json_line({"format": FORMAT, "version": _LOG_VERSION})
+
+
+def write_all(path: Path, records: Iterable[Record]) -> None:
+    """Replace ``path`` atomically with a log holding ``records`` (mode 0600)."""
+    with atomic_write(path, mode=0o600) as fh:
+        fh.write(_header_line())
+        fh.write(_lines(records))
+
+
+def append(path: Path, records: Iterable[Record], *, cut_at: int | None = None) -> None:
+    """Append ``records`` to the log at ``path`` durably; create it (0600) if missing.
+
+    ``cut_at`` first truncates a torn tail (the ``clean_end`` of the last ``parse``).
+    """
+    data = _lines(records)
+    if not path.exists():
+        fd = create_exclusive(path, 0o600)
+        data = _header_line() + data
+        fsync_parent = True
+    else:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        fsync_parent = False
+    try:
+        if cut_at is not None:
+            os.ftruncate(fd, cut_at)
+        os.lseek(fd, 0, os.SEEK_END)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if fsync_parent:
+        fsync_dir(path.parent)
