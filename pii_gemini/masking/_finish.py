@@ -16,6 +16,7 @@ from typing import Any
 
 from .._types import Span
 from ..detectors import SafetyNet, resolve_overlaps
+from ..detectors._occurrences import find_occurrences
 from ..operators import anonymize
 from ..vault import Vault
 from ._settings import OperatorSpec
@@ -54,9 +55,10 @@ class Finisher:
             merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
             return self.anonymize(text, merged), added
         # The spans recovered from a rewritten answer are incomplete: a value counts as
-        # missed only when the answer really holds it.
-        added = tuple(s for s in added if s.value in model_masked)
-        return self._mask_leaks(model_masked, added), added
+        # missed only when the answer really holds it (one linear pass finds them all).
+        where = find_occurrences(model_masked, (s.value for s in added))
+        added = tuple(s for s in added if s.value in where)
+        return self._mask_leaks(model_masked, added, where), added
 
     def missed(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
         """Detector hits not wholly covered by the model's spans.
@@ -79,15 +81,15 @@ class Finisher:
         """``text`` with ``spans`` replaced by the operator(s)."""
         return anonymize(text, spans, self._operator, vault=self.vault, **self._params).text
 
-    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> str:
+    def _mask_leaks(
+        self, output: str, added: tuple[Span, ...], where: Mapping[str, list[int]]
+    ) -> str:
         """Mask, in the model's own (unfaithful) answer, the safety net's values wherever
-        they occur and what the detectors find in it; the rest stays as the model wrote it."""
+        they occur (``where``: their offsets in it) and what the detectors find in it; the
+        rest stays as the model wrote it."""
         found: list[Span] = []
         for value, label in {s.value: s.label for s in added if s.value}.items():
-            at = output.find(value)
-            while at >= 0:
-                found.append(Span(at, at + len(value), label, value))
-                at = output.find(value, at + len(value))
+            found += (Span(at, at + len(value), label, value) for at in where.get(value, ()))
         if self.safety_net is not None:
             found += self.safety_net.scan(output)
         if not found:
