@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from .._exceptions import ConfigError, DatasetError
-from ._normalise import normalise_frame
+from ._arrow import Unsupported, open_batches
+from ._bulk import BulkNormaliser, to_frame
+from ._normalise import logger, normalise_frame
 from ._schemas import SCHEMAS, normalize_language
 
 __all__ = ["load_pii_dataset"]
@@ -60,8 +62,42 @@ def load_pii_dataset(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ConfigError(f"limit must be a non-negative int or None, got {limit!r}")
     wanted = _wanted_languages(language)
+    if isinstance(source, (str, os.PathLike)) and not hf_kwargs:
+        path = Path(os.fspath(source)).expanduser()
+        if path.is_file():
+            bulk = _load_file_in_bulk(path, schema, wanted, limit, errors)
+            if bulk is not None:
+                return bulk
     frame = _read_source(source, split, hf_kwargs)
     return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
+
+
+_BATCH_ROWS = 65_536  # Parquet rows per Arrow batch
+
+
+def _load_file_in_bulk(
+    path: Path,
+    schema: str | None,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+) -> pd.DataFrame | None:
+    """A Parquet or JSONL file read with pyarrow and checked column-wise (``_bulk``); None
+    when the file needs the pandas readers (other formats, or a file Arrow cannot take)."""
+    try:
+        source = open_batches(path, _file_suffix(path), schema)
+        if source is None:
+            return None
+        normaliser = BulkNormaliser(source.schema, languages, limit, errors)
+        tables = list(normaliser.tables(source.batches(_BATCH_ROWS, stream=False)))
+    except Unsupported:
+        return None
+    frame = to_frame(tables, normaliser)
+    if normaliser.skipped:
+        logger.warning(
+            "skipped %d malformed row(s) of %d", normaliser.skipped, normaliser.skipped + len(frame)
+        )
+    return frame
 
 
 def _wanted_languages(language: str | Sequence[str] | None) -> frozenset[str] | None:

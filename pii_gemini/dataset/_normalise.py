@@ -21,7 +21,7 @@ from .._exceptions import DatasetError
 from ._schemas import SCHEMAS, detect_schema, normalize_language
 from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
 
-__all__ = ["normalise_frame"]
+__all__ = ["check_row", "normalise_frame", "row_error"]
 
 logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
 
@@ -89,6 +89,28 @@ def _bad_strings(series: pd.Series) -> set[int]:
     return set(np.flatnonzero(bad).tolist())
 
 
+def check_row(
+    schema: str, source: object, target: object, mask: object, span_labels: object
+) -> list[dict[str, Any]]:
+    """The careful path for one row of ``schema``: its checked spans, or RowError naming the
+    column of that schema at fault (``target`` is only read for the legacy schema)."""
+    if schema == "legacy":
+        return spans_legacy(source, target, mask, span_labels)
+    try:
+        return spans_current(source, mask)
+    except RowError as exc:
+        if exc.column == "source_text":
+            exc.column = SCHEMAS[schema][0]
+        raise
+
+
+def row_error(row: int, exc: RowError) -> DatasetError:
+    """The DatasetError for a malformed row: row number, column and a reason free of PII."""
+    return DatasetError(
+        f"row {row}: column {exc.column!r}: {exc.reason}", column=exc.column, row=row
+    )
+
+
 def normalise_frame(
     frame: pd.DataFrame,
     *,
@@ -133,15 +155,9 @@ def normalise_frame(
         """Full validation of one row; raises RowError naming the column."""
         if row in bad_rows:
             raise RowError(*bad_rows[row])
-        if legacy:
-            raw_spans = span_labels[row] if span_labels is not None else None
-            return spans_legacy(sources[row], frame[tgt_col].iat[row], masks[row], raw_spans)
-        try:
-            return spans_current(sources[row], masks[row])
-        except RowError as exc:
-            if exc.column == "source_text":
-                exc.column = src_col
-            raise
+        raw_spans = span_labels[row] if span_labels is not None else None
+        target = frame[tgt_col].iat[row]
+        return check_row(name, sources[row], target, masks[row], raw_spans)
 
     def fast(rows: Sequence[int]) -> list[list[dict[str, Any]] | None]:
         """Fast-path spans per row (None: take the careful path); C-level map when contiguous."""
@@ -178,11 +194,7 @@ def normalise_frame(
                         spans = careful(row)
                     except RowError as exc:
                         if errors == "raise":
-                            raise DatasetError(
-                                f"row {row}: column {exc.column!r}: {exc.reason}",
-                                column=exc.column,
-                                row=row,
-                            ) from None
+                            raise row_error(row, exc) from None
                         skipped += 1
                         continue
                 good.append(row)
