@@ -12,7 +12,6 @@ is wrong the way it always did.
 from __future__ import annotations
 
 import json
-import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,8 @@ SPAN_TYPE = pa.struct(
 """One span of a normalised ``privacy_mask`` as Arrow stores it."""
 
 _OPTIONAL = ("span_labels", "language", "id", "uid")  # read when present
-_BLOCK_BYTES = 8 << 20  # JSON parsing block: big enough for the readers' threads to help
+_BLOCK_BYTES = 16 << 20  # JSONL read a block of whole lines at a time (bounds the memory)
+_PARSE_BYTES = 1 << 20  # ... parsed in pieces of this size by pyarrow's threads
 
 
 class Unsupported(Exception):
@@ -109,14 +109,21 @@ def _first_row(path: Path) -> dict[str, Any]:
 
 def _no_late_columns(path: Path, first: dict[str, Any]) -> None:
     """A column that only later rows have would be dropped by the explicit schema: look for
-    the names that matter anywhere in the file (one byte search, cheap next to parsing)."""
-    missing = [c for c in _OPTIONAL if c not in first]
-    if not missing or path.stat().st_size == 0:
+    the names that matter anywhere in the file (a byte search, cheap next to parsing; read
+    in blocks, so the file never sits in this process's memory)."""
+    missing = [c for c in _OPTIONAL if c not in first and not (c == "uid" and "id" in first)]
+    needles = [b'"' + name.encode() + b'"' for name in missing]
+    if not needles:
         return
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for name in missing:
-            if data.find(b'"' + name.encode() + b'"') >= 0:
-                raise Unsupported(f"late column {name}")
+    keep = max(map(len, needles)) - 1  # a name cut by a block boundary is still found
+    tail = b""
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            data = tail + block
+            for needle in needles:
+                if needle in data:
+                    raise Unsupported("a column appears after the first row")
+            tail = data[-keep:]
 
 
 def _arrow_type(column: str, value: object, schema: str) -> pa.DataType:
@@ -142,12 +149,21 @@ def _parquet_batches(
 
 
 def _jsonl_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The file in blocks of whole lines, each parsed by pyarrow (with its threads): memory
+    stays bounded by the block, however long the file."""
     import pyarrow.json as pj
 
-    read = pj.ReadOptions(block_size=_BLOCK_BYTES)
     parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    if hasattr(pj, "open_json"):  # pyarrow >= 19 streams; older ones read the whole file
-        reader = pj.open_json(path, read_options=read, parse_options=parse)
-        yield from reader
-    else:  # pragma: no cover - old pyarrow
-        yield from pj.read_json(path, read_options=read, parse_options=parse).to_batches()
+    read = pj.ReadOptions(block_size=_PARSE_BYTES)
+    tail = b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(_BLOCK_BYTES)
+            data = tail + block
+            cut = len(data) if not block else data.rfind(b"\n") + 1
+            tail = data[cut:]
+            if data[:cut].strip():
+                table = pj.read_json(pa.BufferReader(data[:cut]), read, parse)
+                yield from table.combine_chunks().to_batches()
+            if not block:
+                return
