@@ -12,6 +12,7 @@ is wrong the way it always did.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ SPAN_TYPE = pa.struct(
 _OPTIONAL = ("span_labels", "language", "id", "uid")  # read when present
 _BLOCK_BYTES = 16 << 20  # JSONL read a block of whole lines at a time (bounds the memory)
 _PARSE_BYTES = 1 << 20  # ... parsed in pieces of this size by pyarrow's threads
+_NOT_SPACE = re.compile(rb"\S")
 
 
 class Unsupported(Exception):
@@ -57,7 +59,8 @@ class BatchSource:
                 yield from _parquet_batches(self.path, self.columns, batch_rows, stream)
             else:
                 assert self.arrow_schema is not None
-                yield from _jsonl_batches(self.path, self.arrow_schema)
+                probes = [n for n in self.arrow_schema.names if n not in self.columns]
+                yield from _without_probes(_jsonl_batches(self.path, self.arrow_schema), probes)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise Unsupported(type(exc).__name__) from exc
 
@@ -82,8 +85,8 @@ def open_batches(path: Path, suffix: str, forced_schema: str | None) -> BatchSou
         first = _first_row(path)
         name = detect_schema(list(first), forced_schema)
         columns = _wanted(name, tuple(first))
-        _no_late_columns(path, first)
         fields = [pa.field(c, _arrow_type(c, first[c], name)) for c in columns]
+        fields += [pa.field(c, pa.string()) for c in _late_columns(first)]
         return BatchSource(path, "jsonl", name, columns, pa.schema(fields), None)
     return None
 
@@ -107,23 +110,21 @@ def _first_row(path: Path) -> dict[str, Any]:
     raise Unsupported("empty file")
 
 
-def _no_late_columns(path: Path, first: dict[str, Any]) -> None:
-    """A column that only later rows have would be dropped by the explicit schema: look for
-    the names that matter anywhere in the file (a byte search, cheap next to parsing; read
-    in blocks, so the file never sits in this process's memory)."""
-    missing = [c for c in _OPTIONAL if c not in first and not (c == "uid" and "id" in first)]
-    needles = [b'"' + name.encode() + b'"' for name in missing]
-    if not needles:
-        return
-    keep = max(map(len, needles)) - 1  # a name cut by a block boundary is still found
-    tail = b""
-    with path.open("rb") as fh:
-        while block := fh.read(_BLOCK_BYTES):
-            data = tail + block
-            for needle in needles:
-                if needle in data:
-                    raise Unsupported("a column appears after the first row")
-            tail = data[-keep:]
+def _late_columns(first: dict[str, Any]) -> list[str]:
+    """The optional columns the first row lacks. They are parsed too, as probes: a later row
+    that has one means the file is not uniform (pandas reads it then); null throughout,
+    they are dropped, as pandas would never have seen them."""
+    return [c for c in _OPTIONAL if c not in first and not (c == "uid" and "id" in first)]
+
+
+def _without_probes(
+    batches: Iterator[pa.RecordBatch], probes: list[str]
+) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for name in probes:
+            if batch.column(name).null_count != batch.num_rows:
+                raise Unsupported(f"column {name} appears after the first row")
+        yield batch.drop_columns(probes) if probes else batch
 
 
 def _arrow_type(column: str, value: object, schema: str) -> pa.DataType:
@@ -159,11 +160,12 @@ def _jsonl_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     with path.open("rb") as fh:
         while True:
             block = fh.read(_BLOCK_BYTES)
-            data = tail + block
+            data = tail + block if tail else block
             cut = len(data) if not block else data.rfind(b"\n") + 1
             tail = data[cut:]
-            if data[:cut].strip():
-                table = pj.read_json(pa.BufferReader(data[:cut]), read, parse)
+            if _NOT_SPACE.search(data, 0, cut):  # some line is not blank
+                whole_lines = pa.py_buffer(data).slice(0, cut)  # no copy
+                table = pj.read_json(pa.BufferReader(whole_lines), read, parse)
                 yield from table.combine_chunks().to_batches()
             if not block:
                 return

@@ -157,16 +157,17 @@ def _bytes_differ(
     lo = val_off[idx]
     length = val_off[idx + 1] - lo
     differ: Bools = length != (end[idx] - start[idx])  # a different length differs
-    same_len = np.flatnonzero(~differ & (length > 0))
-    if len(same_len):
-        n = length[same_len]
-        total = int(n.sum())
-        owner = np.repeat(np.arange(len(same_len)), n)  # span of each compared byte
-        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-        at_value = lo[same_len][owner] + within
-        at_source = (src_off[parents[idx[same_len]]] + start[idx[same_len]])[owner] + within
+    same = np.flatnonzero(~differ & (length > 0))
+    if len(same):
+        n = length[same]
+        first = np.zeros(len(same), dtype=np.int64)  # where each span's bytes start in T
+        np.cumsum(n[:-1], out=first[1:])
+        total = int(first[-1] + n[-1])
+        at_value = np.repeat(lo[same] - first, n) + np.arange(total)
+        shift = src_off[parents[idx[same]]] + start[idx[same]] - lo[same]
+        at_source = at_value + np.repeat(shift, n)
         mismatch = val_data[at_value] != src_data[at_source]
-        differ[same_len] = np.bincount(owner, weights=mismatch, minlength=len(same_len)) > 0
+        differ[same] = np.logical_or.reduceat(mismatch, first)
     return differ
 
 
