@@ -163,9 +163,10 @@ def _bytes_differ(
         first = np.zeros(len(same), dtype=np.int64)  # where each span's bytes start in T
         np.cumsum(n[:-1], out=first[1:])
         total = int(first[-1] + n[-1])
-        at_value = np.repeat(lo[same] - first, n) + np.arange(total)
+        small = np.int32 if max(len(src_data), len(val_data)) < 2**31 else np.int64
+        at_value = np.repeat((lo[same] - first).astype(small), n) + np.arange(total, dtype=small)
         shift = src_off[parents[idx[same]]] + start[idx[same]] - lo[same]
-        at_source = at_value + np.repeat(shift, n)
+        at_source = at_value + np.repeat(shift.astype(small), n)
         mismatch = val_data[at_value] != src_data[at_source]
         differ[same] = np.logical_or.reduceat(mismatch, first)
     return differ
