@@ -1,21 +1,22 @@
-"""Output length of the three tuning targets on the same real rows.
+"""Answer length of the three tuning targets, in real tokens, on real and generated rows.
 
 The model's answer length drives generation cost and latency. ``target="masked_text"``
 makes it rewrite the whole input; ``target="entities"`` makes it list only the PII as
 ``[{"label":..,"value":..}]``; ``target="entity_lines"`` lists it one ``LABEL: value`` a line.
-All are built with dataset.PromptBuilder from the same rows
-of ../shared/data/ai4privacy-200k-en-dev.jsonl (read at run time; the "exact" rows, whose
-derived spans are reliable). Tokens are estimated two ways: characters / 4 (the usual rule
-of thumb for Gemini/SentencePiece on English) and a word-piece count (words and single
-punctuation marks), since no tokenizer is installed offline.
+All are built with dataset.PromptBuilder from the same rows: the "exact" rows of
+../shared/data/ai4privacy-200k-en-dev.jsonl (read at run time, never copied) when present,
+and 1,000 generated rows (``pii_gemini.synthetic``) always.
+
+Tokens are counted with a real BPE tokenizer that needs no download: OpenAI's ``o200k_base``
+as shipped inside the ``bpe-openai`` wheel (``pip install bpe-openai``; without it the
+section says so and only the estimates below are printed). Gemini's own tokenizer is not
+available offline; it splits numbers into single digits, so the count is also given with
+every digit as one token. For comparison: characters / 4 (the usual rule of thumb) and word
+pieces (words and single punctuation marks, this benchmark's earlier measure, which counts a
+16-digit number as one piece and so flatters the entity formats).
 
 It also checks the entities route end to end: grounding each answer's entities in the input
 and rendering the masked text must give back target_text.
-
-Measured (896 exact rows): masked_text 156 chars / 33 word pieces per answer; entities JSON
-136 / 61 (1.15x fewer characters but 0.55x - i.e. MORE - word pieces, all that punctuation);
-entity_lines 73 / 16 (2.15x fewer characters, 2.10x fewer word pieces than masked_text).
-All three rebuild target_text exactly after grounding.
 
 Run: python benchmarks/bench_formats.py [path/to/ai4privacy-200k-en-dev.jsonl]
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -32,63 +34,86 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pii_gemini._entities import ground_entities, parse_entities, render_masked
-from pii_gemini.dataset import PromptBuilder
+from pii_gemini.dataset import PromptBuilder, load_pii_dataset
+from pii_gemini.synthetic import generate_rows
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ai4privacy-200k-en-dev.jsonl"
+TARGETS = ("masked_text", "entities", "entity_lines")
 _PIECE_RE = re.compile(r"\w+|[^\w\s]")
 
 
-def _stats(lengths: pd.Series) -> dict[str, float]:
-    return {
-        "mean": float(lengths.mean()),
-        "median": float(lengths.median()),
-        "p95": float(lengths.quantile(0.95)),
-        "total": float(lengths.sum()),
-    }
+def counters() -> dict[str, Callable[[str], int]]:
+    """Token counters by name; the BPE ones only when bpe-openai is installed."""
+    out: dict[str, Callable[[str], int]] = {}
+    try:
+        import bpe_openai
+    except ImportError:
+        print("(bpe-openai is not installed: no real tokenizer counts; pip install bpe-openai)")
+    else:
+        enc = bpe_openai.get_encoding("o200k_base")
+
+        def digits_apart(text: str) -> int:
+            count = 0
+            for piece in enc.decode_tokens_bytes(enc.encode(text)):
+                core = piece.strip()
+                count += len(core) if core.isdigit() else 1
+            return count
+
+        out["o200k tokens"] = lambda t: len(enc.encode(t))
+        out["o200k, a digit a token"] = digits_apart
+    out["chars / 4"] = lambda t: len(t) / 4  # type: ignore[assignment,return-value]
+    out["word pieces"] = lambda t: len(_PIECE_RE.findall(t))
+    return out
+
+
+def compare(title: str, rows: pd.DataFrame, count: dict[str, Callable[[str], int]]) -> None:
+    outputs = {t: PromptBuilder(target=t).build(rows)["output"].tolist() for t in TARGETS}
+    print(f"\n## {title} ({len(rows)} rows): mean per answer")
+    table = pd.DataFrame(
+        {
+            name: [sum(map(fn, outputs[t])) / len(rows) for t in TARGETS]
+            for name, fn in {"chars": len, **count}.items()
+        },
+        index=TARGETS,
+    )
+    print(table.round(1).to_string())
+    for name in table.columns:
+        m, e, lines = (table.loc[t, name] for t in TARGETS)
+        print(f"  {name:<24} rewrite / entities {m / e:4.2f}x, rewrite / entity_lines "
+              f"{m / lines:4.2f}x")  # fmt: skip
+
+
+def check_grounding(rows: pd.DataFrame) -> None:
+    """Both entity formats rebuild target_text exactly after grounding."""
+    for target in ("entities", "entity_lines"):
+        answers = PromptBuilder(target=target).build(rows)["output"]
+        t0 = time.process_time()
+        same = sum(
+            render_masked(src, ground_entities(src, parse_entities(ans))) == want
+            for src, ans, want in zip(
+                rows["source_text"], answers, rows["target_text"], strict=True
+            )
+        )
+        rate = len(rows) / max(time.process_time() - t0, 1e-9)
+        print(f"parse+ground+render of {target} == target_text on {same}/{len(rows)} rows "
+              f"({rate:,.0f} rows/s)")  # fmt: skip
 
 
 def main(path: Path) -> None:
-    raw = pd.read_json(path, lines=True)
-    df = raw[raw["derivation"] == "exact"].rename(columns={"privacy_mask_derived": "privacy_mask"})
-    df = df.reset_index(drop=True)
-    masked = PromptBuilder(target="masked_text").build(df)["output"]
-    entities = PromptBuilder(target="entities").build(df)["output"]
-    lines = PromptBuilder(target="entity_lines").build(df)["output"]
-    print(f"rows: {len(df)} (derivation == 'exact') from {path.name}\n")
-
-    rows = {}
-    for name, out in (("masked_text", masked), ("entities", entities), ("entity_lines", lines)):
-        chars = out.str.len()
-        rows[(name, "chars")] = _stats(chars)
-        rows[(name, "~tokens (chars/4)")] = _stats(chars / 4)
-        rows[(name, "word pieces")] = _stats(out.map(lambda t: len(_PIECE_RE.findall(t))))
-    table = pd.DataFrame(rows).T.round(1)
-    print(table.to_string())
-    ratio_chars = masked.str.len().sum() / entities.str.len().sum()
-    pieces_m = masked.map(lambda t: len(_PIECE_RE.findall(t))).sum()
-    pieces_e = entities.map(lambda t: len(_PIECE_RE.findall(t))).sum()
-    shorter = float((entities.str.len() < masked.str.len()).mean())
-    print(f"\nmasked_text / entities: {ratio_chars:.2f}x characters, "
-          f"{pieces_m / pieces_e:.2f}x word pieces; entities answer shorter on "
-          f"{shorter:.1%} of rows")  # fmt: skip
-    pieces_l = lines.map(lambda t: len(_PIECE_RE.findall(t))).sum()
-    print(f"masked_text / entity_lines: {masked.str.len().sum() / lines.str.len().sum():.2f}x "
-          f"characters, {pieces_m / pieces_l:.2f}x word pieces")  # fmt: skip
-
-    # the entities route gives back the masked text exactly
-    t0 = time.process_time()
-    rebuilt = [
-        render_masked(src, ground_entities(src, parse_entities(ans)))
-        for src, ans in zip(df["source_text"], entities, strict=True)
-    ]
-    dt = time.process_time() - t0
-    same = sum(r == t for r, t in zip(rebuilt, df["target_text"], strict=True))
-    same_lines = sum(
-        render_masked(src, ground_entities(src, parse_entities(ans))) == t
-        for src, ans, t in zip(df["source_text"], lines, df["target_text"], strict=True)
-    )
-    print(f"parse+ground+render of the entities answers == target_text on {same}/{len(df)} rows "
-          f"({len(df) / dt:,.0f} rows/s); entity_lines: {same_lines}/{len(df)}")  # fmt: skip
+    count = counters()
+    if path.exists():
+        raw = pd.read_json(path, lines=True)
+        real = raw[raw["derivation"] == "exact"].rename(
+            columns={"privacy_mask_derived": "privacy_mask"}
+        )
+        real = real.reset_index(drop=True)
+        compare(f"real ai4privacy rows ({path.name}, derivation exact)", real, count)
+        check_grounding(real)
+    else:
+        print(f"(real rows not found at {path}: generated rows only)")
+    generated = load_pii_dataset(generate_rows(1000, seed=0))
+    compare("generated rows (pii_gemini.synthetic)", generated, count)
+    check_grounding(generated)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,16 @@
-"""``pii-gemini prepare``: an ai4privacy dataset -> train/test JSONL files of prompts."""
+"""``pii-gemini prepare``: an ai4privacy dataset -> train/test JSONL files of prompts (streamed:
+see ``dataset._prepare``)."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from .._contract import write_model_card
-from .._exceptions import DatasetError
 from .._types import TrainingContract
-from ..dataset import PromptBuilder, load_pii_dataset, train_test_split
-from ._common import EXIT_OK, echo, write_jsonl
+from ..dataset import PromptBuilder
+from ..dataset._prepare import prepare_files
+from ._common import EXIT_OK, echo
 
 if TYPE_CHECKING:
     from ._common import Subparsers
@@ -31,34 +29,25 @@ def _test_size(raw: str) -> int | float:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    df = load_pii_dataset(
+    builder = PromptBuilder(target=args.target)
+    summary = prepare_files(
         args.source,
+        args.out,
+        builder=builder,
+        test_size=args.test_size,
+        method=args.split,
+        seed=args.seed,
         split=args.hf_split,
         language=args.language,
         limit=args.limit,
         errors=args.errors,
     )
-    if df.empty:
-        raise DatasetError("no rows left after loading and filtering the source")
-    builder = PromptBuilder(target=args.target)
-    prompts = builder.build(df)
-    full = pd.concat(
-        [df.reset_index(drop=True), prompts.drop(columns=["id"], errors="ignore")], axis=1
-    )
-    train, test = train_test_split(
-        full, test_size=args.test_size, method=args.split, seed=args.seed
-    )
-    out = Path(args.out).expanduser()
-    train_path, test_path = out / "train.jsonl", out / "test.jsonl"
-    write_jsonl(train, train_path)
-    write_jsonl(test, test_path)
     contract = TrainingContract(builder.target, builder.template, builder.instruction)
-    write_model_card(out / "model-card.json", "", "", contract)  # `tune` adds the model
-    skipped = int(df.attrs.get("skipped_rows", 0) or 0)
-    echo(f"train: {len(train)} rows -> {train_path}")
-    echo(f"test:  {len(test)} rows -> {test_path}")
-    if skipped:
-        echo(f"skipped {skipped} malformed rows")
+    write_model_card(summary.train_path.parent / "model-card.json", "", "", contract)
+    echo(f"train: {summary.train_rows} rows -> {summary.train_path}")
+    echo(f"test:  {summary.test_rows} rows -> {summary.test_path}")
+    if summary.skipped_rows:
+        echo(f"skipped {summary.skipped_rows} malformed rows")
     return EXIT_OK
 
 

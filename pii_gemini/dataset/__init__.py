@@ -13,12 +13,17 @@ vectorised string operations.
 
 Inside, one job a module, in the order data flows:
 
-* ``_load``      - ``load_pii_dataset``: arguments, then the readers (Hub, files, frames);
-* ``_schemas``   - the schemas' columns, schema detection, language codes;
-* ``_normalise`` - raw frame -> normalised frame: filter, limit, skip, the chunked row loop;
-* ``_spans``     - one row's ``privacy_mask`` -> checked spans (fast path, careful path);
-* ``_split``     - ``train_test_split``;
-* ``_prompts``   - ``PromptBuilder`` and its three targets.
+* ``_load``       - ``load_pii_dataset``: arguments, then the readers (Hub, files, frames);
+* ``_schemas``    - the schemas' columns, schema detection, language codes;
+* ``_arrow``      - Parquet/JSONL files as Arrow batches of the needed columns;
+* ``_bulk``       - Arrow batches -> normalised Arrow tables (filter, limit, skip), and the
+  DataFrame; ``_bulk_spans`` - the column-wise span checks;
+* ``_normalise``  - raw frame -> normalised frame: filter, limit, skip, the chunked row loop;
+* ``_spans``      - one row's ``privacy_mask`` -> checked spans (fast path, careful path);
+* ``_split``      - ``train_test_split``;
+* ``_prompts``    - ``PromptBuilder`` and its three targets;
+* ``_prepare``    - ``pii-gemini prepare``: stream a file to train/test JSONL (``_jsonl``
+  encodes the lines column-wise).
 """
 
 from ._load import load_pii_dataset

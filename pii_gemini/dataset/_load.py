@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 
 from .._exceptions import ConfigError, DatasetError
-from ._normalise import normalise_frame
+from ._arrow import Unsupported, open_batches
+from ._bulk import BulkNormaliser, to_frame
+from ._normalise import logger, normalise_frame
 from ._schemas import SCHEMAS, normalize_language
 
-__all__ = ["load_pii_dataset"]
+__all__ = ["check_options", "file_suffix", "load_pii_dataset"]
 
 _FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -53,15 +55,59 @@ def load_pii_dataset(
     Raises DatasetError for unreadable sources, unknown schemas, missing columns and
     malformed rows (naming the row and column), ConfigError for bad arguments.
     """
+    wanted = check_options(schema, errors, limit, language)
+    if isinstance(source, (str, os.PathLike)) and not hf_kwargs:
+        path = Path(os.fspath(source)).expanduser()
+        if path.is_file():
+            bulk = _load_file_in_bulk(path, schema, wanted, limit, errors)
+            if bulk is not None:
+                return bulk
+    frame = _read_source(source, split, hf_kwargs)
+    return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
+
+
+_BATCH_ROWS = 65_536  # Parquet rows per Arrow batch
+
+
+def _load_file_in_bulk(
+    path: Path,
+    schema: str | None,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+) -> pd.DataFrame | None:
+    """A Parquet or JSONL file read with pyarrow and checked column-wise (``_bulk``); None
+    when the file needs the pandas readers (other formats, or a file Arrow cannot take)."""
+    try:
+        source = open_batches(path, file_suffix(path), schema)
+        if source is None:
+            return None
+        normaliser = BulkNormaliser(source.schema, languages, limit, errors)
+        tables = list(normaliser.tables(source.batches(_BATCH_ROWS, stream=False)))
+    except Unsupported:
+        return None
+    frame = to_frame(tables, normaliser)
+    if normaliser.skipped:
+        logger.warning(
+            "skipped %d malformed row(s) of %d", normaliser.skipped, normaliser.skipped + len(frame)
+        )
+    return frame
+
+
+def check_options(
+    schema: str | None,
+    errors: str,
+    limit: int | None,
+    language: str | Sequence[str] | None,
+) -> frozenset[str] | None:
+    """Check the loading options (ConfigError); returns the wanted language codes."""
     if schema is not None and schema not in SCHEMAS:
         raise ConfigError(f"schema must be one of {sorted(SCHEMAS)} or None, got {schema!r}")
     if errors not in ("raise", "skip"):
         raise ConfigError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ConfigError(f"limit must be a non-negative int or None, got {limit!r}")
-    wanted = _wanted_languages(language)
-    frame = _read_source(source, split, hf_kwargs)
-    return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
+    return _wanted_languages(language)
 
 
 def _wanted_languages(language: str | Sequence[str] | None) -> frozenset[str] | None:
@@ -100,7 +146,7 @@ def _read_source(source: Any, split: str | None, hf_kwargs: dict[str, Any]) -> p
             _no_hf_kwargs(hf_kwargs, "a local file")
             return _read_file(path)
         text = os.fspath(source)
-        if _file_suffix(path) in _FILE_SUFFIXES or text.startswith((".", "/", "~", "\\")):
+        if file_suffix(path) in _FILE_SUFFIXES or text.startswith((".", "/", "~", "\\")):
             raise DatasetError(f"no such file or folder: {text!r}")
         return _load_hf(text, split, hf_kwargs)
     raise ConfigError(
@@ -160,7 +206,7 @@ def _load_hf(name: str, split: str | None, hf_kwargs: dict[str, Any]) -> pd.Data
     )
 
 
-def _file_suffix(path: Path) -> str:
+def file_suffix(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in _COMPRESSIONS:
         suffixes = suffixes[:-1]
@@ -168,7 +214,7 @@ def _file_suffix(path: Path) -> str:
 
 
 def _read_file(path: Path) -> pd.DataFrame:
-    suffix = _file_suffix(path)
+    suffix = file_suffix(path)
     if suffix not in _FILE_SUFFIXES:
         raise DatasetError(
             f"unsupported file type {suffix or '(none)'!r} for {path.name}: use one of "

@@ -21,18 +21,38 @@ from .._exceptions import DatasetError
 from ._schemas import SCHEMAS, detect_schema, normalize_language
 from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
 
-__all__ = ["normalise_frame"]
+__all__ = ["check_row", "normalise_frame", "row_error"]
 
 logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
 
 
-def _languages_of(frame: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """Normalised language per row (factorised, so the mapping runs once per distinct value)."""
+def _languages_of(frame: pd.DataFrame) -> tuple[np.ndarray[Any, np.dtype[np.object_]], set[int]]:
+    """Normalised language per row, and the rows whose language cell is not a scalar.
+
+    Factorised, so the mapping runs once per distinct value; a list or dict in a cell (which
+    cannot be factorised) makes that row malformed instead of failing the whole load.
+    """
     if "language" not in frame.columns:
-        return np.full(len(frame), None, dtype=object)
-    codes, uniques = pd.factorize(frame["language"], use_na_sentinel=True)
+        return np.full(len(frame), None, dtype=object), set()
+    column = frame["language"]
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell: map value by value
+        values = column.tolist()
+        bad = {i for i, v in enumerate(values) if not _is_scalar(v)}
+        out = np.array([None if i in bad else normalize_language(v) for i, v in enumerate(values)])
+        return out.astype(object), bad
     table = np.array([normalize_language(u) for u in uniques] + [None], dtype=object)
-    return table[codes]  # code -1 (missing) picks the trailing None
+    return table[codes], set()  # code -1 (missing) picks the trailing None
+
+
+def _is_scalar(value: object) -> bool:
+    """A cell a language can be read from: no list, dict, array or other container."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return not isinstance(value, (tuple, frozenset))
 
 
 def _ids_of(frame: pd.DataFrame) -> pd.Series:
@@ -69,6 +89,28 @@ def _bad_strings(series: pd.Series) -> set[int]:
     return set(np.flatnonzero(bad).tolist())
 
 
+def check_row(
+    schema: str, source: object, target: object, mask: object, span_labels: object
+) -> list[dict[str, Any]]:
+    """The careful path for one row of ``schema``: its checked spans, or RowError naming the
+    column of that schema at fault (``target`` is only read for the legacy schema)."""
+    if schema == "legacy":
+        return spans_legacy(source, target, mask, span_labels)
+    try:
+        return spans_current(source, mask)
+    except RowError as exc:
+        if exc.column == "source_text":
+            exc.column = SCHEMAS[schema][0]
+        raise
+
+
+def row_error(row: int, exc: RowError) -> DatasetError:
+    """The DatasetError for a malformed row: row number, column and a reason free of PII."""
+    return DatasetError(
+        f"row {row}: column {exc.column!r}: {exc.reason}", column=exc.column, row=row
+    )
+
+
 def normalise_frame(
     frame: pd.DataFrame,
     *,
@@ -85,21 +127,25 @@ def normalise_frame(
     """
     name = detect_schema([str(c) for c in frame.columns], schema)
     src_col, tgt_col, mask_col = SCHEMAS[name]
-    lang = _languages_of(frame)
+    lang, bad_langs = _languages_of(frame)
     candidates: Sequence[int]
     if languages is not None and "language" not in frame.columns:
         raise DatasetError(
             "cannot filter by language: the data has no 'language' column", column="language"
         )
     if languages is not None:
-        candidates = np.flatnonzero(pd.Series(lang).isin(languages).to_numpy()).tolist()
+        wanted_rows = pd.Series(lang).isin(languages).to_numpy().copy()
+        wanted_rows[sorted(bad_langs)] = True  # a malformed row is reported, not filtered out
+        candidates = np.flatnonzero(wanted_rows).tolist()
     else:
         candidates = range(len(frame))
     wanted = len(candidates) if limit is None else min(limit, len(candidates))
 
     sources = frame[src_col].tolist()
     masks = frame[mask_col].tolist()
-    bad_targets = _bad_strings(frame[tgt_col])
+    # rows known to be malformed before their spans are read: row -> (column, reason)
+    bad_rows = dict.fromkeys(_bad_strings(frame[tgt_col]), (tgt_col, f"{tgt_col} is not a string"))
+    bad_rows.update(dict.fromkeys(bad_langs, ("language", "language is not a string")))
     legacy = name == "legacy"
     span_labels = (
         frame["span_labels"].tolist() if legacy and "span_labels" in frame.columns else None
@@ -107,17 +153,11 @@ def normalise_frame(
 
     def careful(row: int) -> list[dict[str, Any]]:
         """Full validation of one row; raises RowError naming the column."""
-        if row in bad_targets:
-            raise RowError(tgt_col, f"{tgt_col} is not a string")
-        if legacy:
-            raw_spans = span_labels[row] if span_labels is not None else None
-            return spans_legacy(sources[row], frame[tgt_col].iat[row], masks[row], raw_spans)
-        try:
-            return spans_current(sources[row], masks[row])
-        except RowError as exc:
-            if exc.column == "source_text":
-                exc.column = src_col
-            raise
+        if row in bad_rows:
+            raise RowError(*bad_rows[row])
+        raw_spans = span_labels[row] if span_labels is not None else None
+        target = frame[tgt_col].iat[row]
+        return check_row(name, sources[row], target, masks[row], raw_spans)
 
     def fast(rows: Sequence[int]) -> list[list[dict[str, Any]] | None]:
         """Fast-path spans per row (None: take the careful path); C-level map when contiguous."""
@@ -144,21 +184,17 @@ def normalise_frame(
             chunk = candidates[done : done + wanted - len(good)]
             done += len(chunk)
             results = fast(chunk)
-            if not bad_targets and None not in results:  # the common case: all rows canonical
+            if not bad_rows and None not in results:  # the common case: all rows canonical
                 good.extend(chunk)
                 out_masks.extend(results)  # type: ignore[arg-type]
                 continue
             for row, spans in zip(chunk, results, strict=True):
-                if spans is None or row in bad_targets:
+                if spans is None or row in bad_rows:
                     try:
                         spans = careful(row)
                     except RowError as exc:
                         if errors == "raise":
-                            raise DatasetError(
-                                f"row {row}: column {exc.column!r}: {exc.reason}",
-                                column=exc.column,
-                                row=row,
-                            ) from None
+                            raise row_error(row, exc) from None
                         skipped += 1
                         continue
                 good.append(row)

@@ -21,7 +21,14 @@ import numpy as np
 from .._exceptions import ConfigError
 from ..labels import PLACEHOLDER_RE, normalize_label
 
-__all__ = ["RowError", "fast_current", "fast_legacy", "spans_current", "spans_legacy"]
+__all__ = [
+    "RowError",
+    "fast_current",
+    "fast_legacy",
+    "known_label",
+    "spans_current",
+    "spans_legacy",
+]
 
 # "[[0, 5, 'O'], [5, 8, 'PREFIX_1'], ...]" (legacy, Python repr) or the JSON form (current)
 _SPAN_LABEL_RE = re.compile(r"\[\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(['\"])(.*?)\3\s*\]")
@@ -59,6 +66,19 @@ def _label(raw: object, column: str) -> str:
                 _IDENTITY_LABELS.add(raw)
         return label
     raise RowError(column, "a span label is not a string")
+
+
+def known_label(raw: object) -> str | None:
+    """The normalised label of ``raw`` for the fast paths, learning it on first sight (so a
+    fresh process takes the fast path too); None when it is not a valid label."""
+    if type(raw) is str:
+        hit = _LABELS.get(raw)
+        if hit is not None:
+            return hit
+    try:
+        return _label(raw, "")
+    except RowError:
+        return None
 
 
 def _parse_literal(raw: str, column: str) -> Any:
@@ -230,11 +250,11 @@ def fast_current(text: object, mask: object) -> list[dict[str, Any]] | None:
                 or end < start
                 or end > n
                 or text[start:end] != value
-                or span["label"] not in identity
+                or (span["label"] not in identity and span["label"] != known_label(span["label"]))
             ):
                 return None
             last = start
-    except KeyError:
+    except (KeyError, TypeError):  # a missing key, or an unhashable label
         return None
     return mask
 
@@ -252,7 +272,7 @@ def fast_legacy(text: object, raw_mask: object, raw_spans: object) -> list[dict[
     for a, b, name in _FAST_SPAN_RE.findall(raw_spans):
         start = int(a)
         end = int(b)
-        label = labels.get(name)
+        label = labels.get(name) or known_label(name)
         if start < last or end < start or end > n or label is None:
             return None
         value = text[start:end]

@@ -14,7 +14,8 @@ Labels are ai4privacy 200k names (``EMAIL``, ``PHONENUMBER``, ...); ``labels_map
 them, e.g. to another dataset version's vocabulary (see :data:`SAFETY_NET_LABEL_MAPS`).
 
 Inside: ``_base`` (Detector, RegexDetector, the registry), one module per detector family
-(``_addresses``, ``_finance``, ``_identity``, ``_phone``) and ``_safety_net`` (SafetyNet).
+(``_addresses``, ``_finance``, ``_identity``, ``_phone``), ``_safety_net`` (SafetyNet) and
+``_occurrences`` (where many literal values occur in a text, in linear time).
 """
 
 from __future__ import annotations

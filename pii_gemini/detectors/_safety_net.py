@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import attrgetter
 
 from .._exceptions import ConfigError
 from .._types import Span
@@ -31,21 +35,60 @@ SAFETY_NET_LABEL_MAPS: Mapping[str, Mapping[str, str]] = {
 """Detector label -> label of another ai4privacy version (unlisted labels stay as they are)."""
 
 
+_LONG_TEXT = 20_000  # characters: far above a row, where a scan takes tens of milliseconds
+_LONG_SCANS = threading.BoundedSemaphore(1)
+"""Scans of long texts take turns, process-wide. A scan is pure-Python CPU work under the
+GIL; with many workers scanning long documents at once, the threads that only wait on the
+network would queue behind all of them for the GIL and requests would stall. Queued here,
+the scans contend with those threads one at a time."""
+
+
 def resolve_overlaps(spans: Iterable[Span]) -> tuple[Span, ...]:
     """Keep a non-overlapping subset: longest span first, then the earliest; sorted by start.
 
     Deterministic whatever the input order (ties after length and start break on end, then
-    label).
+    label). Spans are resolved one cluster of mutually chained overlaps at a time (a choice
+    in one cluster never affects another), so the cost grows with the text, not with the
+    square of the number of hits.
     """
+    ordered = sorted(spans, key=_BY_START_END_LABEL)
     chosen: list[Span] = []
-    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start, s.end, s.label)):
+    i, n = 0, len(ordered)
+    while i < n:
+        j, reach = i + 1, ordered[i].end
+        while j < n and ordered[j].start < reach:  # the cluster: chained by overlap
+            reach = max(reach, ordered[j].end)
+            j += 1
+        chosen += _resolve_cluster(ordered[i:j]) if j - i > 1 else ordered[i:j]
+        i = j
+    return tuple(chosen)
+
+
+_BY_START_END_LABEL = attrgetter("start", "end", "label")
+
+
+def _resolve_cluster(cluster: list[Span]) -> list[Span]:
+    """The greedy choice (longest first, then earliest) inside one cluster, sorted by start."""
+    chosen: list[Span] = []
+    for span in sorted(cluster, key=lambda s: (s.start - s.end, s.start, s.end, s.label)):
         if all(span.end <= c.start or span.start >= c.end for c in chosen):
             chosen.append(span)
-    return tuple(sorted(chosen, key=lambda s: (s.start, s.end)))
+    return sorted(chosen, key=_BY_START_END_LABEL)
 
 
-def _overlaps_any(span: Span, others: Sequence[Span]) -> bool:
-    return any(span.start < o.end and o.start < span.end for o in others)
+def _free_of(spans: tuple[Span, ...], others: Iterable[Span]) -> tuple[Span, ...]:
+    """The ``spans`` that overlap none of ``others`` (in O((n + m) log m))."""
+    fixed = sorted(others, key=_BY_START_END_LABEL)
+    if not fixed:
+        return spans
+    starts = [o.start for o in fixed]
+    reach = list(accumulate((o.end for o in fixed), max))  # furthest end among the first k
+    out = []
+    for span in spans:
+        k = bisect_left(starts, span.end)  # others starting before this span ends
+        if k == 0 or reach[k - 1] <= span.start:  # none of them reaches into it
+            out.append(span)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -107,14 +150,19 @@ class SafetyNet:
         """
         if not isinstance(text, str):
             raise ConfigError(f"text must be a str, got {type(text).__name__}")
+        if len(text) < _LONG_TEXT:
+            return self._scan(text, existing_spans)
+        with _LONG_SCANS:  # one long scan at a time: see _LONG_SCANS
+            return self._scan(text, existing_spans)
+
+    def _scan(self, text: str, existing_spans: Iterable[Span]) -> tuple[Span, ...]:
         found: list[Span] = []
         for detector in self.detectors:
             for span in detector.find(text):
                 label = self.labels_map.get(span.label, span.label)
                 found.append(span if label == span.label else Span(
                     span.start, span.end, label, span.value))  # fmt: skip
-        existing = sorted(existing_spans, key=lambda s: s.start)
-        return tuple(s for s in resolve_overlaps(found) if not _overlaps_any(s, existing))
+        return _free_of(resolve_overlaps(found), existing_spans)
 
     def apply(self, source: str, spans: Iterable[Span] = ()) -> SafetyNetResult:
         """Scan ``source`` (the ORIGINAL text) against the model's ``spans`` and merge.

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._types import Span
 from ..detectors import SafetyNet, resolve_overlaps
+from ..detectors._occurrences import find_occurrences
 from ..operators import anonymize
 from ..vault import Vault
 from ._settings import OperatorSpec
@@ -56,9 +57,10 @@ class Finisher:
             final, tokens = self.anonymize(text, merged)
             return final, added, tokens
         # The spans recovered from a rewritten answer are incomplete: a value counts as
-        # missed only when the answer really holds it.
-        added = tuple(s for s in added if s.value in model_masked)
-        final, tokens = self._mask_leaks(model_masked, added)
+        # missed only when the answer really holds it (one linear pass finds them all).
+        where = find_occurrences(model_masked, (s.value for s in added))
+        added = tuple(s for s in added if s.value in where)
+        final, tokens = self._mask_leaks(model_masked, added, where)
         return final, added, tokens
 
     def missed(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
@@ -83,15 +85,15 @@ class Finisher:
         out = anonymize(text, spans, self._operator, vault=self.vault, **self._params)
         return out.text, out.tokens
 
-    def _mask_leaks(self, output: str, added: tuple[Span, ...]) -> tuple[str, tuple[str, ...]]:
+    def _mask_leaks(
+        self, output: str, added: tuple[Span, ...], where: Mapping[str, list[int]]
+    ) -> tuple[str, tuple[str, ...]]:
         """Mask, in the model's own (unfaithful) answer, the safety net's values wherever
-        they occur and what the detectors find in it; the rest stays as the model wrote it."""
+        they occur (``where``: their offsets in it) and what the detectors find in it; the
+        rest stays as the model wrote it."""
         found: list[Span] = []
         for value, label in {s.value: s.label for s in added if s.value}.items():
-            at = output.find(value)
-            while at >= 0:
-                found.append(Span(at, at + len(value), label, value))
-                at = output.find(value, at + len(value))
+            found += (Span(at, at + len(value), label, value) for at in where.get(value, ()))
         if self.safety_net is not None:
             found += self.safety_net.scan(output)
         if not found:

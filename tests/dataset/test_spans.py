@@ -164,3 +164,27 @@ def test_property_spans_survive_both_schemas(rows: list[dict[str, Any]]) -> None
     assert from_current["privacy_mask"].tolist() == expected
     assert from_legacy["privacy_mask"].tolist() == expected
     assert without_offsets["privacy_mask"].tolist() == expected  # walked from masked_text
+
+
+_FIRST_CALL = """
+from pii_gemini.dataset import _spans
+from pii_gemini.synthetic import generate_rows, to_legacy_schema
+rows = generate_rows(50, seed=3)
+legacy = to_legacy_schema(rows)
+current = [_spans.fast_current(t, m) for t, m in zip(rows["source_text"], rows["privacy_mask"])]
+old = [_spans.fast_legacy(t, m, s) for t, m, s in
+       zip(legacy["unmasked_text"], legacy["privacy_mask"], legacy["span_labels"])]
+print(sum(r is None for r in current), sum(r is None for r in old))
+"""
+
+
+def test_fast_paths_take_canonical_rows_in_a_fresh_process() -> None:
+    """Issue 17: the label caches start empty, and the fast paths used to decline every row
+    of a process's first load (all of them went the slow, careful way)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALL], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["0", "0"]
