@@ -12,14 +12,10 @@ the non-PII text, chatter, refusals, invented labels and kept values::
 
 from __future__ import annotations
 
-import ast
-import json
 import math
-import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import compress, pairwise
-from operator import itemgetter
+from collections.abc import Collection, Iterable, Sequence
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -29,6 +25,7 @@ from ._align import Alignment, RawAlignment
 from ._align import align as _align_public
 from ._align import align_raw as _align
 from ._exceptions import ConfigError, DatasetError
+from ._gold import gold_row, net_row, render
 from ._hygiene import (
     CleanedOutput,
     FaithfulnessReport,
@@ -40,9 +37,11 @@ from ._hygiene import (
     normalize_placeholders,
     repair,
 )
+from ._leaks import leak_flags, value_groups
 from ._report import EvaluationReport, SpanScores
+from ._spanmath import caught, overlaps, preserved, strict_matches
 from ._types import MaskResult, Span
-from .labels import ALL_LABELS, PLACEHOLDER_RE
+from .labels import ALL_LABELS
 
 __all__ = [
     "Alignment",
@@ -63,15 +62,6 @@ __all__ = [
     "normalize_placeholders",
     "repair",
 ]
-
-_SEPARATORS = " \t\n\r\f\v-–.,()/_'’\u00a0\u202f"
-_DROP_SEPARATORS = str.maketrans("", "", _SEPARATORS)
-# the same for ASCII text, as bytes: one C pass that also lower-cases (casefold on ASCII)
-_ASCII_SEPARATORS = "".join(ch for ch in _SEPARATORS if ch.isascii()).encode("ascii")
-_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-_INDEX_RE = re.compile(r"_\d+$")
-_LABEL_LIKE_RE = re.compile(r"[A-Z0-9_\[\]]+")
-_BY_START_END = itemgetter(0, 1)
 
 
 def align(source: str, masked: str, *, labels: Collection[str] | None = None) -> list[Span]:
@@ -120,103 +110,6 @@ def exact_match(predictions: Iterable[Any], references: Iterable[Any]) -> float:
     return sum(p.strip() == r.strip() for p, r in zip(preds, refs, strict=True)) / n
 
 
-# a row's gold spans as parallel lists (starts, ends, labels, values), sorted by (start, end):
-# evaluate reads them thousands of times per second, so they are not built into Span objects
-_Gold = tuple[list[int], list[int], list[str], list[str]]
-
-
-def _gold_row(value: Any, source: str, row: int) -> _Gold:
-    """Gold spans from a privacy_mask entry: list of dicts/Spans, or its JSON/repr string."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                # from None: the parser's message would quote the (PII) text
-                raise DatasetError("gold_spans entry is not a list", row=row) from None
-    if value is None:
-        return [], [], [], []
-    n_chars = len(source)
-    starts: list[int] = []
-    ends: list[int] = []
-    labels: list[str] = []
-    prev_end = 0
-    try:  # the common case: dicts with int offsets and str labels, sorted, in the text
-        if not isinstance(value, (list, tuple, np.ndarray)):
-            raise _Unusual  # maybe a one-shot iterable: read it once, item by item
-        for item in value:
-            start, end, label = item["start"], item["end"], item["label"]
-            if (
-                type(start) is not int
-                or type(end) is not int
-                or type(label) is not str
-                or not prev_end <= start < end <= n_chars
-            ):
-                raise _Unusual
-            starts.append(start)
-            ends.append(end)
-            labels.append(label)
-            prev_end = end
-    except (_Unusual, KeyError, TypeError, IndexError):
-        starts, ends, labels = _gold_checked(value, n_chars, row)
-    if "_" in "".join(labels):  # "FIRSTNAME_1" -> "FIRSTNAME"
-        labels = [_INDEX_RE.sub("", label) for label in labels]
-    return starts, ends, labels, [source[a:b] for a, b in zip(starts, ends, strict=True)]
-
-
-class _Unusual(Exception):
-    """A gold entry off the common shape: parsed again item by item, with checks."""
-
-
-def _gold_checked(
-    value: Iterable[Any], n_chars: int, row: int
-) -> tuple[list[int], list[int], list[str]]:
-    """Gold offsets and labels item by item (Spans, mappings, numpy integers), each checked,
-    sorted by (start, end)."""
-    try:
-        items = list(value)
-    except TypeError:
-        raise DatasetError("gold_spans entry is not a list", row=row) from None
-    bounds: list[tuple[int, int, str]] = []
-    for k, item in enumerate(items):
-        start, end, label = _span_item(item, f"gold_spans[{row}][{k}]", row)
-        if not 0 <= start < end <= n_chars:
-            raise DatasetError(
-                f"gold_spans[{row}][{k}] offsets {start}..{end} are outside the text", row=row
-            )
-        bounds.append((start, end, label))
-    bounds.sort(key=_BY_START_END)
-    if any(b[0] < a[1] for a, b in pairwise(bounds)):
-        raise DatasetError(f"gold_spans[{row}] has overlapping spans", row=row)
-    return [b[0] for b in bounds], [b[1] for b in bounds], [b[2] for b in bounds]
-
-
-def _span_item(item: Any, where: str, row: int) -> tuple[int, int, str]:
-    """(start, end, label) of a Span or a ``{start, end, label}`` mapping; ``where`` names it."""
-    if isinstance(item, Span):
-        return item.start, item.end, item.label
-    if not isinstance(item, Mapping):
-        raise DatasetError(f"{where} is not a dict or Span", row=row)
-    try:
-        return int(item["start"]), int(item["end"]), str(item["label"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DatasetError(f"{where} needs integer start/end and a label", row=row) from exc
-
-
-def _render(source: str, starts: Sequence[int], ends: Sequence[int], labels: Sequence[str]) -> str:
-    """The ideal masked text: each gold span replaced by ``[LABEL]`` (sorted, no overlap)."""
-    out: list[str] = []
-    last = 0
-    for start, end, label in zip(starts, ends, labels, strict=True):
-        out.append(source[last:start])
-        out.append(f"[{label}]")
-        last = end
-    out.append(source[last:])
-    return "".join(out)
-
-
 _ROW_COLUMNS = (
     "row", "exact", "n_gold", "n_pred", "strict_tp", "strict_recall", "strict_precision",
     "lenient_recall", "leaked", "leaked_normalized", "preserved_rate", "faithful", "ambiguous",
@@ -242,166 +135,6 @@ def _rows_frame(records: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
             columns[name] = array.astype(np.int64, copy=False) if array.dtype.kind == "i" else array
     frame: pd.DataFrame = pd.DataFrame(columns)
     return frame
-
-
-def _norm(text: str) -> str:
-    """Case-folded ``text`` without whitespace and digit/name separators."""
-    if text.isascii():  # most texts: ~7x faster than str.translate, same result
-        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_SEPARATORS).decode("ascii")
-    return text.translate(_DROP_SEPARATORS).casefold()
-
-
-def _blank(text: str) -> str:
-    """``text`` with each placeholder replaced by a NUL (so no value can match across it)."""
-    return PLACEHOLDER_RE.sub("\x00", text) if "[" in text else text
-
-
-def _norm_all(values: Sequence[str]) -> list[str]:
-    """``_norm`` of each value, in one call (case folding works char by char)."""
-    joined = _norm("\x00".join(values)).split("\x00")
-    if len(joined) == len(values):
-        return joined
-    return [_norm(v) for v in values]  # a value held a NUL
-
-
-def _value_groups(values: Sequence[str]) -> dict[str, list[int]]:
-    """Indices of the gold spans per distinct (non-blank) value, in order of appearance."""
-    groups: dict[str, list[int]] = {}
-    for k, value in enumerate(values):
-        if value.strip():
-            groups.setdefault(value, []).append(k)
-    return groups
-
-
-def _leak_flags(
-    groups: Mapping[str, Sequence[int]],
-    n_gold: int,
-    output: str,
-    reference: str,
-    *,
-    normalised: bool = True,
-    output_blanked: str | None = None,
-) -> tuple[list[bool], list[bool]]:
-    """Per gold span: is its value still in the output (verbatim, and after normalising)?
-
-    ``groups`` comes from :func:`_value_groups` (computed once per row). A value leaks when
-    it occurs in the output more often than in the ideal masked text (so a value that is
-    also legitimately non-PII elsewhere is not counted); with a repeated value, that many of
-    its spans count as leaked. The reference is only searched (and only normalised) for
-    values the output contains. ``output_blanked`` is ``_blank(output)`` when the caller
-    has it already.
-    """
-    verbatim = [False] * n_gold
-    norm = [False] * n_gold
-    if not groups:
-        return verbatim, norm
-    blank = False  # from the first label-like value on, count outside placeholders only
-    out_b = output_blanked  # output / reference with placeholders blanked, on first need
-    ref_b: str | None = None
-    out_n: str | None = None  # normalised output / reference, on first need
-    ref_n: str | None = None
-    norm_values: list[str] | None = None
-    for j, (value, idxs) in enumerate(groups.items()):
-        n_spans = len(idxs)
-        if not blank and _LABEL_LIKE_RE.fullmatch(value):
-            blank = True  # a value like "IP" could match inside "[IPV4]"
-        found = output.count(value)
-        in_ref = reference
-        if blank and (found or "\x00" in value):  # (blanking removes matches, adds none)
-            if out_b is None:
-                out_b = _blank(output)
-            if ref_b is None:
-                ref_b = _blank(reference)
-            found, in_ref = out_b.count(value), ref_b
-        v = 0
-        if found:
-            v = min(max(found - in_ref.count(value), 0), n_spans)
-            for k in idxs[:v]:
-                verbatim[k] = True
-        if not normalised:
-            continue
-        nv_count = v
-        if v < n_spans:
-            if norm_values is None:
-                norm_values = _norm_all(list(groups))
-            nv = norm_values[j]
-            if nv:
-                if out_n is None:  # placeholders out first: "[FIRSTNAME]" must not match "name"
-                    out_n = _norm(_blank(output) if out_b is None else out_b)
-                found_n = out_n.count(nv)
-                if found_n:
-                    if ref_n is None:
-                        ref_n = _norm(_blank(reference) if ref_b is None else ref_b)
-                    nv_count = max(nv_count, min(max(found_n - ref_n.count(nv), 0), n_spans))
-        for k in idxs[:nv_count]:
-            norm[k] = True
-    return verbatim, norm
-
-
-def _strict_matches(gold: _Gold, pred: RawAlignment, matched: list[str]) -> int:
-    """Predicted spans with the boundaries and label of a gold span.
-
-    Appends the label of each match to ``matched``. (Neither side can hold the same span
-    twice: gold spans may not overlap and aligned spans never do, so a set intersection is
-    the multiset match.)
-    """
-    common = set(zip(gold[0], gold[1], gold[2], strict=True)).intersection(
-        zip(pred.starts, pred.ends, pred.labels, strict=True)
-    )
-    matched.extend([key[2] for key in common])
-    return len(common)
-
-
-def _overlaps(
-    a_starts: Sequence[int], a_ends: Sequence[int], b_starts: Sequence[int], b_ends: Sequence[int]
-) -> list[bool]:
-    """For each span of ``a``: does it overlap a span of ``b``? (both sorted by start)"""
-    nb = len(b_starts)
-    if not nb:
-        return [False] * len(a_starts)
-    out: list[bool] = []
-    j = 0
-    for start, end in zip(a_starts, a_ends, strict=True):
-        while j < nb and b_ends[j] <= start:
-            j += 1
-        k = j
-        hit = False
-        while k < nb and b_starts[k] < end:
-            if b_ends[k] > start:
-                hit = True
-                break
-            k += 1
-        out.append(hit)
-    return out
-
-
-def _preserved(n: int, gold: _Gold, pred: RawAlignment) -> tuple[int, int]:
-    """(kept, total) non-PII characters: outside gold, not masked and not rewritten.
-
-    ``total`` is what the gold spans leave (they never overlap); ``kept`` is what the union
-    of gold spans, predicted spans and the alignment's rewritten regions (``changes``,
-    ``(source_start, source_end, ...)``) leaves.
-    """
-    g_starts, g_ends = gold[0], gold[1]
-    total = n - sum(g_ends) + sum(g_starts)
-    p_starts, p_ends, changes = pred.starts, pred.ends, pred.changes
-    if not changes and p_starts == g_starts and p_ends == g_ends:
-        return total, total
-    covered = start = end = 0
-    for a, b in sorted(
-        [
-            *zip(g_starts, g_ends, strict=True),
-            *zip(p_starts, p_ends, strict=True),
-            *[(c[0], c[1]) for c in changes if c[1] > c[0]],
-        ]
-    ):
-        if a >= end:  # a new run of covered characters
-            covered += end - start
-            start, end = a, b
-        elif b > end:
-            end = b
-    covered += end - start
-    return n - covered, total
 
 
 def evaluate(
@@ -450,13 +183,13 @@ def evaluate(
     lenient_labels: list[str] = []
     leak_labels: list[str] = []
     records: list[tuple[Any, ...]] = []
-    caught = 0
+    n_caught = 0
     for i in range(n):
         source, raw = srcs[i], preds[i]
         if golds_in is not None:
-            gold = _gold_row(golds_in[i], source, i)
+            gold = gold_row(golds_in[i], source, i)
             gold_amb = False
-            reference = refs[i] if refs is not None else _render(source, *gold[:3])
+            reference = refs[i] if refs is not None else render(source, *gold[:3])
         else:
             assert refs is not None
             reference = refs[i]
@@ -484,7 +217,7 @@ def evaluate(
         no_bracket = "[" not in source
         al = fitted if fitted is not None else _align(source, text)
         if nets_in is not None:
-            caught += _caught(gold, al, _net_row(nets_in[i], source, i))
+            n_caught += caught(gold, al, net_row(nets_in[i], source, i))
         gold_labels = gold[2]
         n_gold, n_pred = len(gold_labels), len(al.labels)
         gold_labels_all.extend(gold_labels)
@@ -494,28 +227,28 @@ def evaluate(
             strict_tp = n_gold
             tp_labels.extend(gold_labels)
         else:
-            strict_tp = _strict_matches(gold, al, tp_labels)
-        gold_hits = _overlaps(gold[0], gold[1], al.starts, al.ends)
+            strict_tp = strict_matches(gold, al, tp_labels)
+        gold_hits = overlaps(gold[0], gold[1], al.starts, al.ends)
         len_gold_hit = sum(gold_hits)
-        len_pred_hit = sum(_overlaps(al.starts, al.ends, gold[0], gold[1]))
+        len_pred_hit = sum(overlaps(al.starts, al.ends, gold[0], gold[1]))
         lenient_labels.extend(compress(gold_labels, gold_hits))
-        groups = _value_groups(gold[3]) if not exact or raw != text else {}
+        groups = value_groups(gold[3]) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0
         else:
             # the aligner cut the text at every placeholder (when no bracket in the source
             # stopped one counting): joined by NULs, its literals are the blanked text
             blanked = ("\x00".join(al.literals) if al.literals else text) if no_bracket else None
-            flags_v, flags_n = _leak_flags(groups, n_gold, text, reference, output_blanked=blanked)
+            flags_v, flags_n = leak_flags(groups, n_gold, text, reference, output_blanked=blanked)
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
         if raw != text:
-            flags_raw = _leak_flags(groups, n_gold, raw, reference, normalised=False)[0]
+            flags_raw = leak_flags(groups, n_gold, raw, reference, normalised=False)[0]
             leaked_raw = sum(flags_raw)
         else:
             leaked_raw = leaked
-        kept, total = _preserved(len(source), gold, al)
+        kept, total = preserved(len(source), gold, al)
         # placeholders the model inserted (a bracketed label kept from the source is text):
         # the aligner's tags, which skip the same bracketed texts of the source
         n_tags = len(al.tags)
@@ -578,48 +311,8 @@ def evaluate(
         n_pred_spans=totals["n_pred"],
         per_label=per_label,
         _rows=frame,
-        safety_net_caught=caught if nets_in is not None else None,
+        safety_net_caught=n_caught if nets_in is not None else None,
     )
-
-
-def _net_row(value: Any, source: str, row: int) -> tuple[list[int], list[int]]:
-    """One row of ``safety_net_spans`` (Spans or ``{start, end, label}`` dicts): sorted
-    starts and ends."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise DatasetError("safety_net_spans entry is not a JSON list", row=row) from None
-    if value is None:
-        return [], []
-    bounds: list[tuple[int, int]] = []
-    for k, item in enumerate(value):
-        start, end, _ = _span_item(item, f"safety_net_spans[{row}][{k}]", row)
-        if not 0 <= start <= end <= len(source):
-            raise DatasetError(
-                f"safety_net_spans[{row}][{k}] offsets {start}..{end} are outside the text",
-                row=row,
-            )
-        bounds.append((start, end))
-    bounds.sort()
-    return [b[0] for b in bounds], [b[1] for b in bounds]
-
-
-def _caught(gold: _Gold, pred: RawAlignment, net: tuple[list[int], list[int]]) -> int:
-    """Gold spans that a safety-net span overlaps and no model span does.
-
-    Model spans are the predicted spans that overlap no safety-net span (the safety net only
-    adds spans where the model had none, so those others are its own).
-    """
-    net_starts, net_ends = net
-    if not net_starts or not gold[0]:
-        return 0
-    own = [not hit for hit in _overlaps(pred.starts, pred.ends, net_starts, net_ends)]
-    model_starts = list(compress(pred.starts, own))
-    model_ends = list(compress(pred.ends, own))
-    by_net = _overlaps(gold[0], gold[1], net_starts, net_ends)
-    by_model = _overlaps(gold[0], gold[1], model_starts, model_ends)
-    return sum(n and not m for n, m in zip(by_net, by_model, strict=True))
 
 
 def evaluate_results(
