@@ -25,6 +25,7 @@ from .labels import PLACEHOLDER_RE
 __all__ = ["MaskedParts", "place", "split_masked", "split_region"]
 
 _MAX_SPLITS = 256  # placements enumerated per ambiguous group before giving up on shapes
+_MAX_GROUP = 64  # floating literals enumerated (one recursion level each); more: not tried
 
 
 class MaskedParts(NamedTuple):
@@ -128,8 +129,12 @@ def _enumerate(
 
     Returns the best placement (most values fitting their shape, earliest first), how many
     placements share that best score, and whether the enumeration was cut short (as 0/1).
+    A group of more than ``_MAX_GROUP`` literals is not enumerated (its earliest placement
+    comes back as cut short): the recursion would be that deep for at most 256 placements.
     """
     best: list[int] = list(lo_pos)
+    if len(lits) > _MAX_GROUP:
+        return best, 0, 1
     best_score = -1
     best_tie = -1
     n_best = 0

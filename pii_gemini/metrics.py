@@ -124,12 +124,12 @@ def _rows_frame(records: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """The per-row frame from ``evaluate``'s records, one column at a time.
 
     Numeric and boolean columns go through numpy in one step (much cheaper than pandas'
-    per-cell inference in ``from_records``, same dtypes); text columns are left to pandas.
+    per-cell inference in ``from_records``, same dtypes); text columns stay Python objects.
     """
     columns: dict[str, Any] = {}
     for name, values in zip(_ROW_COLUMNS, zip(*records, strict=True), strict=True):
-        if name in _TEXT_COLUMNS:
-            columns[name] = list(values)
+        if name in _TEXT_COLUMNS:  # object dtype: pandas' str dtype cannot hold a lone
+            columns[name] = pd.Series(values, dtype=object)  # surrogate (a cut emoji)
         else:
             array = np.asarray(values)
             columns[name] = array.astype(np.int64, copy=False) if array.dtype.kind == "i" else array
