@@ -17,6 +17,7 @@ COMPILABLE: tuple[str, ...] = (
     "pii_gemini._align",
     "pii_gemini._align_fast",
     "pii_gemini._align_loose",
+    "pii_gemini._chatter",
     "pii_gemini._gold",
     "pii_gemini._hygiene",
     "pii_gemini._leaks",
@@ -38,7 +39,7 @@ def compiled_modules() -> tuple[str, ...]:
 
 
 def build_description() -> str:
-    """``"pure Python"`` or ``"compiled with mypyc (9/9 modules)"`` (short: ``--version``
+    """``"pure Python"`` or ``"compiled with mypyc (10/10 modules)"`` (short: ``--version``
     prints it on one line)."""
     compiled = compiled_modules()
     if not compiled:

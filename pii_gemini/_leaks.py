@@ -8,7 +8,7 @@ first, so a value such as "IP" never matches inside "[IPV4]".
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from .labels import PLACEHOLDER_RE
 
@@ -29,9 +29,17 @@ def norm(text: str) -> str:
     return text.translate(_DROP_SEPARATORS).casefold()
 
 
-def blank(text: str) -> str:
-    """``text`` with each placeholder replaced by a NUL (so no value can match across it)."""
-    return PLACEHOLDER_RE.sub("\x00", text) if "[" in text else text
+def blank(text: str, keep: Collection[str] = ()) -> str:
+    """``text`` with each placeholder replaced by a NUL (so no value can match across it).
+
+    A placeholder whose label is in ``keep`` becomes its bare label instead: one that spells
+    out the value it stands for (``[WF75HYD]``, see ``RawAlignment.revealed``) is a leak.
+    """
+    if "[" not in text:
+        return text
+    if not keep:
+        return PLACEHOLDER_RE.sub("\x00", text)
+    return PLACEHOLDER_RE.sub(lambda m: m[1] if m[1] in keep else "\x00", text)
 
 
 def _norm_all(values: Sequence[str]) -> list[str]:

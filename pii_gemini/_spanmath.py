@@ -12,7 +12,7 @@ from itertools import compress
 from ._align import RawAlignment
 from ._gold import Gold
 
-__all__ = ["caught", "overlaps", "preserved", "strict_matches"]
+__all__ = ["caught", "cross_overlaps", "overlaps", "preserved", "strict_matches"]
 
 
 def strict_matches(gold: Gold, pred: RawAlignment, matched: list[str]) -> int:
@@ -96,3 +96,34 @@ def caught(gold: Gold, pred: RawAlignment, net: tuple[list[int], list[int]]) -> 
     by_net = overlaps(gold[0], gold[1], net_starts, net_ends)
     by_model = overlaps(gold[0], gold[1], model_starts, model_ends)
     return sum(n and not m for n, m in zip(by_net, by_model, strict=True))
+
+
+def cross_overlaps(
+    g_starts: Sequence[int], g_ends: Sequence[int], p_starts: Sequence[int], p_ends: Sequence[int]
+) -> tuple[list[bool], int, int]:
+    """Gold against predicted spans in one merge (each side sorted, its spans disjoint).
+
+    Returns, for each gold span, whether a predicted span overlaps it (lenient recall);
+    how many predicted spans overlap a gold span (lenient precision); and how many
+    characters both cover (the true positives of the character-level, label-agnostic
+    score).
+    """
+    ng, np_ = len(g_starts), len(p_starts)
+    gold_hit = [False] * ng
+    pred_hits = common = 0
+    hit = False  # the current predicted span overlapped a gold span
+    i = j = 0
+    while i < ng and j < np_:
+        g0, g1, p0, p1 = g_starts[i], g_ends[i], p_starts[j], p_ends[j]
+        lo = g0 if g0 > p0 else p0
+        hi = g1 if g1 < p1 else p1
+        if hi > lo:
+            common += hi - lo
+            gold_hit[i] = hit = True
+        if g1 <= p1:
+            i += 1
+        else:
+            pred_hits += hit
+            hit = False
+            j += 1
+    return gold_hit, pred_hits + hit, common

@@ -12,16 +12,16 @@ the non-PII text, chatter, refusals, invented labels and kept values::
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from itertools import compress
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._align import Alignment, RawAlignment
+from ._align import Alignment, RawAlignment, without_revealing
 from ._align import align as _align_public
 from ._align import align_raw as _align
 from ._exceptions import ConfigError, DatasetError
@@ -37,9 +37,10 @@ from ._hygiene import (
     normalize_placeholders,
     repair,
 )
-from ._leaks import leak_flags, value_groups
-from ._report import EvaluationReport, SpanScores
-from ._spanmath import caught, overlaps, preserved, strict_matches
+from ._leaks import blank, leak_flags, value_groups
+from ._report import EvaluationReport, RowSpans, SpanScores
+from ._spanmath import caught, cross_overlaps, preserved, strict_matches
+from ._tables import TEXT_COLUMNS, per_label, rows_frame
 from ._types import MaskResult, Span
 from .labels import ALL_LABELS
 
@@ -110,33 +111,6 @@ def exact_match(predictions: Iterable[Any], references: Iterable[Any]) -> float:
     return sum(p.strip() == r.strip() for p, r in zip(preds, refs, strict=True)) / n
 
 
-_ROW_COLUMNS = (
-    "row", "exact", "n_gold", "n_pred", "strict_tp", "strict_recall", "strict_precision",
-    "lenient_recall", "leaked", "leaked_normalized", "preserved_rate", "faithful", "ambiguous",
-    "chatter", "refused", "invented_labels", "kept_values", "issues", "leading_chatter",
-    "leaked_raw", "n_tags", "len_pred_hit", "len_gold_hit", "kept_chars", "nonpii_chars",
-    "gold_ambiguous", "source", "prediction", "reference",
-)  # fmt: skip
-_TEXT_COLUMNS = frozenset({"source", "prediction", "reference", "issues"})
-
-
-def _rows_frame(records: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """The per-row frame from ``evaluate``'s records, one column at a time.
-
-    Numeric and boolean columns go through numpy in one step (much cheaper than pandas'
-    per-cell inference in ``from_records``, same dtypes); text columns stay Python objects.
-    """
-    columns: dict[str, Any] = {}
-    for name, values in zip(_ROW_COLUMNS, zip(*records, strict=True), strict=True):
-        if name in _TEXT_COLUMNS:  # object dtype: pandas' str dtype cannot hold a lone
-            columns[name] = pd.Series(values, dtype=object)  # surrogate (a cut emoji)
-        else:
-            array = np.asarray(values)
-            columns[name] = array.astype(np.int64, copy=False) if array.dtype.kind == "i" else array
-    frame: pd.DataFrame = pd.DataFrame(columns)
-    return frame
-
-
 def evaluate(
     sources: Iterable[Any],
     predictions: Iterable[Any],
@@ -146,6 +120,8 @@ def evaluate(
     labels: Collection[str] | None = None,
     clean: bool = True,
     safety_net_spans: Iterable[Any] | None = None,
+    languages: Iterable[Any] | None = None,
+    model: str | None = None,
 ) -> EvaluationReport:
     """Evaluate masked ``predictions`` of ``sources`` against the gold PII.
 
@@ -156,12 +132,16 @@ def evaluate(
     goes through chatter removal and placeholder normalisation. ``safety_net_spans`` (one
     sequence of Spans or ``{start, end, label}`` dicts per row, ``MaskResult.safety_net_spans``)
     adds ``safety_net_caught``: gold values a safety-net span covers that no span of the
-    model covers (predictions may include the safety net's masking or not).
+    model covers (predictions may include the safety net's masking or not). ``languages``
+    (one ISO code per row, e.g. the dataset's ``language`` column) adds the per-language
+    table; ``model`` names what made the predictions (chart titles, the markdown heading).
     """
     srcs = _texts(sources, "sources")
     preds = _texts(predictions, "predictions")
     if gold_spans is None and references is None:
         raise ConfigError("evaluate needs references or gold_spans")
+    if model is not None and not isinstance(model, str):
+        raise ConfigError(f"model must be a str naming the model, got {type(model).__name__}")
     refs = _texts(references, "references") if references is not None else None
     golds_in = list(gold_spans) if gold_spans is not None else None
     columns: dict[str, Sequence[Any]] = {"sources": srcs, "predictions": preds}
@@ -172,6 +152,9 @@ def evaluate(
     nets_in = list(safety_net_spans) if safety_net_spans is not None else None
     if nets_in is not None:
         columns["safety_net_spans"] = nets_in
+    langs = _texts(languages, "languages") if languages is not None else None
+    if langs is not None:
+        columns["languages"] = langs
     n = _same_length(**columns)
     if n == 0:
         raise ConfigError("evaluate needs at least one row")
@@ -202,20 +185,18 @@ def evaluate(
             values = [source[a:b] for a, b in zip(g_starts, g_ends, strict=True)]
             gold, gold_amb = (g_starts, g_ends, list(g_al.labels), values), g_al.ambiguous
         fitted: RawAlignment | None = None
+        unfit = False
         if clean:
-            cleaned = clean_and_fit(raw, source)
-            text, fitted = cleaned.text, cleaned.fitted
-            if cleaned.model_tags:
-                text = normalize_placeholders(text)
-                if text != cleaned.text:
-                    fitted = None
+            cleaned = clean_and_fit(raw, source)  # with tags normalised, and its fit
+            text, fitted, unfit = cleaned.normalized, cleaned.fitted, cleaned.unfit
             chatter, refused = cleaned.had_chatter, cleaned.refused
             lead = bool(cleaned.removed_prefix) and not refused
         else:
             text, chatter, lead, refused = raw, False, False, False
         exact = text.strip() == reference.strip()
-        no_bracket = "[" not in source
-        al = fitted if fitted is not None else _align(source, text)
+        al = fitted if fitted is not None else _align(source, text, unfit=unfit)
+        if not ALL_LABELS.issuperset(al.labels):  # an invented label: is it the value?
+            al = _unrevealed(source, al, gold[3])
         if nets_in is not None:
             n_caught += caught(gold, al, net_row(nets_in[i], source, i))
         gold_labels = gold[2]
@@ -228,18 +209,19 @@ def evaluate(
             tp_labels.extend(gold_labels)
         else:
             strict_tp = strict_matches(gold, al, tp_labels)
-        gold_hits = overlaps(gold[0], gold[1], al.starts, al.ends)
+        # lenient: overlapping any span, any label; char: the characters both cover
+        gold_hits, len_pred_hit, char_tp = cross_overlaps(gold[0], gold[1], al.starts, al.ends)
         len_gold_hit = sum(gold_hits)
-        len_pred_hit = sum(overlaps(al.starts, al.ends, gold[0], gold[1]))
         lenient_labels.extend(compress(gold_labels, gold_hits))
+        char_gold = sum(gold[1]) - sum(gold[0])
+        char_pred = char_gold if exact else sum(al.ends) - sum(al.starts)
         groups = value_groups(gold[3]) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0
         else:
-            # the aligner cut the text at every placeholder (when no bracket in the source
-            # stopped one counting): joined by NULs, its literals are the blanked text
-            blanked = ("\x00".join(al.literals) if al.literals else text) if no_bracket else None
-            flags_v, flags_n = leak_flags(groups, n_gold, text, reference, output_blanked=blanked)
+            flags_v, flags_n = leak_flags(
+                groups, n_gold, text, reference, output_blanked=_blanked(source, text, al)
+            )
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
@@ -256,33 +238,23 @@ def evaluate(
         n_kept = len(kept_values(source, text)) if n_tags and not exact else 0
         records.append(
             (
-                i, exact, n_gold, n_pred, strict_tp,
-                strict_tp / n_gold if n_gold else 1.0,
-                strict_tp / n_pred if n_pred else 1.0,
-                len_gold_hit / n_gold if n_gold else 1.0,
-                leaked, leaked_n, kept / total if total else 1.0,
-                al.faithful, al.ambiguous, chatter, refused, n_invented, n_kept,
-                ",".join(al.issues), lead, leaked_raw, n_tags, len_pred_hit, len_gold_hit,
-                kept, total, gold_amb, source, text, reference,
+                i, exact, n_gold, n_pred, strict_tp, leaked, leaked_n, al.faithful, al.ambiguous,
+                chatter, refused, n_invented, n_kept, ",".join(al.issues), lead, leaked_raw,
+                n_tags, len_pred_hit, len_gold_hit, kept, total, gold_amb, char_gold, char_pred,
+                char_tp, source, text, reference,
             )
         )  # fmt: skip
 
-    frame = _rows_frame(records)
-    totals = {c: int(frame[c].sum()) for c in frame.columns if c not in _TEXT_COLUMNS}
+    frame = rows_frame(records, langs)
+    totals = {c: int(frame[c].sum()) for c in frame.columns if c not in TEXT_COLUMNS}
 
     def rate(key: str, denom: str | int) -> float:
         d = totals[denom] if isinstance(denom, str) else denom
         return totals[key] / d if d else 0.0
 
-    tp_strict = Counter(tp_labels)
-    per_label = _per_label(
-        Counter(gold_labels_all),
-        Counter(pred_labels_all),
-        tp_strict,
-        tp_strict,
-        Counter(lenient_labels),
-        Counter(leak_labels),
-    )
+    def share(column: str) -> float:
+        return float((frame[column] > 0).mean())
+
     return EvaluationReport(
         n_rows=n,
         exact_match=rate("exact", n),
@@ -292,27 +264,88 @@ def evaluate(
         lenient=SpanScores.from_counts(
             totals["len_pred_hit"], totals["n_pred"], totals["len_gold_hit"], totals["n_gold"]
         ),
+        char=SpanScores.from_counts(
+            totals["char_tp"], totals["char_pred"], totals["char_tp"], totals["char_gold"]
+        ),
         leak_rate=rate("leaked", "n_gold"),
         leak_rate_normalized=rate("leaked_normalized", "n_gold"),
-        rows_with_leak_rate=float((frame["leaked"] > 0).mean()),
-        rows_with_leak_rate_normalized=float((frame["leaked_normalized"] > 0).mean()),
+        rows_with_leak_rate=share("leaked"),
+        rows_with_leak_rate_normalized=share("leaked_normalized"),
         leak_rate_raw=rate("leaked_raw", "n_gold"),
+        rows_with_leak_rate_raw=share("leaked_raw"),
         preservation_rate=rate("kept_chars", "nonpii_chars") if totals["nonpii_chars"] else 1.0,
         faithful_rate=rate("faithful", n),
         chatter_rate=rate("chatter", n),
         leading_chatter_rate=rate("leading_chatter", n),
         refusal_rate=rate("refused", n),
-        invented_label_rate=float((frame["invented_labels"] > 0).mean()),
+        invented_label_rate=share("invented_labels"),
         invented_placeholder_share=rate("invented_labels", "n_tags"),
-        kept_value_rate=float((frame["kept_values"] > 0).mean()),
+        kept_value_rate=share("kept_values"),
         ambiguous_alignments=totals["ambiguous"],
         gold_ambiguous_alignments=totals["gold_ambiguous"],
         n_gold_spans=totals["n_gold"],
         n_pred_spans=totals["n_pred"],
-        per_label=per_label,
+        per_label=per_label(
+            Counter(gold_labels_all),
+            Counter(pred_labels_all),
+            Counter(tp_labels),
+            Counter(lenient_labels),
+            Counter(leak_labels),
+        ),
         _rows=frame,
         safety_net_caught=n_caught if nets_in is not None else None,
+        model=model,
+        _spans=functools.partial(_row_spans, srcs, frame["prediction"].tolist(), refs, golds_in),
     )
+
+
+def _unrevealed(source: str, al: RawAlignment, values: Sequence[str]) -> RawAlignment:
+    """``al`` without the spans of placeholders that spell out a gold value ("[WF75HYD]")."""
+    if set(map(str.upper, values)).isdisjoint(al.labels):
+        return al
+    return without_revealing(source, al)
+
+
+def _row_spans(
+    sources: Sequence[str],
+    texts: Sequence[str],
+    refs: Sequence[str] | None,
+    golds: Sequence[Any] | None,
+) -> tuple[RowSpans, ...]:
+    """Every row's gold and predicted spans, derived again as :func:`evaluate` derived them.
+
+    The report asks for them only for the IOB2 and nervaluate views, so ``evaluate`` keeps
+    the inputs instead of thousands of per-row lists (holding those costs more garbage
+    collector time than the whole span arithmetic).
+    """
+    out: list[RowSpans] = []
+    for i, (source, text) in enumerate(zip(sources, texts, strict=True)):
+        if golds is not None:
+            g_starts, g_ends, g_labels, values = gold_row(golds[i], source, i)
+        else:
+            assert refs is not None
+            g_al = _align(source, refs[i])
+            g_starts, g_ends, g_labels = list(g_al.starts), list(g_al.ends), list(g_al.labels)
+            values = [source[a:b] for a, b in zip(g_starts, g_ends, strict=True)]
+        al = _align(source, text)
+        if not ALL_LABELS.issuperset(al.labels):
+            al = _unrevealed(source, al, values)
+        out.append((g_starts, g_ends, g_labels, al.starts, al.ends, al.labels))
+    return tuple(out)
+
+
+def _blanked(source: str, text: str, al: RawAlignment) -> str | None:
+    """``text`` with its placeholders blanked for the leak count, when cheaply known.
+
+    The aligner cut the text at every placeholder (when no bracket in the source stopped one
+    counting): joined by NULs, its literals are the blanked text. A placeholder that spells
+    out its value (``al.revealed``) stays as that value: it is a leak.
+    """
+    if al.revealed:
+        return blank(text, keep=al.revealed)
+    if "[" in source:
+        return None
+    return "\x00".join(al.literals) if al.literals else text
 
 
 def evaluate_results(
@@ -342,39 +375,6 @@ def evaluate_results(
         clean=clean,
         safety_net_spans=[r.safety_net_spans for r in rows],
     )
-
-
-def _per_label(
-    gold: Counter[str],
-    pred: Counter[str],
-    tp: Counter[str],
-    pred_tp: Counter[str],
-    lenient: Counter[str],
-    leaked: Counter[str],
-) -> pd.DataFrame:
-    records = []
-    for label in sorted(gold):
-        sc = SpanScores.from_counts(pred_tp[label], pred[label], tp[label], gold[label])
-        records.append(
-            {
-                "label": label,
-                "support": gold[label],
-                "n_pred": pred[label],
-                "strict_tp": tp[label],
-                "strict_precision": sc.precision,
-                "strict_recall": sc.recall,
-                "strict_f1": sc.f1,
-                "strict_f2": sc.f2,
-                "lenient_recall": lenient[label] / gold[label],
-                "leak_rate_normalized": leaked[label] / gold[label],
-            }
-        )
-    columns = [
-        "label", "support", "n_pred", "strict_tp", "strict_precision", "strict_recall",
-        "strict_f1", "strict_f2", "lenient_recall", "leak_rate_normalized",
-    ]  # fmt: skip
-    out: pd.DataFrame = pd.DataFrame(records, columns=columns)
-    return out
 
 
 def compare(

@@ -50,7 +50,7 @@ def test_to_markdown(report: EvaluationReport) -> None:
 
 def test_to_dataframe_is_a_copy(report: EvaluationReport) -> None:
     df = report.to_dataframe()
-    assert set(df["label"]) == {"FIRSTNAME", "PHONENUMBER", "CITY"}
+    assert set(df["label"]) == {"FIRSTNAME", "PHONENUMBER", "CITY", "NAME"}  # NAME: predicted
     df.loc[0, "support"] = 999
     assert report.to_dataframe().loc[0, "support"] != 999
 
@@ -95,3 +95,27 @@ def test_span_scores_edge_cases() -> None:
 def test_markdown_table_formats_floats() -> None:
     md = markdown_table(pd.DataFrame({"a": [1], "b": [0.123456], "c": [float("nan")]}))
     assert md.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.1235 | nan |"]
+
+
+def test_recall_chart_shows_support_tells_zero_from_no_data_and_names_the_model() -> None:
+    """Issue 15 #6: recall charts must show each label's support, tell zero recall from no
+    data, and say which model they show."""
+    report = metrics.evaluate(SOURCES, PREDS, references=REFS, model="tunedModels/pii-1")
+    ax = report.plot_recall().axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert "PHONENUMBER (n=1)" in ticks and "NAME (n=0)" in ticks
+    assert "tunedModels/pii-1" in ax.get_title()
+    notes = {t.get_text() for t in ax.texts}
+    assert "strict 0.00, lenient 0.00" in notes  # PHONENUMBER: missed, drawn as a zero
+    assert "no gold spans" in notes  # NAME: predicted only, nothing to recall
+    assert "other model" in report.plot_recall(model="other model").axes[0].get_title()
+
+
+def test_readme_defines_every_headline_metric() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    gold = [[{"start": 5, "end": 8, "label": "FIRSTNAME"}]]
+    keys = metrics.evaluate(
+        ["Dear Ann."], ["Dear [FIRSTNAME]."], gold_spans=gold, safety_net_spans=[[]]
+    ).summary()
+    missing = [key for key in keys if f"`{key}`" not in readme]
+    assert not missing, f"README.md does not define {missing}"
