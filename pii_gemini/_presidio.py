@@ -3,7 +3,7 @@
 :func:`to_presidio` gives the ``RecognizerResult.to_dict()`` shape
 (``entity_type``, ``start``, ``end``, ``score``) that presidio-anonymizer and other tools
 accept; :func:`from_presidio` reads such results (dicts or objects) back into Spans.
-Presidio itself is not needed.
+Presidio itself is not needed (``pii_gemini.presidio.GeminiRecognizer`` is what needs it).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ AI4PRIVACY_TO_PRESIDIO: Mapping[str, str] = {
     "DATE": "DATE_TIME", "DOB": "DATE_TIME", "BOD": "DATE_TIME", "DATEOFBIRTH": "DATE_TIME",
     "TIME": "DATE_TIME", "BITCOINADDRESS": "CRYPTO", "ETHEREUMADDRESS": "CRYPTO",
     "LITECOINADDRESS": "CRYPTO", "PASSPORT": "US_PASSPORT", "DRIVERLICENSE": "US_DRIVER_LICENSE",
+    "MAC": "MAC_ADDRESS", "COMPANYNAME": "ORGANIZATION",
 }  # fmt: skip
 """ai4privacy label -> Presidio entity type (labels not listed are exported unchanged)."""
 
