@@ -119,3 +119,31 @@ def test_readme_defines_every_headline_metric() -> None:
     ).summary()
     missing = [key for key in keys if f"`{key}`" not in readme]
     assert not missing, f"README.md does not define {missing}"
+
+
+def test_per_language_breakdown_on_generated_fr_de_it_rows() -> None:
+    """Issue 15: ai4privacy is en/fr/de/it; the report breaks the scores down by language."""
+    from pii_gemini.synthetic import generate_rows
+
+    df = generate_rows(240, seed=9, languages=("fr", "de", "it"))
+    preds = [
+        target if lang == "fr" or (lang == "it" and i % 2) else source
+        for i, (lang, source, target) in enumerate(
+            zip(df["language"], df["source_text"], df["target_text"], strict=True)
+        )
+    ]
+    report = metrics.evaluate(
+        df["source_text"], preds, gold_spans=df["privacy_mask"], languages=df["language"]
+    )
+    table = report.per_language.set_index("language")
+    assert sorted(table.index) == ["de", "fr", "it"] and table["n_rows"].sum() == 240
+    assert table.loc["fr", "strict_f1"] == 1.0 and table.loc["fr", "char_f1"] == 1.0
+    assert table.loc["fr", "leak_rate"] == 0.0
+    assert table.loc["de", "strict_recall"] == 0.0 and table.loc["de", "leak_rate"] == 1.0
+    assert 0.3 < table.loc["it", "strict_recall"] < 0.7
+    assert "### Per language" in report.to_markdown()
+    plain = metrics.evaluate(df["source_text"], preds, gold_spans=df["privacy_mask"])
+    assert plain.per_language.empty and "Per language" not in plain.to_markdown()
+    missing = metrics.evaluate(["Hi Ann"], ["Hi [FIRSTNAME]"], references=["Hi [FIRSTNAME]"],
+                               languages=[None])  # fmt: skip
+    assert list(missing.per_language["language"]) == ["unknown"]
