@@ -111,7 +111,7 @@ def _load_pure() -> ModuleType:
 PURE = _load_pure()
 _pure_align = importlib.import_module(f"{PURE.__name__}._align")
 _pure_hygiene = importlib.import_module(f"{PURE.__name__}._hygiene")
-_pure_metrics = importlib.import_module(f"{PURE.__name__}.metrics")
+_pure_metrics = importlib.import_module(f"{PURE.__name__}._evaluate")  # the loop evaluate runs
 _PLACEHOLDER_RE = importlib.import_module(f"{PURE.__name__}.labels").PLACEHOLDER_RE
 
 

@@ -18,12 +18,12 @@ COMPILABLE: tuple[str, ...] = (
     "pii_gemini._align_fast",
     "pii_gemini._align_loose",
     "pii_gemini._chatter",
+    "pii_gemini._evaluate",
     "pii_gemini._gold",
     "pii_gemini._hygiene",
     "pii_gemini._leaks",
     "pii_gemini._shapes",
     "pii_gemini._spanmath",
-    "pii_gemini.metrics",
 )
 """The modules the mypyc build compiles (the ``include`` list of the hook in pyproject.toml)."""
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ._exceptions import ConfigError
 from ._iob import iob2_entities, iob2_tags, tokenize
 from ._plots import plot_loss, plot_recall
-from ._schemes import SCHEMES, score_schemes
+from ._schemes import SCHEMES, SchemeCounts, score_schemes
 from ._tables import f_beta, per_language
 
 if TYPE_CHECKING:
@@ -283,9 +283,9 @@ class EvaluationReport:
                 row = counts[scheme].scores(half_partial=scheme in ("partial", "type"))
                 head: dict[str, Any] = {"label": label} if by_label else {}
                 records.append({**head, "scheme": scheme, **row})
-        out: pd.DataFrame = pd.DataFrame(records).set_index(
-            ["label", "scheme"] if by_label else "scheme"
-        )
+        index = ["label", "scheme"] if by_label else ["scheme"]
+        columns = [*index, *SchemeCounts().scores(half_partial=False)]
+        out: pd.DataFrame = pd.DataFrame(records, columns=columns).set_index(index)
         return out
 
     def plot_recall(

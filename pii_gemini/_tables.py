@@ -148,8 +148,12 @@ def per_language(frame: pd.DataFrame) -> pd.DataFrame:
     Strict and character scores follow :class:`~pii_gemini.metrics.SpanScores` (nothing
     predicted: precision 1.0; nothing to find: recall 1.0); leak rates are per gold value.
     """
-    records = []
-    for language, rows in frame.groupby("language", sort=True):
+    groups: dict[str, list[int]] = {}
+    for position, language in enumerate(frame["language"].tolist()):
+        groups.setdefault(language, []).append(position)  # (no groupby: pandas would turn
+    records = []  # the codes into its str dtype, which a lone surrogate breaks)
+    for language in sorted(groups):
+        rows = frame.iloc[groups[language]]
         t = rows.sum(numeric_only=True)
         sp = _ratio(t["strict_tp"], t["n_pred"], 1.0)
         sr = _ratio(t["strict_tp"], t["n_gold"], 1.0)
@@ -177,5 +181,7 @@ def per_language(frame: pd.DataFrame) -> pd.DataFrame:
         "strict_f1", "lenient_recall", "char_f1", "leak_rate", "leak_rate_raw",
         "rows_with_leak_rate", "preservation_rate",
     ]  # fmt: skip
-    out: pd.DataFrame = pd.DataFrame(records, columns=columns)
+    data: dict[str, Any] = {name: [r[name] for r in records] for name in columns}
+    data["language"] = pd.Series(data["language"], dtype=object)  # (pandas' str dtype cannot
+    out: pd.DataFrame = pd.DataFrame(data, columns=columns)  # hold a lone surrogate)
     return out
