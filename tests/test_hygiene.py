@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from _masking_support import ScriptedBackend, mask_known
 
-from pii_gemini import Masker
+from pii_gemini import Masker, metrics
 from pii_gemini._exceptions import ConfigError
 from pii_gemini._hygiene import (
     check_faithfulness,
@@ -71,10 +71,10 @@ def test_refusal_gives_empty_text() -> None:
 
 def test_clean_output_empty_and_bad_type() -> None:
     assert clean_output("   ").text == ""
+    with pytest.raises(ConfigError):  # the public entry point checks before compiled code
+        metrics.clean_output(None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
-        clean_output(None)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError):
-        clean_output("x", 3)  # type: ignore[arg-type]
+        metrics.clean_output("x", 3)  # type: ignore[arg-type]
 
 
 def test_normalize_placeholders() -> None:
