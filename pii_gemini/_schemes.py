@@ -79,14 +79,15 @@ def _overlaps(pred: Entity, true: Entity, min_overlap: float) -> bool:
 
 
 def _match_bounds(
-    true: Sequence[Entity], pred: Sequence[Entity], min_overlap: float, *, label: bool
+    true: Sequence[Entity], pred: Sequence[Entity], min_overlap: float, *, label: bool, soft: bool
 ) -> SchemeCounts:
-    """strict (``label``) and exact: the same boundaries (and label) are correct; the first
-    other overlapping gold entity makes the prediction incorrect."""
+    """strict (``label``), exact and partial (``soft``): the same boundaries (and label) are
+    correct; the first other overlapping gold entity makes the prediction incorrect, or a
+    partial match when ``soft``."""
     c = SchemeCounts()
     matched: set[int] = set()
     for p in pred:
-        incorrect = -1
+        other = -1
         for t_idx, t in enumerate(true):
             if t_idx in matched:
                 continue
@@ -94,41 +95,17 @@ def _match_bounds(
                 c.correct += 1
                 matched.add(t_idx)
                 break
-            if incorrect < 0 and _overlaps(p, t, min_overlap):
-                incorrect = t_idx
+            if other < 0 and _overlaps(p, t, min_overlap):
+                other = t_idx
         else:
-            if incorrect >= 0:
-                c.incorrect += 1
-                matched.add(incorrect)
-            else:
+            if other < 0:
                 c.spurious += 1
-    c.missed = len(true) - len(matched)
-    return c
-
-
-def _match_partial(
-    true: Sequence[Entity], pred: Sequence[Entity], min_overlap: float
-) -> SchemeCounts:
-    """partial: the same boundaries (any label) are correct, another overlap is partial."""
-    c = SchemeCounts()
-    matched: set[int] = set()
-    for p in pred:
-        partial = -1
-        for t_idx, t in enumerate(true):
-            if t_idx in matched or not _overlaps(p, t, min_overlap):
                 continue
-            if p[1] == t[1] and p[2] == t[2]:
-                c.correct += 1
-                matched.add(t_idx)
-                break
-            if partial < 0:
-                partial = t_idx
-        else:
-            if partial >= 0:
+            matched.add(other)
+            if soft:
                 c.partial += 1
-                matched.add(partial)
             else:
-                c.spurious += 1
+                c.incorrect += 1
     c.missed = len(true) - len(matched)
     return c
 
@@ -164,9 +141,9 @@ def _document(
     true: Sequence[Entity], pred: Sequence[Entity], min_overlap: float
 ) -> dict[str, SchemeCounts]:
     return {
-        "strict": _match_bounds(true, pred, min_overlap, label=True),
-        "exact": _match_bounds(true, pred, min_overlap, label=False),
-        "partial": _match_partial(true, pred, min_overlap),
+        "strict": _match_bounds(true, pred, min_overlap, label=True, soft=False),
+        "exact": _match_bounds(true, pred, min_overlap, label=False, soft=False),
+        "partial": _match_bounds(true, pred, min_overlap, label=False, soft=True),
         "type": _match_type(true, pred, min_overlap),
     }
 

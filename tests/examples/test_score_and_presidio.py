@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "score_and_presidio.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("score_and_presidio_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from test_quickstart import load_example
 
 
 def test_the_guide_s_example_scores_three_ways_and_answers_presidio(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     pytest.importorskip("presidio_analyzer")
-    report, results = _load().main(["--rows", "400", "--test-size", "40"])
+    example = load_example("score_and_presidio")
+    report, results = example.main(["--rows", "400", "--test-size", "40"])
     out = capsys.readouterr().out
     assert "span:  strict F1" in out and "char:  P" in out and "seqeval F1" in out
     assert list(report.ner_schemes().index) == ["strict", "exact", "partial", "type"]
