@@ -14,8 +14,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pii_gemini import FakeBackend, Masker, PromptBuilder, Tuner, load_pii_dataset, metrics
-from pii_gemini import train_test_split
+from pii_gemini import (
+    FakeBackend,
+    Masker,
+    PromptBuilder,
+    Tuner,
+    load_pii_dataset,
+    metrics,
+    train_test_split,
+)
 from pii_gemini.synthetic import generate_rows
 
 
