@@ -56,18 +56,17 @@ def same_length(**columns: Sequence[Any]) -> int:
 
 
 def evaluate(
-    sources: Iterable[Any],
-    predictions: Iterable[Any],
-    *,
-    references: Iterable[Any] | None = None,
-    gold_spans: Iterable[Any] | None = None,
-    labels: Collection[str] | None = None,
-    clean: bool = True,
-    safety_net_spans: Iterable[Any] | None = None,
-    languages: Iterable[Any] | None = None,
-    model: str | None = None,
+    sources: Iterable[Any], predictions: Iterable[Any], **options: Any
 ) -> EvaluationReport:
-    """:func:`pii_gemini.metrics.evaluate` (documented there), once its arguments are checked."""
+    """:func:`pii_gemini.metrics.evaluate` (documented there, with the keyword ``options``),
+    once it has checked them."""
+    references: Iterable[Any] | None = options.get("references")
+    gold_spans: Iterable[Any] | None = options.get("gold_spans")
+    labels: Collection[str] | None = options.get("labels")
+    clean: bool = options.get("clean", True)
+    safety_net_spans: Iterable[Any] | None = options.get("safety_net_spans")
+    languages: Iterable[Any] | None = options.get("languages")
+    model: str | None = options.get("model")
     srcs = as_texts(sources, "sources")
     preds = as_texts(predictions, "predictions")
     if gold_spans is None and references is None:

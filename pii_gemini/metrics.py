@@ -147,32 +147,25 @@ def evaluate(
     (one ISO code per row, e.g. the dataset's ``language`` column) adds the per-language
     table; ``model`` names what made the predictions (chart titles, the markdown heading).
     """
+    options: dict[str, Any] = dict(locals())  # the keyword arguments, passed on as they are
+    del options["sources"], options["predictions"]
     if not isinstance(clean, bool):
         raise ConfigError(f"clean must be True or False, got {type(clean).__name__}")
     if model is not None and not isinstance(model, str):
         raise ConfigError(f"model must be a str naming the model, got {type(model).__name__}")
     if labels is not None and (isinstance(labels, str) or not isinstance(labels, Collection)):
         raise ConfigError("labels must be a collection of label names")
-    for name, value in (
-        ("sources", sources), ("predictions", predictions), ("references", references),
-        ("gold_spans", gold_spans), ("safety_net_spans", safety_net_spans),
-        ("languages", languages),
-    ):  # fmt: skip
-        if value is not None and not isinstance(value, Iterable):
+    for name, value in (*options.items(), ("sources", sources), ("predictions", predictions)):
+        if name in _PER_ROW and value is not None and not isinstance(value, Iterable):
             raise ConfigError(
                 f"{name} must be a sequence (one item per row), not a {type(value).__name__}"
             )
-    return _evaluate.evaluate(
-        sources,
-        predictions,
-        references=references,
-        gold_spans=gold_spans,
-        labels=labels,
-        clean=clean,
-        safety_net_spans=safety_net_spans,
-        languages=languages,
-        model=model,
-    )
+    return _evaluate.evaluate(sources, predictions, **options)
+
+
+_PER_ROW = frozenset(
+    {"sources", "predictions", "references", "gold_spans", "safety_net_spans", "languages"}
+)
 
 
 def evaluate_results(
