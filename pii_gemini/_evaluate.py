@@ -148,9 +148,13 @@ def evaluate(
         if exact:
             leaked = leaked_n = 0
         else:
-            flags_v, flags_n = leak_flags(
-                groups, n_gold, text, reference, output_blanked=_blanked(source, text, al)
-            )
+            if al.revealed:  # a placeholder spelling out its value stays: it is a leak
+                blanked: str | None = blank(text, keep=al.revealed)
+            elif "[" not in source:  # the aligner cut the text at every placeholder:
+                blanked = "\x00".join(al.literals) if al.literals else text  # NUL-joined
+            else:
+                blanked = None
+            flags_v, flags_n = leak_flags(groups, n_gold, text, reference, output_blanked=blanked)
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
@@ -261,17 +265,3 @@ def _row_spans(
             al = _unrevealed(source, al, values)
         out.append((g_starts, g_ends, g_labels, al.starts, al.ends, al.labels))
     return tuple(out)
-
-
-def _blanked(source: str, text: str, al: RawAlignment) -> str | None:
-    """``text`` with its placeholders blanked for the leak count, when cheaply known.
-
-    The aligner cut the text at every placeholder (when no bracket in the source stopped one
-    counting): joined by NULs, its literals are the blanked text. A placeholder that spells
-    out its value (``al.revealed``) stays as that value: it is a leak.
-    """
-    if al.revealed:
-        return blank(text, keep=al.revealed)
-    if "[" in source:
-        return None
-    return "\x00".join(al.literals) if al.literals else text

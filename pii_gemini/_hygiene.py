@@ -52,7 +52,8 @@ _LOOSE_PLACEHOLDER_RE = re.compile(
 
 
 def texts_required(where: str, **values: object) -> None:
-    """Raise ConfigError unless every value is a str (public entry points take only text)."""
+    """Raise ConfigError unless every value is a str: the public entry points
+    (:mod:`pii_gemini.metrics`) check their texts with it before any compiled code runs."""
     for name, value in values.items():
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {name} must be a str, got {type(value).__name__}")
@@ -243,9 +244,6 @@ def normalize_placeholders(text: str, source: str | None = None) -> str:
     so is a bracketed token that ``source`` holds (a template token such as
     ``[ACCOUNTNUMBER_N]`` kept from the text is text, not a placeholder).
     """
-    texts_required("normalize_placeholders", text=text)
-    if source is not None:
-        texts_required("normalize_placeholders", source=source)
     if "[" not in text or _NEEDS_FIX_RE.search(text) is None:
         return text
     return _normalise(text, source)
@@ -277,7 +275,6 @@ def _fixed_placeholder(m: re.Match[str]) -> str:
 
 def invented_labels(masked: str, labels: Collection[str]) -> list[str]:
     """Labels of the placeholders in ``masked`` that are not in ``labels``, in order."""
-    texts_required("invented_labels", masked=masked)
     return [m.group(1) for m in PLACEHOLDER_RE.finditer(masked) if m.group(1) not in labels]
 
 
@@ -305,7 +302,6 @@ def kept_values(source: str, masked: str) -> list[Span]:
     ("[CURRENCYSYMBOL]100.00") is a partial mask, not a kept value; a placeholder whose
     bracketed text the source itself holds is text, not a tag.
     """
-    texts_required("kept_values", source=source, masked=masked)
     found: list[Span] = []
     if masked.isascii() and _KEPT_CANDIDATE_RE.search(masked) is None:
         return found  # the common case, settled by one scan
@@ -347,7 +343,6 @@ def check_faithfulness(
     source: str, masked: str, *, labels: Collection[str] | None = None
 ) -> FaithfulnessReport:
     """Check that ``masked`` equals ``source`` outside its placeholders."""
-    texts_required("check_faithfulness", source=source, masked=masked)
     a = align(source, masked, labels=labels)
     masked_chars = sum(s.end - s.start for s in a.spans)
     changed = sum(s1 - s0 for s0, s1, _, _ in a.changes)
@@ -365,5 +360,4 @@ def repair(source: str, masked: str, *, labels: Collection[str] | None = None) -
     Non-PII text comes from ``source`` and is never altered. A placeholder that cannot be
     anchored in the source is dropped (check ``check_faithfulness(...).unanchored_placeholders``).
     """
-    texts_required("repair", source=source, masked=masked)
     return render_masked(source, align(source, masked, labels=labels).spans)
