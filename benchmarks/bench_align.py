@@ -76,7 +76,7 @@ except ImportError:  # not installed: the checkout's sources
 
 from pii_gemini import metrics
 from pii_gemini._align import align
-from pii_gemini._build import build_description, compiled_modules
+from pii_gemini._build import COMPILABLE, build_description, compiled_modules
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT = DATA_DIR / "ai4privacy-200k-en-dev.jsonl"
@@ -103,7 +103,7 @@ def _load_pure() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    for sub in ("_align", "_hygiene", "metrics"):
+    for sub in (name.rpartition(".")[2] for name in COMPILABLE):
         path = str(importlib.import_module(f"{name}.{sub}").__file__)
         if not path.endswith(".py"):
             hint = "build with HATCH_BUILD_CLEAN_HOOKS_AFTER=1 or delete pii_gemini/*.so"
@@ -114,7 +114,7 @@ def _load_pure() -> ModuleType:
 PURE = _load_pure()
 _pure_align = importlib.import_module(f"{PURE.__name__}._align")
 _pure_hygiene = importlib.import_module(f"{PURE.__name__}._hygiene")
-_pure_metrics = importlib.import_module(f"{PURE.__name__}.metrics")
+_pure_metrics = importlib.import_module(f"{PURE.__name__}._evaluate")  # the loop evaluate runs
 _PLACEHOLDER_RE = importlib.import_module(f"{PURE.__name__}.labels").PLACEHOLDER_RE
 
 

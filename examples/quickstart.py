@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> dict[str, metrics.EvaluationReport]:
             predictions,
             references=test["target_text"],
             gold_spans=test["privacy_mask"],
+            languages=test["language"],
+            model=f"{name} ({model_name})",
         )
     reports["tuned"].plot_recall(out / "recall_by_label.png")
     (out / "report.md").write_text(reports["tuned"].to_markdown(), encoding="utf-8")

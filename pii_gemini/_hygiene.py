@@ -15,8 +15,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ._align import RawAlignment, align, fit_raw, split_masked
+from ._align import RawAlignment, align, fit_raw, may_fit, split_masked
+from ._chatter import body_bounds, is_preamble, is_refusal
 from ._entities import render_masked
+from ._exceptions import ConfigError
 from ._types import Span
 from .labels import PLACEHOLDER_RE
 
@@ -31,50 +33,30 @@ __all__ = [
     "kept_values",
     "normalize_placeholders",
     "repair",
+    "texts_required",
 ]
 
-_MAX_CHATTER_PARAGRAPH = 400  # characters; a longer paragraph is content, not a preamble
-
-_OPENER_RE = re.compile(
-    r"(?:sure|certainly|of course|absolutely|okay|ok|alright|great|no problem|happy to help"
-    r"|here(?:'s|’s| is| are)|below (?:is|are)"
-    r"|i(?:'d|’d| would| will|'ll|’ll| have|'ve|’ve| can) (?:be (?:happy|glad)|gladly|help"
-    r"|anonymi[sz]ed|replaced|masked|redacted|rewritten)"
-    r"|(?:the |an? )?(?:anonymi[sz]ed|masked|redacted|rewritten|modified|updated|sanitized)"
-    r" (?:text|output|version|input))\b",
-    re.IGNORECASE,
-)
-_ABOUT_OUTPUT_RE = re.compile(
-    r"anonymi[sz]|mask|redact|output|version|rewrit|replac|modified|result|PII", re.IGNORECASE
-)
-_TRAILER_RE = re.compile(
-    r"(?:notes?\s*:|please note|note that|i(?:'ve|’ve| have)? (?:replaced|anonymi[sz]ed|masked"
-    r"|redacted|preserved|kept|changed|removed)|let me know|as an? (?:advanced )?anonymi[sz]er"
-    r"|the (?:context|output|above|original)|this (?:output|anonymi[sz]ed|version)"
-    r"|in this (?:output|version)|explanation|changes made|replacements?:|i hope)",
-    re.IGNORECASE,
-)
-_INPUT_ECHO_RE = re.compile(r"(?:original )?input\s*:", re.IGNORECASE)
-_FIRST_PERSON_RE = re.compile(r"i(?:'m|’m| am|'ve|’ve| have|'d|’d|'ll|’ll| will)?\b", re.IGNORECASE)
-_ABOUT_PII_RE = re.compile(r"anonymi[sz]|\bPII\b|personally identifiable", re.IGNORECASE)
-_BULLET_RE = re.compile(r"\s*(?:[*•\-]|\d+[.)])\s+")
-_REPLACEMENT_HINT_RE = re.compile(r"became|replaced|->|→|=>|\bwith\b|\"\[|“\[", re.IGNORECASE)
-_REFUSAL_RE = re.compile(
-    r"i (?:cannot|can't|can’t|am unable to|won't|will not) (?:provide|help|assist|access|share"
-    r"|comply|fulfil|fulfill|process|disclose)",
-    re.IGNORECASE,
-)
 _FENCE_RE = re.compile(r"```[\w-]*[ \t]*\n(.*?)\n?```", re.DOTALL)
 _ECHO_RE = re.compile(r"^\s*(?:output|answer|result|masked text|anonymi[sz]ed text)\s*:\s*", re.I)
 _INLINE_PREAMBLE_RE = re.compile(
     r"(?:here(?:'s|’s| is)[^:\n]{0,80}|output):[ \t]+(?=\S)", re.IGNORECASE
 )
+_ABOUT_OUTPUT_RE = re.compile(
+    r"anonymi[sz]|mask|redact|output|version|rewrit|replac|modified|result|PII", re.IGNORECASE
+)
 _NEEDS_FIX_RE = re.compile(r"\[[$€£¥₹+#@]?[A-Z][A-Z0-9]*[ _\-][A-Z]|\[[$€£¥₹+#@][A-Z]")
-_PARA_SEP_RE = re.compile(r"\n[ \t]*\n\s*")
 # a placeholder as models write it: caps words joined by _ - or space, optional symbol outside
 _LOOSE_PLACEHOLDER_RE = re.compile(
     r"\[([$€£¥₹+#@]?)([A-Z][A-Z0-9]*(?:[ _\-][A-Z0-9]+)*?)(?:_(\d+))?\]"
 )
+
+
+def texts_required(where: str, **values: object) -> None:
+    """Raise ConfigError unless every value is a str: the public entry points
+    (:mod:`pii_gemini.metrics`) check their texts with it before any compiled code runs."""
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {name} must be a str, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -88,78 +70,19 @@ class CleanedOutput:
     refused: bool = False  # the answer was a refusal ("I cannot provide ..."), text is ""
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each blank-line separated paragraph."""
-    out: list[tuple[int, int]] = []
-    last = 0
-    for m in _PARA_SEP_RE.finditer(text):
-        out.append((last, m.start()))
-        last = m.end()
-    out.append((last, len(text)))
-    return out
-
-
-def _is_preamble(par: str) -> bool:
-    if len(par) > _MAX_CHATTER_PARAGRAPH or (PLACEHOLDER_RE.search(par) and not par.endswith(":")):
-        return False
-    if _OPENER_RE.match(par) or _INPUT_ECHO_RE.match(par):
-        return True
-    if _FIRST_PERSON_RE.match(par) and _ABOUT_PII_RE.search(par):
-        return True
-    return par.endswith(":") and _ABOUT_OUTPUT_RE.search(par) is not None
-
-
-def _is_trailer(par: str, after_trailer: bool) -> bool:
-    if _TRAILER_RE.match(par):
-        return True
-    lines = [ln for ln in par.splitlines() if ln.strip()]
-    if lines and all(_BULLET_RE.match(ln) for ln in lines):
-        return after_trailer or all(_REPLACEMENT_HINT_RE.search(ln) for ln in lines)
-    return False
-
-
-def _body_bounds(text: str) -> tuple[int, int]:
-    """(start, end) of what is left once preamble and trailer paragraphs are dropped."""
-    if "\n" not in text:
-        return 0, len(text)  # a single line is a single paragraph: nothing to drop
-    paras = _paragraphs(text)
-    lo, hi = 0, len(paras)
-    while hi - lo > 1 and _is_preamble(text[paras[lo][0] : paras[lo][1]].strip()):
-        lo += 1
-    after_trailer = False
-    if hi - lo > 2:
-        last_par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        before = text[paras[hi - 2][0] : paras[hi - 2][1]].strip()
-        lines = [ln for ln in last_par.splitlines() if ln.strip()]
-        if all(_BULLET_RE.match(ln) for ln in lines) and (
-            _TRAILER_RE.match(before) or (before.endswith(":") and _ABOUT_OUTPUT_RE.search(before))
-        ):
-            hi -= 2
-            after_trailer = True
-    while hi - lo > 1:
-        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        if not _is_trailer(par, after_trailer):
-            break
-        hi -= 1
-        after_trailer = True
-    # a trailer paragraph introducing the removed bullet list ("I replaced the PII as follows:")
-    while after_trailer and hi - lo > 1:
-        par = text[paras[hi - 1][0] : paras[hi - 1][1]].strip()
-        if not (par.endswith(":") and _ABOUT_OUTPUT_RE.search(par) and len(par) < 300):
-            break
-        hi -= 1
-    return paras[lo][0], paras[hi - 1][1]
-
-
 def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
     """Extract the masked text from a raw model answer.
 
     Removes code fences, preambles ("Here is the anonymized output:", "Sure! ..."), an
     "Output:" echo of the prompt, and trailing notes or bullet lists explaining the
     replacements. A refusal yields an empty text with ``refused=True``. Inner text is kept
-    byte for byte; only the removed parts and surrounding whitespace change. With
-    ``source``, an answer that already matches the source outside its placeholders is
-    returned as is (so a source that itself ends with "Note: ..." is not cut).
+    byte for byte; only the removed parts and surrounding whitespace change.
+
+    With ``source``, the part of the answer that fits the source (equal to it outside its
+    placeholders) is the masked text and everything around it is removed as chatter, so a
+    note that repeats a value ("(I replaced "Bob" with [NAME])") never stays in the text; an
+    answer that fits as a whole is returned as is (a source that itself ends with "Note: ..."
+    is not cut). Only an answer that fits nowhere is cut by the heuristics alone.
     """
     c = clean_and_fit(raw, source)
     return CleanedOutput(c.text, c.had_chatter, c.removed_prefix, c.removed_suffix, c.refused)
@@ -168,10 +91,12 @@ def clean_output(raw: str, source: str | None = None) -> CleanedOutput:
 class CleanedFit(NamedTuple):
     """:func:`clean_output`'s result as a plain tuple, plus what an evaluation reuses.
 
-    ``fitted`` is ``align_raw(source, text)`` when the answer fitted the source as is (None
-    when it needed cleaning, or when ``source`` has surrounding whitespace: the check uses
-    it stripped). ``model_tags`` is False when the answer holds no model-style placeholder
-    (``[PHONE NUMBER]``), so :func:`normalize_placeholders` would leave it unchanged.
+    ``normalized`` is ``text`` with model-style placeholders rewritten
+    (:func:`normalize_placeholders` given the source; ``text`` itself when it has none) and
+    ``fitted`` its alignment, ``align_raw(source, normalized)``, when it fits the source
+    (None when it does not, or when ``source`` has surrounding whitespace: the check uses it
+    stripped); ``unfit`` says the check was made and failed, so an aligner can skip the
+    exact placement. ``model_tags`` says whether ``normalized`` differs from ``text``.
     """
 
     text: str
@@ -181,24 +106,38 @@ class CleanedFit(NamedTuple):
     refused: bool
     fitted: RawAlignment | None
     model_tags: bool
+    normalized: str
+    unfit: bool = False  # ``normalized`` is known not to fit the source (``fitted`` is None)
+
+
+def _normalised_fit(source: str, text: str) -> tuple[str, RawAlignment] | None:
+    """``text`` with model-style tags normalised and its alignment, when it fits ``source``.
+
+    Normalising only rewrites bracketed tags (moving a symbol out in front of its
+    bracket), so the raw text passing :func:`may_fit` is necessary: most answers stop there.
+    """
+    if "[" in text and _NEEDS_FIX_RE.search(text) is not None:
+        if not may_fit(source, text):
+            return None
+        text = _normalise(text, source)
+    fitted = fit_raw(source, text)
+    return None if fitted is None else (text, fitted)
 
 
 def clean_and_fit(raw: str, source: str | None = None) -> CleanedFit:
     """:func:`clean_output` for :func:`pii_gemini.metrics.evaluate`: no dataclass built, and
-    the fit check's alignment kept instead of computed twice (see :class:`CleanedFit`)."""
-    if not isinstance(raw, str):
-        raise TypeError(f"clean_output expects a str, got {type(raw).__name__}")
+    the normalised text and its alignment kept instead of computed twice (see
+    :class:`CleanedFit`)."""
+    if not isinstance(raw, str) or (source is not None and not isinstance(source, str)):
+        texts_required("clean_output", raw=raw, source="" if source is None else source)
     text = raw.strip()
-    model_tags = True
-    if source is not None:
-        stripped = source.strip()
-        # a model-style tag ("[PHONE NUMBER]") is literal text to the aligner: cheap no-fit
-        tag = _NEEDS_FIX_RE.search(text)
-        model_tags = tag is not None  # (what the cleaned text keeps of ``text`` is a slice)
-        fitted = fit_raw(stripped, text) if tag is None or tag[0] in stripped else None
-        if fitted is not None:
-            fit = fitted if stripped == source else None
-            return CleanedFit(text, False, "", "", False, fit, model_tags)
+    stripped = source.strip() if source is not None else None
+    if stripped is not None:
+        found = _normalised_fit(stripped, text)
+        if found is not None:
+            fit = found[1] if stripped == source else None
+            return CleanedFit(text, False, "", "", False, fit, found[0] != text, found[0])
+    whole = text
     prefix_parts: list[str] = []
     suffix_parts: list[str] = []
     fence = _FENCE_RE.search(text)
@@ -206,42 +145,117 @@ def clean_and_fit(raw: str, source: str | None = None) -> CleanedFit:
         prefix_parts.append(text[: fence.start()])
         suffix_parts.append(text[fence.end() :])
         text = fence.group(1).strip()
-    if _REFUSAL_RE.match(text) and not PLACEHOLDER_RE.search(text):
-        return CleanedFit("", True, raw, "", True, None, False)
-    start, end = _body_bounds(text)
-    prefix_parts.append(text[:start])
-    suffix_parts.insert(0, text[end:])
+    if is_refusal(text, source):
+        return CleanedFit("", True, raw, "", True, None, False, "")
+    start, end = body_bounds(text)
     body = text[start:end]
+    head = text[:start]
+    tail = text[end:]
     # a one-paragraph answer whose first line is a preamble: "Here is the output: <text>"
     first_line, sep, rest = body.partition("\n")
-    if sep and rest.strip() and _is_preamble(first_line.strip()):
-        prefix_parts.append(first_line + sep)
+    if sep and rest.strip() and is_preamble(first_line.strip()):
+        head += first_line + sep
         body = rest
     m = _INLINE_PREAMBLE_RE.match(body)
     if m is not None and _ABOUT_OUTPUT_RE.search(m.group(0)):
-        prefix_parts.append(m.group(0))
+        head += m.group(0)
         body = body[m.end() :]
     echo = _ECHO_RE.match(body)
     if echo is not None:
-        prefix_parts.append(echo.group(0))
+        head += echo.group(0)
         body = body[echo.end() :]
     body = body.strip()
-    removed_prefix = "".join(prefix_parts).strip()
-    removed_suffix = "".join(suffix_parts).strip()
+    found = None
+    if stripped is not None:
+        if body != whole:  # (the whole answer was tried first)
+            found = _normalised_fit(stripped, body)
+        if found is None:  # the heuristics missed: the lines of the answer that fit, if any
+            part = _fitting_part(text, stripped)
+            if part is not None:
+                (lo, hi), found = part
+                body, head, tail = text[lo:hi], text[:lo], text[hi:]
+    fitted: RawAlignment | None = None
+    if found is not None:
+        norm, fitted = found
+    else:
+        norm = normalize_placeholders(body, source)
+    removed_prefix = "".join([*prefix_parts, head]).strip()
+    removed_suffix = "".join([tail, *suffix_parts]).strip()
     had = fence is not None or bool(removed_prefix or removed_suffix)
-    return CleanedFit(body, had, removed_prefix, removed_suffix, False, None, model_tags)
+    exact_source = stripped == source
+    fit = fitted if exact_source else None
+    unfit = exact_source and fitted is None
+    return CleanedFit(
+        body, had, removed_prefix, removed_suffix, False, fit, norm != body, norm, unfit
+    )
 
 
-def normalize_placeholders(text: str) -> str:
+def _fitting_part(
+    text: str, source: str
+) -> tuple[tuple[int, int], tuple[str, RawAlignment]] | None:
+    """The widest run of whole lines of ``text`` that fits ``source``: its (start, end) and
+    :func:`_normalised_fit`, or None.
+
+    What lies before the first and after the last ``[`` ``]`` is literal, so a line may open
+    the run only when its text up to the next ``[`` starts the source, and close it only
+    when the text after the last ``]`` ends the source: an answer costs a scan of its lines
+    and a fit check or two.
+    """
+    if "\n" not in text or not source:
+        return None
+    first, last = source[0], source[-1]
+    # the whole answer does not fit (tried first), so a part that does must open on a later
+    # line or close on an earlier one: when no line break is followed by a possible opening
+    # or preceded by a possible close, there is none (four C-level searches)
+    if not ("\n[" in text or ("\n" + first) in text or "]\n" in text or (last + "\n") in text):
+        return None
+    opens: list[int] = []
+    closes: list[int] = []
+    pos = 0
+    for line in text.split("\n"):
+        s = pos + len(line) - len(line.lstrip())
+        e = pos + len(line.rstrip())
+        pos += len(line) + 1
+        if e <= s:
+            continue
+        c = text[s]
+        b = text.find("[", s)
+        if c == "[" or (c == first and source.startswith(text[s : b if b >= 0 else len(text)])):
+            opens.append(s)
+        c = text[e - 1]
+        if c == "]" or (c == last and source.endswith(text[text.rfind("]", 0, e) + 1 : e])):
+            closes.append(e)
+    for s in opens:
+        for e in reversed(closes):
+            if e <= s:
+                break
+            found = _normalised_fit(source, text[s:e])
+            if found is not None:
+                return (s, e), found
+    return None
+
+
+def normalize_placeholders(text: str, source: str | None = None) -> str:
     """Rewrite model-style placeholders into ``[LABEL]`` form.
 
     ``[PHONE NUMBER]`` and ``[IP_ADDRESS]`` become ``[PHONENUMBER]`` and ``[IPADDRESS]``;
     a symbol inside the brackets moves out (``[$AMOUNT]`` -> ``$[AMOUNT]``); an ``_N`` index
-    is kept. Brackets that are not all-caps labels (``[sic]``, ``[1]``) are left alone.
+    is kept. Brackets that are not all-caps labels (``[sic]``, ``[1]``) are left alone, and
+    so is a bracketed token that ``source`` holds (a template token such as
+    ``[ACCOUNTNUMBER_N]`` kept from the text is text, not a placeholder).
     """
     if "[" not in text or _NEEDS_FIX_RE.search(text) is None:
         return text
-    return _LOOSE_PLACEHOLDER_RE.sub(_fixed_placeholder, text)
+    return _normalise(text, source)
+
+
+def _normalise(text: str, source: str | None) -> str:
+    """:func:`normalize_placeholders` once a model-style tag is known to be there."""
+    if source is None or "[" not in source:
+        return _LOOSE_PLACEHOLDER_RE.sub(_fixed_placeholder, text)
+    return _LOOSE_PLACEHOLDER_RE.sub(
+        lambda m: m[0] if m[0] in source else _fixed_placeholder(m), text
+    )
 
 
 _FIXED: dict[str, str] = {}  # token -> fixed token; models reuse a handful of spellings

@@ -3,12 +3,13 @@
 :func:`to_presidio` gives the ``RecognizerResult.to_dict()`` shape
 (``entity_type``, ``start``, ``end``, ``score``) that presidio-anonymizer and other tools
 accept; :func:`from_presidio` reads such results (dicts or objects) back into Spans.
-Presidio itself is not needed.
+Presidio itself is not needed (``pii_gemini.presidio.GeminiRecognizer`` is what needs it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from numbers import Real
 from typing import Any
 
 from ._exceptions import ConfigError
@@ -27,6 +28,7 @@ AI4PRIVACY_TO_PRESIDIO: Mapping[str, str] = {
     "DATE": "DATE_TIME", "DOB": "DATE_TIME", "BOD": "DATE_TIME", "DATEOFBIRTH": "DATE_TIME",
     "TIME": "DATE_TIME", "BITCOINADDRESS": "CRYPTO", "ETHEREUMADDRESS": "CRYPTO",
     "LITECOINADDRESS": "CRYPTO", "PASSPORT": "US_PASSPORT", "DRIVERLICENSE": "US_DRIVER_LICENSE",
+    "MAC": "MAC_ADDRESS", "COMPANYNAME": "ORGANIZATION",
 }  # fmt: skip
 """ai4privacy label -> Presidio entity type (labels not listed are exported unchanged)."""
 
@@ -45,11 +47,10 @@ def to_presidio(
     entity_map: Mapping[str, str] | None = AI4PRIVACY_TO_PRESIDIO,
 ) -> list[dict[str, Any]]:
     """Spans as Presidio result dicts; ``entity_map=None`` keeps ai4privacy labels."""
-    if not 0.0 <= score <= 1.0:
-        raise ConfigError(f"score must be in [0, 1], got {score}")
+    score = _unit_score(score, "score")
     mapping = entity_map or {}
     out: list[dict[str, Any]] = []
-    for i, span in enumerate(spans):
+    for i, span in enumerate(_iterable(spans, "spans")):
         if not isinstance(span, Span):
             raise ConfigError(f"span {i} must be a Span, got {type(span).__name__}")
         out.append(
@@ -61,6 +62,20 @@ def to_presidio(
             }
         )
     return out
+
+
+def _unit_score(value: Any, what: str) -> float:
+    """``value`` as a score in [0, 1]; ConfigError for anything else (NaN, a str, None)."""
+    number = float(value) if isinstance(value, Real) and not isinstance(value, bool) else -1.0
+    if not 0.0 <= number <= 1.0:
+        raise ConfigError(f"{what} must be a number in [0, 1], got {type(value).__name__}")
+    return number
+
+
+def _iterable(values: Any, what: str) -> Iterable[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"{what} must be a sequence, got {type(values).__name__}")
+    return values
 
 
 def _field(result: Any, name: str, i: int) -> Any:
@@ -85,9 +100,12 @@ def from_presidio(
     Results scoring below ``min_score`` are dropped; ``label_map=None`` keeps Presidio
     entity names. Spans come back sorted by offset, with their values filled in.
     """
+    if not isinstance(text, str):
+        raise ConfigError(f"text must be a str, got {type(text).__name__}")
+    min_score = _unit_score(min_score, "min_score")
     mapping = label_map or {}
     spans: list[Span] = []
-    for i, result in enumerate(results):
+    for i, result in enumerate(_iterable(results, "results")):
         entity = _field(result, "entity_type", i)
         start, end = _field(result, "start", i), _field(result, "end", i)
         if not isinstance(entity, str) or not entity:
@@ -101,7 +119,7 @@ def from_presidio(
             if isinstance(result, Mapping)
             else getattr(result, "score", 1.0)
         )
-        if score is not None and float(score) < min_score:
+        if score is not None and _unit_score(score, f"presidio result {i}: score") < min_score:
             continue
         spans.append(Span(start, end, mapping.get(entity, entity), text[start:end]))
     return tuple(sorted(spans, key=lambda s: (s.start, s.end, s.label)))

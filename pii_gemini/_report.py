@@ -1,4 +1,5 @@
-"""The evaluation report: headline numbers, per-label table, per-row frame, plots.
+"""The evaluation report: headline numbers, per-label and per-language tables, per-row
+frame, plots, and the field's other formats (IOB2 tags for seqeval, nervaluate's schemes).
 
 Built by :func:`pii_gemini.metrics.evaluate`. Texts and PII values stay out of ``repr()``
 and out of :meth:`EvaluationReport.rows` unless ``show_pii=True`` is asked for explicitly.
@@ -6,19 +7,30 @@ and out of :meth:`EvaluationReport.rows` unless ``show_pii=True`` is asked for e
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ._exceptions import ConfigError
+from ._iob import iob2_entities, iob2_tags, tokenize
+from ._plots import plot_loss, plot_recall
+from ._schemes import SCHEMES, SchemeCounts, score_schemes
+from ._tables import f_beta, per_language
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["EvaluationReport", "SpanScores", "markdown_table"]
+__all__ = ["IOB2", "EvaluationReport", "SpanScores", "markdown_table"]
+
+# one row's spans: gold starts, ends, labels, then predicted starts, ends, labels
+RowSpans = tuple[
+    Sequence[int], Sequence[int], Sequence[str], Sequence[int], Sequence[int], Sequence[str]
+]
 
 PII_COLUMNS = ("source", "prediction", "reference")
 """Per-row columns holding raw text, hidden unless ``show_pii=True``."""
@@ -41,13 +53,7 @@ class SpanScores:
         """
         p = tp_pred / n_pred if n_pred else 1.0
         r = tp_gold / n_gold if n_gold else 1.0
-        return cls(p, r, _f_beta(p, r, 1.0), _f_beta(p, r, 2.0))
-
-
-def _f_beta(p: float, r: float, beta: float) -> float:
-    b2 = beta * beta
-    denom = b2 * p + r
-    return (1 + b2) * p * r / denom if denom > 0 else 0.0
+        return cls(p, r, f_beta(p, r, 1.0), f_beta(p, r, 2.0))
 
 
 def _fmt(v: object) -> str:
@@ -65,25 +71,44 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class IOB2:
+    """Gold and predicted IOB2 tags of every row, over the tokens of its source text.
+
+    ``gold[i]`` and ``pred[i]`` tag the same tokens (see ``pii_gemini._iob`` for the
+    tokenisation), so ``seqeval.metrics.classification_report(iob2.gold, iob2.pred)`` scores
+    the predictions. ``tokens`` (the source's words: PII) is empty unless asked for.
+    """
+
+    gold: list[list[str]] = field(repr=False)
+    pred: list[list[str]] = field(repr=False)
+    tokens: list[list[str]] = field(default_factory=list, repr=False)
+
+
 @dataclass(frozen=True, eq=False)
 class EvaluationReport:
     """What :func:`pii_gemini.metrics.evaluate` measured over a set of rows.
 
     Rates are in [0, 1]. ``strict`` spans must have the same boundaries and label as a gold
-    span; ``lenient`` spans only need to overlap one (any PII label). Leakage counts gold PII
-    values still present in the output more often than in the ideal masked text, verbatim
-    and after normalising case, whitespace and digit separators.
+    span; ``lenient`` spans only need to overlap one (any PII label); ``char`` scores each
+    source character as masked or not, whatever the label. Leakage counts gold PII values
+    still present in the output more often than in the ideal masked text, verbatim and after
+    normalising case, whitespace and digit separators; the headline figures read the answer
+    after chatter removal, the ``_raw`` ones the model's whole answer. README.md defines
+    every headline number.
     """
 
     n_rows: int
     exact_match: float
     strict: SpanScores
     lenient: SpanScores
-    leak_rate: float  # share of gold values leaked verbatim
+    char: SpanScores  # character level, label-agnostic (what PIIMB-style figures quote)
+    leak_rate: float  # share of gold values leaked verbatim (answer after chatter removal)
     leak_rate_normalized: float  # ... or after normalising case/whitespace/separators
     rows_with_leak_rate: float  # share of rows with at least one verbatim leak
     rows_with_leak_rate_normalized: float
     leak_rate_raw: float  # verbatim, counting the raw answer incl. removed chatter
+    rows_with_leak_rate_raw: float  # share of rows whose raw answer leaks a value
     preservation_rate: float  # share of non-PII source characters kept unchanged
     faithful_rate: float  # share of rows whose literal text equals the source
     chatter_rate: float  # share of rows whose answer had chatter removed (before or after)
@@ -100,6 +125,19 @@ class EvaluationReport:
     _rows: pd.DataFrame = field(repr=False)
     # gold values the safety net caught that the model had missed (None: not measured)
     safety_net_caught: int | None = None
+    model: str | None = None  # what the predictions came from (chart titles, markdown)
+    # every row's gold and predicted spans, derived on first need (IOB2, nervaluate)
+    _spans: Callable[[], tuple[RowSpans, ...]] = field(default=tuple, repr=False)
+
+    @functools.cached_property
+    def per_language(self) -> pd.DataFrame:
+        """The headline scores per language (empty unless evaluate got ``languages``)."""
+        rows = self._rows if "language" in self._rows else self._rows.iloc[:0]
+        return per_language(rows if (rows["language"] != "").all() else rows.iloc[:0])
+
+    @functools.cached_property
+    def _row_spans(self) -> tuple[RowSpans, ...]:
+        return self._spans()
 
     def summary(self) -> dict[str, float | int]:
         """The headline numbers as a flat dict (``safety_net_caught`` when it was measured)."""
@@ -114,11 +152,15 @@ class EvaluationReport:
             "lenient_recall": self.lenient.recall,
             "lenient_f1": self.lenient.f1,
             "lenient_f2": self.lenient.f2,
+            "char_precision": self.char.precision,
+            "char_recall": self.char.recall,
+            "char_f1": self.char.f1,
             "leak_rate": self.leak_rate,
-            "leak_rate_normalized": self.leak_rate_normalized,
-            "rows_with_leak_rate": self.rows_with_leak_rate,
-            "rows_with_leak_rate_normalized": self.rows_with_leak_rate_normalized,
             "leak_rate_raw": self.leak_rate_raw,
+            "rows_with_leak_rate": self.rows_with_leak_rate,
+            "rows_with_leak_rate_raw": self.rows_with_leak_rate_raw,
+            "leak_rate_normalized": self.leak_rate_normalized,
+            "rows_with_leak_rate_normalized": self.rows_with_leak_rate_normalized,
             "preservation_rate": self.preservation_rate,
             "faithful_rate": self.faithful_rate,
             "chatter_rate": self.chatter_rate,
@@ -142,18 +184,16 @@ class EvaluationReport:
         return out
 
     def to_markdown(self) -> str:
-        """Headline metrics and the per-label table as markdown."""
+        """Headline metrics, the per-label table and (when known) the per-language table."""
         summary = self.summary()
         head = pd.DataFrame(  # object dtype: counts print as integers, rates as decimals
             {"metric": list(summary), "value": pd.Series(list(summary.values()), dtype=object)}
         )
-        return (
-            "### Evaluation\n\n"
-            + markdown_table(head)
-            + "\n\n### Per label\n\n"
-            + markdown_table(self.per_label)
-            + "\n"
-        )
+        title = f"### Evaluation: {self.model}" if self.model else "### Evaluation"
+        parts = [title, markdown_table(head), "### Per label", markdown_table(self.per_label)]
+        if len(self.per_language):
+            parts += ["### Per language", markdown_table(self.per_language)]
+        return "\n\n".join(parts) + "\n"
 
     def rows(self, show_pii: bool = False) -> pd.DataFrame:
         """The per-row frame; the text columns are left out unless ``show_pii``."""
@@ -177,45 +217,88 @@ class EvaluationReport:
         out: pd.DataFrame = order.head(n)
         return out
 
-    def plot_recall(self, path: str | os.PathLike[str] | None = None) -> Figure:
-        """Bar chart of strict and lenient recall per gold label; saved as PNG if ``path``."""
-        from matplotlib.figure import Figure
+    def iob2(self, show_pii: bool = False) -> IOB2:
+        """Gold and predicted IOB2 tags per row, for seqeval and token-level tools.
 
-        table = self.per_label.sort_values("strict_recall")
-        fig = Figure(figsize=(8, max(3.0, 0.28 * len(table) + 1.2)))
-        ax = fig.add_subplot()
-        y = list(range(len(table)))
-        ax.barh([v + 0.2 for v in y], table["lenient_recall"], height=0.4, label="lenient")
-        ax.barh([v - 0.2 for v in y], table["strict_recall"], height=0.4, label="strict")
-        ax.set_yticks(y)
-        ax.set_yticklabels(list(table["label"]), fontsize=7)
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("recall")
-        ax.set_title(f"Recall per label ({self.n_rows} rows)")
-        ax.legend(loc="lower right")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(os.fspath(path), format="png", dpi=120)
-        return fig
+        With ``show_pii`` the tokens (words of the source texts) come too, e.g. to write a
+        CoNLL file. See ``pii_gemini._iob`` for the tokenisation.
+        """
+        gold: list[list[str]] = []
+        pred: list[list[str]] = []
+        words: list[list[str]] = []
+        for source, (gs, ge, gl, ps, pe, pl) in zip(
+            self._rows["source"], self._row_spans, strict=True
+        ):
+            tokens = tokenize(source)
+            gold.append(iob2_tags(tokens, gs, ge, gl))
+            pred.append(iob2_tags(tokens, ps, pe, pl))
+            if show_pii:
+                words.append([source[a:b] for a, b in tokens])
+        return IOB2(gold, pred, words)
+
+    def iob2_scores(self) -> SpanScores:
+        """Entity-level P/R/F1/F2 over the IOB2 tags: what ``seqeval`` reports for
+        :meth:`iob2` (an entity counts when its label and tokens match exactly)."""
+        tags = self.iob2()
+        hits = n_gold = n_pred = 0
+        for g, p in zip(tags.gold, tags.pred, strict=True):
+            gold_entities, pred_entities = set(iob2_entities(g)), set(iob2_entities(p))
+            hits += len(gold_entities & pred_entities)
+            n_gold += len(gold_entities)
+            n_pred += len(pred_entities)
+        return SpanScores.from_counts(hits, n_pred, hits, n_gold)
+
+    def ner_schemes(
+        self, unit: str = "token", *, by_label: bool = False, min_overlap: float = 1.0
+    ) -> pd.DataFrame:
+        """nervaluate's four schemes: strict, exact, partial and type.
+
+        One row per scheme (with ``by_label``, per label and scheme) with ``correct``,
+        ``incorrect``, ``partial``, ``missed``, ``spurious``, ``possible``, ``actual``,
+        ``precision``, ``recall`` and ``f1``, as ``nervaluate.Evaluator`` computes them.
+        ``unit="token"`` scores the entities of :meth:`iob2` (nervaluate's usual input),
+        ``unit="char"`` the character spans themselves. ``min_overlap`` is nervaluate's
+        ``min_overlap_percentage``.
+        """
+        if unit not in ("token", "char"):
+            raise ConfigError(f"unit must be 'token' or 'char', got {unit!r}")
+        if not 1.0 <= min_overlap <= 100.0:
+            raise ConfigError(f"min_overlap must be in [1, 100], got {min_overlap!r}")
+        if unit == "token":
+            tags = self.iob2()
+            docs = [
+                (iob2_entities(g), iob2_entities(p))
+                for g, p in zip(tags.gold, tags.pred, strict=True)
+            ]
+        else:
+            docs = [
+                (list(zip(gl, gs, ge, strict=True)), list(zip(pl, ps, pe, strict=True)))
+                for gs, ge, gl, ps, pe, pl in self._row_spans
+            ]
+        overall, labels = score_schemes(docs, min_overlap=min_overlap)
+        records: list[dict[str, Any]] = []
+        groups = sorted(labels.items()) if by_label else [("", overall)]
+        for label, counts in groups:
+            for scheme in SCHEMES:
+                row = counts[scheme].scores(half_partial=scheme in ("partial", "type"))
+                head: dict[str, Any] = {"label": label} if by_label else {}
+                records.append({**head, "scheme": scheme, **row})
+        index = ["label", "scheme"] if by_label else ["scheme"]
+        columns = [*index, *SchemeCounts().scores(half_partial=False)]
+        out: pd.DataFrame = pd.DataFrame(records, columns=columns).set_index(index)
+        return out
+
+    def plot_recall(
+        self, path: str | os.PathLike[str] | None = None, *, model: str | None = None
+    ) -> Figure:
+        """Bar chart of strict and lenient recall per label, with each label's support;
+        saved as PNG if ``path``. The title names ``model`` (default: the report's)."""
+        return plot_recall(self.per_label, self.n_rows, model or self.model, path)
 
     @staticmethod
     def plot_loss(loss: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> Figure:
         """Training loss per step (columns ``step`` and ``mean_loss``); saved as PNG if ``path``."""
-        from matplotlib.figure import Figure
-
-        missing = {"step", "mean_loss"} - set(loss.columns)
-        if missing:
-            raise ConfigError(f"loss frame lacks column(s) {sorted(missing)}")
-        fig = Figure(figsize=(7, 4))
-        ax = fig.add_subplot()
-        ax.plot(loss["step"], loss["mean_loss"], marker="o", markersize=3)
-        ax.set_xlabel("step")
-        ax.set_ylabel("mean loss")
-        ax.set_title("Tuning loss")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(os.fspath(path), format="png", dpi=120)
-        return fig
+        return plot_loss(loss, path)
 
     def __getitem__(self, key: str) -> Any:
         """``report["strict_f1"]``: a headline number by name."""

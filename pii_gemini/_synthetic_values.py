@@ -88,6 +88,27 @@ _TIME_FORMATS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I %p")
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
+# AGE as ai4privacy writes it: "34", "88 years", "34 years old" (and the other languages' forms)
+_AGE_FORMS: dict[str, tuple[str, ...]] = {
+    "en": ("{}", "{} years", "{} years old"),
+    "fr": ("{}", "{} ans"),
+    "de": ("{}", "{} Jahre", "{} Jahre alt"),
+    "it": ("{}", "{} anni"),
+}
+
+
+def _age_form(lang: str, years: int) -> str:
+    """An age in one of the language's forms, chosen by the number (no extra random draw,
+    so the other labels' values stay what they were)."""
+    forms = _AGE_FORMS[lang]
+    return forms[years % len(forms)].format(years)
+
+
+def _time_form(moment: Any, fmt: str) -> str:
+    """A time in ``fmt``, or a bare hour ("20", as ai4privacy has) for one minute in ten."""
+    return str(moment.hour) if moment.minute % 10 == 0 else str(moment.strftime(fmt))
+
+
 def _first_method(fake: Any, *names: str) -> Callable[[], Any]:
     """The first Faker provider method the locale has (e.g. state/region differ by country)."""
     for name in names:
@@ -154,7 +175,7 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
     return {
         "ACCOUNTNAME": pick(_ACCOUNTNAMES),
         "ACCOUNTNUMBER": digits(8, 12),
-        "AGE": lambda: str(r.randint(1, 95)),
+        "AGE": lambda: _age_form(lang, r.randint(1, 95)),
         "AMOUNT": amount,
         "BIC": fake.swift,
         "BITCOINADDRESS": base58(("1", "3"), 25, 33),
@@ -201,7 +222,7 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
         "SSN": fake.ssn,
         "STATE": state,
         "STREET": fake.street_name,
-        "TIME": lambda: str(fake.date_time().strftime(r.choice(_TIME_FORMATS))),
+        "TIME": lambda: _time_form(fake.date_time(), r.choice(_TIME_FORMATS)),
         "URL": fake.url,
         "USERAGENT": fake.user_agent,
         "USERNAME": fake.user_name,

@@ -12,8 +12,10 @@ pii-masking-200k:
   dict-repr string, ``span_labels`` (Python-repr string), ``language``.
 
 It reproduces the real quirks: adjacent placeholders (``[CURRENCYSYMBOL][AMOUNT]`` for
-"£850.75", ``[PREFIX][LASTNAME]`` for "Mr.Smith"), a value repeated within a text, unicode
-names from the fr/de/it locales and literal brackets that are not placeholders ("[sic]").
+"£850.75", ``[PREFIX][LASTNAME]`` for "Mr.Smith"), a value repeated within a text, the value
+forms of the real data (AGE "34" or "34 years old", TIME "20" or "10:18 PM"), literal
+brackets that are not placeholders ("[sic]"), and French, German and Italian rows written in
+their own language (templates in ``_synthetic_templates``) with values from their locales.
 
 Speed: values are drawn once per locale into pools with a seeded Faker (cached, see
 ``_synthetic_values``), then every row is assembled with numpy; 200,000 rows take a few
@@ -36,109 +38,23 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._exceptions import ConfigError
+from ._synthetic_templates import TEMPLATES, TEMPLATES_BY_LANGUAGE
 from ._synthetic_values import LOCALES, _pools
 
-__all__ = ["LOCALES", "SCHEMAS", "TEMPLATES", "generate_rows", "to_legacy_schema", "write_dataset"]
+__all__ = [
+    "LOCALES",
+    "SCHEMAS",
+    "TEMPLATES",
+    "TEMPLATES_BY_LANGUAGE",
+    "generate_rows",
+    "to_legacy_schema",
+    "write_dataset",
+]
 
 SCHEMAS = ("current", "legacy")
 
 _MAX_POOL = 256  # distinct values per label and language; more adds Faker time, not realism.
 _MIN_POOL = 16
-
-TEMPLATES: tuple[str, ...] = (
-    # support tickets
-    "Dear {PREFIX} {LASTNAME}, your support ticket about the login issue has been escalated. "
-    "We will call you at {PHONENUMBER} before {TIME}.",
-    "Hi {FIRSTNAME}, thanks for contacting us. Please confirm that {EMAIL} is still the best "
-    "address to reach you, {FIRSTNAME}.",
-    "[urgent] Customer {FIRSTNAME} {LASTNAME} reports that the app crashes on login from {IPV4}. "
-    "User agent: {USERAGENT}.",
-    "Hello {FIRSTNAME}, the replacement card ending in {MASKEDNUMBER} will arrive at {STREET} "
-    "{BUILDINGNUMBER}, {ZIPCODE} {CITY}. Your new PIN is {PIN}.",
-    "Your account {USERNAME} was locked. Visit {URL} and enter the code we sent to {PHONENUMBER}.",
-    "Dear {FIRSTNAME} {LASTNAME}, we noticed a login to {USERNAME} from {IP} at {TIME}. If it was "
-    "not you, reset your password at {URL}.",
-    # HR
-    "Employee {FIRSTNAME} {MIDDLENAME} {LASTNAME} ({GENDER}, {AGE} years old) joins {COMPANYNAME} "
-    "as {JOBTITLE} on {DATE}.",
-    "Please update the personnel file of {PREFIX}{LASTNAME}: new address {BUILDINGNUMBER} "
-    "{STREET}, {CITY}, {STATE} {ZIPCODE}.",
-    "Job offer: {COMPANYNAME} is hiring a {JOBTYPE} {JOBTITLE} in {CITY}; send your CV to {EMAIL}.",
-    "Payroll update: the salary of {FIRSTNAME} {LASTNAME} ({CURRENCYSYMBOL}{AMOUNT}) will be paid "
-    "to {IBAN} every month.",
-    "{FIRSTNAME} {LASTNAME} ({EMAIL}) has been promoted to {JOBTITLE} in the {JOBAREA} "
-    "department. Congratulations, {FIRSTNAME}!",
-    # banking
-    "A payment of {CURRENCYSYMBOL}{AMOUNT} was sent from IBAN {IBAN} (BIC {BIC}) on {DATE}.",
-    "Your card {CREDITCARDNUMBER} issued by {CREDITCARDISSUER} with CVV {CREDITCARDCVV} has been "
-    "blocked after three failed attempts.",
-    "Account {ACCOUNTNUMBER} ({ACCOUNTNAME}) received {AMOUNT} {CURRENCYCODE} from {FIRSTNAME} "
-    "{LASTNAME}.",
-    "Transfer of {CURRENCYSYMBOL}{AMOUNT} to {FIRSTNAME} {LASTNAME} failed because IBAN {IBAN} is "
-    "invalid [urgent].",
-    "BIC {BIC} and account {ACCOUNTNUMBER} belong to {COMPANYNAME}, {BUILDINGNUMBER} {STREET}, "
-    "{CITY}.",
-    "{ACCOUNTNAME} {ACCOUNTNUMBER}: the PIN of card {MASKEDNUMBER} was changed to {PIN} on {DATE}.",
-    "{PREFIX}{LASTNAME} called about the invoice of {CURRENCYSYMBOL}{AMOUNT} due on {DATE}.",
-    # medical
-    "Appointment confirmed for {FIRSTNAME} {LASTNAME}, born {DOB}, on {DATE} at {TIME} with "
-    "{PREFIX} {LASTNAME:2}.",
-    "Patient record: {SEX}, {AGE} y/o, height {HEIGHT}, eye color {EYECOLOR}. Emergency contact: "
-    "{PHONENUMBER}.",
-    "{PREFIX} {FIRSTNAME} {LASTNAME}, aged {AGE}, gender {GENDER}, is scheduled for surgery on "
-    "{DATE}.",
-    "Reminder: {FIRSTNAME}, your blood test is on {DATE} at {TIME}. Call {PHONENUMBER} to "
-    "reschedule.",
-    "Session notes for {FIRSTNAME} ({AGE}, {SEX}): the client discussed stress at {COMPANYNAME}, "
-    "where they work as {JOBTITLE}.",
-    # education
-    "The assessment of student {FIRSTNAME} {LASTNAME} in {JOBAREA} was found on device IMEI "
-    "{PHONEIMEI}. Can you please collect it?",
-    "Dear {FIRSTNAME}, your login for the e-learning portal is {USERNAME} and your temporary "
-    "password is {PASSWORD}.",
-    "Greetings {FIRSTNAME} {LASTNAME}, your certificate for the {JOBAREA} course will be posted to "
-    "{BUILDINGNUMBER} {STREET}, {CITY} {ZIPCODE}.",
-    "Student card lost by {FIRSTNAME} {MIDDLENAME} {LASTNAME}, {HEIGHT} tall with {EYECOLOR} eyes; "
-    "please return it to {COMPANYNAME}.",
-    # IT logs
-    "Audit log: user {USERNAME} logged in from {IPV6} (MAC {MAC}) and downloaded files from {URL}.",
-    "Firewall alert [sic]: repeated requests from {IP} targeting {URL}; contact the admin at "
-    "{EMAIL}.",
-    "Session {USERNAME} [note: automated]: password reset requested for {EMAIL} from {IPV4} at "
-    "{TIME}.",
-    "New device registered for {USERNAME}: MAC {MAC}, IP {IPV4}, browser {USERAGENT}.",
-    "Error 503 at {TIME}: the request from {IPV6} with agent {USERAGENT} failed for user "
-    "{USERNAME}.",
-    # legal, insurance, real estate
-    "The tenant {FIRSTNAME} {LASTNAME}, SSN {SSN}, residing at {BUILDINGNUMBER} {STREET}, "
-    "{SECONDARYADDRESS}, {CITY}, agrees to the terms.",
-    "Court summons for {PREFIX} {LASTNAME} regarding case 2023/114 [sic]; the hearing is on "
-    "{DATE} at {TIME} in {CITY}.",
-    "Claim filed by {FIRSTNAME} {LASTNAME} (DOB {DOB}) for the vehicle {VEHICLEVRM}; the payout of "
-    "{AMOUNT} {CURRENCY} goes to account {ACCOUNTNUMBER}.",
-    "Viewing at {BUILDINGNUMBER} {STREET}, {SECONDARYADDRESS}, {CITY}, {STATE} {ZIPCODE} "
-    "({ORDINALDIRECTION} side) with agent {FIRSTNAME}.",
-    # vehicles, travel, logistics
-    "Vehicle with VIN {VEHICLEVIN} and registration {VEHICLEVRM} was reported near "
-    "{NEARBYGPSCOORDINATE} in {COUNTY}.",
-    "Booking for {PREFIX} {FIRSTNAME} {LASTNAME}: head {ORDINALDIRECTION} on {STREET} to reach the "
-    "hotel in {CITY}, {STATE}.",
-    "Passenger {FIRSTNAME} {LASTNAME}, {GENDER}, born {DOB}, seat 14C, contact {EMAIL}.",
-    "Delivery driver {FIRSTNAME} was last seen at {NEARBYGPSCOORDINATE} heading {ORDINALDIRECTION} "
-    "in {VEHICLEVRM}.",
-    "Order shipped to {FIRSTNAME} {LASTNAME}, {BUILDINGNUMBER} {STREET}, {CITY}, {ZIPCODE}. Card "
-    "{CREDITCARDNUMBER} was charged {CURRENCYSYMBOL}{AMOUNT}.",
-    "{FIRSTNAME} {LASTNAME} wrote: I moved to {CITY} and my new number is {PHONENUMBER}. Please "
-    "tell {FIRSTNAME:2} too.",
-    # crypto
-    "Please send {AMOUNT} {CURRENCYNAME} to the Bitcoin address {BITCOINADDRESS} or to "
-    "{ETHEREUMADDRESS} before {DATE}.",
-    "Your Litecoin wallet {LITECOINADDRESS} was credited with {CURRENCYSYMBOL}{AMOUNT}.",
-    "Wallet recovery: {FIRSTNAME}, your Ethereum address {ETHEREUMADDRESS} was linked to {EMAIL} "
-    "on {DATE}.",
-)
-"""Sentence templates; ``{LABEL}`` is a slot, ``{LABEL:k}`` a second, independent value of the
-same label. A slot written twice (``{FIRSTNAME}`` ... ``{FIRSTNAME}``) repeats one value."""
 
 _SLOT_RE = re.compile(r"\{([A-Z][A-Z0-9]*)(?::(\w+))?\}")
 
@@ -205,12 +121,14 @@ def generate_rows(
     n = int(n)
     legacy = schema == "legacy"
     rng = np.random.default_rng(int(seed))
-    templates = [_parse_template(t) for t in TEMPLATES]
+    by_lang = {lang: [_parse_template(t) for t in TEMPLATES_BY_LANGUAGE[lang]] for lang in langs}
+    templates = [_parse_template(t) for t in TEMPLATES]  # one draw per row, in any language
     template_of = rng.integers(0, len(templates), size=n)
     lang_of = rng.integers(0, len(langs), size=n)
     split_of = rng.random(n) < 0.8
     size = int(min(_MAX_POOL, max(_MIN_POOL, n)))
     all_labels = frozenset(label for t in templates for label in t.labels)
+    all_labels |= {label for ts in by_lang.values() for t in ts for label in t.labels}
 
     source: npt.NDArray[np.object_] = np.empty(n, dtype=object)
     target: npt.NDArray[np.object_] = np.empty(n, dtype=object)
@@ -224,7 +142,8 @@ def generate_rows(
         if rows.size == 0:
             continue
         lang = langs[int(lang_of[rows[0]])]
-        tpl = templates[int(template_of[rows[0]])]
+        own = by_lang[lang]  # the language's templates; the draw picks one modulo their number
+        tpl = own[int(template_of[rows[0]]) % len(own)]
         pools = _pools(lang, int(seed), size, all_labels)
         m = rows.size
         picks = {

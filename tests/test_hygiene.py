@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from _masking_support import ScriptedBackend, mask_known
 
+from pii_gemini import Masker, metrics
+from pii_gemini._exceptions import ConfigError
 from pii_gemini._hygiene import (
     check_faithfulness,
     clean_output,
@@ -68,8 +71,10 @@ def test_refusal_gives_empty_text() -> None:
 
 def test_clean_output_empty_and_bad_type() -> None:
     assert clean_output("   ").text == ""
-    with pytest.raises(TypeError):
-        clean_output(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):  # the public entry point checks before compiled code
+        metrics.clean_output(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        metrics.clean_output("x", 3)  # type: ignore[arg-type]
 
 
 def test_normalize_placeholders() -> None:
@@ -143,3 +148,74 @@ def test_clean_output_with_source_keeps_a_faithful_answer() -> None:
     assert out.text == masked and not out.had_chatter
     chatty = clean_output(f"Here is the output:\n\n{masked}", src)
     assert chatty.had_chatter
+
+
+# -- issue 15: what real model answers exposed ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "source", "expected"),
+    [
+        ('Hi [NAME].\n\n(Note: I replaced "Bob" with [NAME])', "Hi Bob.", "Hi [NAME]."),
+        ("Hi [NAME].\n(I replaced Bob with [NAME].)", "Hi Bob.", "Hi [NAME]."),
+        ("Okay.\nHi [NAME].\n\n* Bob -> [NAME]", "Hi Bob.", "Hi [NAME]."),
+        ("My anonymisation of your text\n\nHi [NAME].", "Hi Bob.", "Hi [NAME]."),
+        ("Hi [A] [B].\n\nBob Smith was replaced.", "Hi Bob Smith.", "Hi [A] [B]."),
+    ],
+)
+def test_everything_outside_the_part_that_fits_is_removed(
+    raw: str, source: str, expected: str
+) -> None:
+    """#4: a trailing note kept "Bob" in the masked text (had_chatter=False)."""
+    out = clean_output(raw, source)
+    assert out.text == expected and out.had_chatter
+    assert (out.removed_prefix + out.removed_suffix).strip()
+    for value in ("Bob", "Smith"):
+        assert value not in out.text
+
+
+def test_the_masker_output_keeps_no_value_from_a_trailing_note() -> None:
+    """#4 through the Masker: masked_text is the part of the answer that fits the input."""
+    note = '\n\n(Note: I replaced "{name}" with [FIRSTNAME], and kept the rest.)'
+    texts = ["Hi Alice, see you.", "Dear Bruno and Chen, thanks."]
+
+    def answer(text: str) -> str:
+        names = [n for n in ("Alice", "Bruno", "Chen") if n in text]
+        return mask_known(text) + note.format(name=" and ".join(names))
+
+    masker = Masker(ScriptedBackend(answer=answer), "models/m", safety_net=False)
+    for text, result in zip(texts, masker.mask_many(texts), strict=True):
+        assert result.ok and result.faithful and result.chatter
+        assert result.masked_text == mask_known(text)
+        for name in ("Alice", "Bruno", "Chen"):
+            assert name not in (result.masked_text or "")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "I cannot anonymize this text as it contains sensitive data.",
+        "I cannot confirm the details of this account.",
+        "I cannot create a masked version of a document about a real person.",
+        "I cannot fill in patient information on a secure webpage. Can I help you with anything?",
+        "I cannot review transactions of specific Bitcoin addresses. Is there something else I can "
+        "help you with?",
+        "I'm sorry, but I can't help with that request.",
+        "I apologize, but I am unable to process personal data.",
+    ],
+)
+def test_refusals_are_recognised(raw: str) -> None:
+    """#5: "I cannot anonymize / confirm / create / fill in" were not recognised."""
+    out = clean_output(raw, "Ann lives at 12 Elm Street.")
+    assert out.refused and out.text == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "source"),
+    [
+        ("I cannot attend on [DATE], [FIRSTNAME].", "I cannot attend on May 2, Ann."),
+        ("I cannot log in to my account.", "I cannot log in to my account."),
+    ],
+)
+def test_a_text_that_starts_like_a_refusal_is_not_one(raw: str, source: str) -> None:
+    assert not clean_output(raw, source).refused

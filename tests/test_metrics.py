@@ -343,3 +343,62 @@ def test_leak_counts_values_outside_placeholders_only(source_prefix: str) -> Non
     kept = f"{source_prefix}Code d-a-t-e for [FIRSTNAME] [DATE]"  # kept after normalising
     r = metrics.evaluate([src], [kept], gold_spans=gold)
     assert r.leak_rate == 0.0 and r.leak_rate_normalized == 0.5
+    src = src.replace("DATE", "KX91")  # a value in brackets is a leak, not a mask
+    r = metrics.evaluate([src], [f"{source_prefix}Code [KX91] for [FIRSTNAME]"], gold_spans=gold)
+    assert r.leak_rate == 0.5 and r.strict.recall == 0.5
+
+
+# -- issue 15: what real model answers exposed ------------------------------------------------
+
+
+def test_a_template_token_of_the_source_is_text_not_a_placeholder() -> None:
+    """#2: "[ACCOUNTNUMBER_N]" kept from the source became the placeholder [ACCOUNTNUMBERN]."""
+    src = ["Acct [ACCOUNTNUMBER_N] of Bob"]
+    gold = ["Acct [ACCOUNTNUMBER_N] of [FIRSTNAME]"]
+    report = metrics.evaluate(src, gold, references=gold)
+    assert report.exact_match == 1.0
+    assert report.strict == metrics.SpanScores(1.0, 1.0, 1.0, 1.0)
+    assert metrics.normalize_placeholders(gold[0], src[0]) == gold[0]
+    assert metrics.normalize_placeholders(gold[0]) != gold[0]  # without the source: a tag
+
+
+def test_a_value_inside_brackets_is_a_leak_not_a_mask() -> None:
+    """#3: "[WF75HYD]" for the value WF75HYD counted as masked (leak 0, lenient recall 1)."""
+    gold = [[{"start": 4, "end": 11, "label": "VEHICLEVRM", "value": "WF75HYD"}]]
+    report = metrics.evaluate(["VRM WF75HYD here"], ["VRM [WF75HYD] here"], gold_spans=gold)
+    assert report.leak_rate == 1.0 and report.leak_rate_normalized == 1.0
+    assert report.lenient.recall == 0.0 and report.n_pred_spans == 0
+    a = metrics.align_detailed("VRM WF75HYD here", "VRM [WF75HYD] here")
+    assert a.spans == () and "placeholder_reveals_value" in a.issues
+    lower = metrics.evaluate(["Hi Bob"], ["Hi [BOB]"], gold_spans=[[Span(3, 6, "FIRSTNAME")]])
+    assert lower.leak_rate_normalized == 1.0 and lower.lenient.recall == 0.0
+
+
+def test_a_label_never_predicted_has_undefined_precision() -> None:
+    """#6: a label with support but no prediction showed precision 1.0."""
+    gold = [[Span(0, 3, "FIRSTNAME"), Span(8, 12, "CITY")]]
+    report = metrics.evaluate(["Ann in  Oslo"], ["[FIRSTNAME] in  Oslo"], gold_spans=gold)
+    table = report.per_label.set_index("label")
+    assert table.loc["CITY", "support"] == 1 and table.loc["CITY", "n_pred"] == 0
+    assert math.isnan(table.loc["CITY", "strict_precision"])
+    assert table.loc["CITY", "strict_recall"] == 0.0 and table.loc["CITY", "strict_f1"] == 0.0
+    assert table.loc["FIRSTNAME", "strict_precision"] == 1.0
+
+
+def test_a_label_only_predicted_is_listed_with_no_support() -> None:
+    gold = [[{"start": 0, "end": 3, "label": "FIRSTNAME"}]]
+    report = metrics.evaluate(["Ann in Oslo"], ["[FIRSTNAME] in [CITY]"], gold_spans=gold)
+    city = report.per_label.set_index("label").loc["CITY"]
+    assert city["support"] == 0 and city["n_pred"] == 1
+    assert city["strict_precision"] == 0.0 and math.isnan(city["strict_recall"])
+
+
+def test_raw_and_cleaned_leak_figures_side_by_side() -> None:
+    """#6: the headline leak rate is measured after chatter removal; the raw one is reported
+    too, per value and per row."""
+    src = ["Hi Bob.", "Hi Ann."]
+    gold = [[Span(3, 6, "FIRSTNAME")], [Span(3, 6, "FIRSTNAME")]]
+    preds = ['Hi [FIRSTNAME].\n\nNote: I replaced "Bob" with [FIRSTNAME].', "Hi [FIRSTNAME]."]
+    s = metrics.evaluate(src, preds, gold_spans=gold).summary()
+    assert s["leak_rate"] == 0.0 and s["rows_with_leak_rate"] == 0.0
+    assert s["leak_rate_raw"] == 0.5 and s["rows_with_leak_rate_raw"] == 0.5

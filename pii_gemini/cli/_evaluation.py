@@ -77,15 +77,19 @@ def _evaluate_and_write(
     plots: str | None,
     name: str = "recall.png",
     safety_net_spans: list[Any] | None = None,
+    model: str | None = None,
 ) -> Any:
     from .. import metrics
 
+    languages = gold["language"] if "language" in gold.columns else None
     report = metrics.evaluate(
         sources,
         predictions,
         references=gold["target_text"].tolist(),
         gold_spans=gold["privacy_mask"].tolist(),
         safety_net_spans=safety_net_spans,
+        languages=languages.tolist() if languages is not None and languages.notna().any() else None,
+        model=model,
     )
     if plots:
         folder = Path(plots).expanduser()
@@ -105,8 +109,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raw = [v if isinstance(v, list) else [] for v in pred["safety_net_spans"].tolist()]
         nets = _in_gold_order(pred, gold, raw)
     report = _evaluate_and_write(
-        gold["source_text"].tolist(), predictions, gold, args.plots, safety_net_spans=nets
-    )
+        gold["source_text"].tolist(), predictions, gold, args.plots, safety_net_spans=nets,
+        model=Path(args.predictions).name,
+    )  # fmt: skip
     markdown = report.to_markdown()
     if args.output:
         out = Path(args.output).expanduser()
@@ -173,8 +178,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
             predictions = ["" if not isinstance(t, str) else t for t in masked["masked_text"]]
             reports[label] = _evaluate_and_write(
-                sources, predictions, test, str(out), name=f"recall_{label}.png"
-            )
+                sources, predictions, test, str(out), name=f"recall_{label}.png",
+                model=f"{label} ({model})",
+            )  # fmt: skip
         echo(f"5/6 masked {len(test)} test rows with the tuned and the untuned model")
     table = _comparison_table(reports)
     (out / "metrics.md").write_text(

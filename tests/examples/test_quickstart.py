@@ -9,15 +9,20 @@ from types import ModuleType
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("quickstart_example", EXAMPLE)
+def load_example(name: str) -> ModuleType:
+    """``examples/NAME.py`` as the module ``NAME_example`` (not left in sys.modules)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_example", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load() -> ModuleType:
+    return load_example("quickstart")
 
 
 def test_quickstart_runs_offline_and_tuned_beats_untuned(
