@@ -1,0 +1,104 @@
+"""The local backend's training worker: a thread, or a process of its own.
+
+``start_worker`` runs ``_local_train.train`` for one model folder, either in a daemon
+thread of the caller or (the default) in a new Python process started with
+``python -m pii_gemini.backends._local_worker FOLDER FD``, in its own session, so training
+goes on after the command that started it returns, like a cloud job. Either way the worker
+holds the folder's ``worker.lock`` (the fd the caller claimed is handed over) until it ends:
+the lock is how pollers tell a live worker from a crashed one.
+
+An error ends the job FAILED with a one-line reason: the library's own message, or only
+the exception's class for anything else (a foreign message might quote the data); the
+traceback, without messages, goes to ``worker.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from .._exceptions import PiiGeminiError
+from .._types import JobState
+from ._local_store import ModelFolder
+
+__all__ = ["main", "run", "start_worker"]
+
+_PRIVATE = 0o600
+
+
+def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
+    """Start training ``folder`` in a ``"thread"`` or ``"process"``; the process id, if any.
+
+    ``lock_fd`` holds ``worker.lock``; it belongs to the worker from now on.
+    """
+    if mode == "thread":
+        thread = threading.Thread(
+            target=run, args=(folder, lock_fd), name="pii-gemini-local-train", daemon=True
+        )
+        thread.start()
+        return None
+    log = os.open(folder.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(folder.path), str(lock_fd)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            pass_fds=(lock_fd,),
+            cwd=folder.path,  # not the caller's folder, whose sources would shadow the install
+            start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
+            close_fds=True,
+        )
+    finally:
+        os.close(log)
+        os.close(lock_fd)  # the child holds the lock now
+    return process.pid
+
+
+def run(folder: ModelFolder, lock_fd: int) -> None:
+    """Train ``folder`` to its end; record a failure on the card. Releases the lock."""
+    from ._local_train import train
+
+    try:
+        train(folder)
+    except Exception as exc:
+        _record_failure(folder, exc)
+    finally:
+        os.close(lock_fd)
+
+
+def _record_failure(folder: ModelFolder, exc: Exception) -> None:
+    if isinstance(exc, PiiGeminiError):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        reason = f"the training worker stopped on {type(exc).__name__} (see {folder.log_path})"
+    try:
+        with open(folder.log_path, "a", encoding="utf-8") as log:
+            log.write(f"{type(exc).__name__} (message left out)\n")
+            log.writelines(traceback.format_tb(exc.__traceback__))
+        os.chmod(folder.log_path, _PRIVATE)
+        card = folder.read_card()
+        if not card.state.is_terminal:
+            folder.write_card(card.replace(state=JobState.FAILED, error=reason))
+        folder.discard_work_files()
+    except OSError:  # the folder was deleted meanwhile: nothing to record
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the worker process: ``FOLDER FD``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m pii_gemini.backends._local_worker FOLDER FD", file=sys.stderr)
+        return 2
+    path = Path(args[0])
+    run(ModelFolder(path.parent, path.name), int(args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
