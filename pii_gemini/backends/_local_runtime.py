@@ -58,7 +58,7 @@ def check_stack() -> None:
             missing.append(module)
     if missing:
         raise BackendUnavailableError(
-            f"the local backend needs {', '.join(missing)}, which is not installed: {EXTRA_HINT}"
+            f"the local backend needs {', '.join(missing)} (not installed here): {EXTRA_HINT}"
         )
 
 

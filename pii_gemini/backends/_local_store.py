@@ -9,6 +9,7 @@
         data/              the training examples (mode 0600), only while the job runs
         checkpoints/       the last checkpoint(s) a crashed job resumes from
         worker.lock        held (flock) by the live training worker, released when it dies
+        worker.pid         the id of the process that trains (or last trained) the model
         control.lock       taken by whoever checks on or restarts the worker
         cancel             exists once a cancel was asked for
         worker.log         the worker's stderr (class names and tracebacks, no messages)
@@ -83,6 +84,7 @@ class ModelFolder:
         self.data_dir = self.path / "data"
         self.checkpoint_dir = self.path / "checkpoints"
         self.log_path = self.path / "worker.log"
+        self.pid_path = self.path / "worker.pid"
         self._cancel_path = self.path / "cancel"
 
     def exists(self) -> bool:
@@ -118,6 +120,10 @@ class ModelFolder:
             return []
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         return [TuningExample(row["text_input"], row["output"]) for row in rows]
+
+    def has_work_files(self) -> bool:
+        """True while the data copy or checkpoints are on disk."""
+        return self.data_dir.exists() or self.checkpoint_dir.exists()
 
     def discard_work_files(self) -> None:
         """Drop the data copy and the checkpoints: the job is over, nothing will resume."""

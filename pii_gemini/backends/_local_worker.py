@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .._exceptions import PiiGeminiError
 from .._types import JobState
-from ._local_store import ModelFolder
+from ._local_store import ModelFolder, write_atomic
 
 __all__ = ["main", "run", "start_worker"]
 
@@ -56,6 +56,8 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
     finally:
         os.close(log)
         os.close(lock_fd)  # the child holds the lock now
+    # Reap the worker when it ends (no zombie, no "still running" warning for the handle).
+    threading.Thread(target=process.wait, name="pii-gemini-local-reaper", daemon=True).start()
     return process.pid
 
 
@@ -64,6 +66,7 @@ def run(folder: ModelFolder, lock_fd: int) -> None:
     from ._local_train import train
 
     try:
+        write_atomic(folder.pid_path, f"{os.getpid()}\n")
         train(folder)
     except Exception as exc:
         _record_failure(folder, exc)

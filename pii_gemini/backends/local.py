@@ -237,6 +237,8 @@ class LocalBackend(Backend):
             card = folder.read_card()
             if not card.state.is_terminal:
                 card = self._supervise(folder, card)
+            elif folder.has_work_files():
+                self._tidy(folder)
         return self._job_info(folder, card)
 
     def cancel_tuning_job(self, name: str) -> None:
@@ -283,6 +285,13 @@ class LocalBackend(Backend):
         finally:
             if lock is not None:
                 os.close(lock)
+
+    def _tidy(self, folder: ModelFolder) -> None:
+        """Drop what a finished job's worker left (it died between its last write and this)."""
+        lock = folder.claim_worker_lock()
+        if lock is not None:
+            folder.discard_work_files()
+            os.close(lock)
 
     def _start(self, folder: ModelFolder) -> None:
         lock = folder.claim_worker_lock()

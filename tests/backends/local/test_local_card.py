@@ -1,0 +1,103 @@
+"""The local model card: JSON round trip, contract inference, data digest (no torch needed)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+from pii_gemini._types import Hyperparameters, JobState, TuningExample
+from pii_gemini.backends._local_card import ModelCard, data_digest, infer_contract
+from pii_gemini.dataset import PromptBuilder
+
+TEXTS = ["Dear Ann, call 555-0101.", "Dear Bob, hi.", "Hello Zoé from Lyon"]
+MASKED = [
+    "Dear [FIRSTNAME], call [PHONENUMBER].",
+    "Dear [FIRSTNAME], hi.",
+    "Hello [FIRSTNAME] from [CITY]",
+]
+
+
+def _examples(builder: PromptBuilder, outputs: list[str]) -> list[TuningExample]:
+    return [TuningExample(builder.format(t), o) for t, o in zip(TEXTS, outputs, strict=True)]
+
+
+def test_card_round_trips_through_json() -> None:
+    when = _dt.datetime(2026, 12, 1, 10, 30, tzinfo=_dt.timezone.utc)
+    card = ModelCard(
+        name="tunedModels/pii-1",
+        job="tunedModels/pii-1/operations/tune",
+        state=JobState.SUCCEEDED,
+        base_model="google/gemma-3-270m-it",
+        base_path="/models/gemma",
+        hyperparameters=Hyperparameters(epoch_count=3, batch_size=2, learning_rate=0.0002),
+        total_steps=150,
+        train_examples=100,
+        validation_examples=10,
+        prompt_template="Mask:\n{input}\n",
+        target="entity_lines",
+        contract="given",
+        prompt_format="chat",
+        target_modules=("q_proj", "v_proj"),
+        final_train_loss=0.25,
+        final_validation_loss=0.5,
+        resumed_from=(50,),
+        restarts=1,
+        create_time=when,
+        update_time=when,
+        versions={"torch": "2.13.0"},
+    )
+    again = ModelCard.from_json(card.to_json())
+    assert again == card
+    data = json.loads(card.to_json())
+    assert data["contract"] == {
+        "prompt_template": "Mask:\n{input}\n",
+        "target": "entity_lines",
+        "source": "given",
+        "prompt_format": "chat",
+    }
+    assert data["final"] == {"train_loss": 0.25, "validation_loss": 0.5}
+    assert data["data"]["train_examples"] == 100
+
+
+def test_replace_moves_the_update_time() -> None:
+    old = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc)
+    card = ModelCard(
+        name="tunedModels/a",
+        job="tunedModels/a/operations/tune",
+        state=JobState.RUNNING,
+        base_model="b",
+        base_path="/b",
+        hyperparameters=Hyperparameters(),
+        total_steps=1,
+        train_examples=1,
+        update_time=old,
+    )
+    done = card.replace(state=JobState.SUCCEEDED)
+    assert done.state is JobState.SUCCEEDED
+    assert done.update_time is not None and done.update_time > old
+
+
+def test_infer_contract_reads_the_template_and_each_target() -> None:
+    builder = PromptBuilder()
+    masked = _examples(builder, MASKED)
+    assert infer_contract(masked) == (builder.format("{input}"), "masked_text")
+    lines = _examples(builder, ["FIRSTNAME: Ann\nPHONENUMBER: 555-0101", "FIRSTNAME: Bob", "NONE"])
+    assert infer_contract(lines)[1] == "entity_lines"
+    entities = _examples(builder, ['[{"label": "FIRSTNAME", "value": "Ann"}]', "[]", "[]"])
+    assert infer_contract(entities)[1] == "entities"
+
+
+def test_infer_contract_keeps_shared_input_words_out_of_the_template() -> None:
+    # every input starts with "Dear " and ends with "." - neither belongs to the template
+    builder = PromptBuilder(template="Q:\n{input}\nA:\n", instruction="")
+    rows = [TuningExample(builder.format(t), "x") for t in ("Dear Ann.", "Dear Bob.")]
+    assert infer_contract(rows)[0] == "Q:\n{input}\nA:\n"
+    assert infer_contract(rows[:1])[0] is None  # one prompt cannot tell template from input
+
+
+def test_data_digest_tells_data_apart_and_ignores_nothing() -> None:
+    a = [TuningExample("p1", "o1"), TuningExample("p2", "o2")]
+    assert data_digest(a) == data_digest(list(a))
+    assert data_digest(a) != data_digest(a[::-1])
+    assert data_digest(a, []) != data_digest([], a)  # train vs validation
+    assert data_digest([TuningExample("ab", "c")]) != data_digest([TuningExample("a", "bc")])
