@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -76,6 +77,7 @@ DEFAULT_TARGET_MODULES = (
     "down_proj",
 )
 _WORKERS = ("process", "thread")
+_FINISH_WAIT_S = 10.0  # how long delete waits for a finished worker to let go of its folder
 _GEMINI_NAME = re.compile(r"(models/)?gemini[\w.-]*")  # the Tuner's default and its kin
 
 
@@ -293,6 +295,17 @@ class LocalBackend(Backend):
             folder.discard_work_files()
             os.close(lock)
 
+    @staticmethod
+    def _await_worker_exit(folder: ModelFolder) -> int | None:
+        """The worker lock once a finishing worker lets go of it (None after a few seconds)."""
+        deadline = time.monotonic() + _FINISH_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            lock = folder.claim_worker_lock()
+            if lock is not None:
+                return lock
+        return None
+
     def _start(self, folder: ModelFolder) -> None:
         lock = folder.claim_worker_lock()
         if lock is None:
@@ -341,6 +354,8 @@ class LocalBackend(Backend):
         folder = self._folder(name)
         with folder.control_lock():
             lock = folder.claim_worker_lock()
+            if lock is None and folder.read_card().state.is_terminal:
+                lock = self._await_worker_exit(folder)  # it is writing its last files
             if lock is None:
                 raise InvalidRequestError(
                     f"{folder.name} is still training: cancel its job first", code=400
