@@ -26,7 +26,8 @@ from ._local_runtime import (
     PromptCodec,
     check_memory,
     is_out_of_memory,
-    load_base,
+    load_model,
+    load_tokenizer,
     memory_error,
     pick_device,
 )
@@ -113,7 +114,8 @@ class Generator:
             base = Path(source.base_path)
             check_memory(base, source.label, self.device, training=False, limit_gb=self._limit)
             try:
-                tokenizer, model = load_base(base, self.device, threads=self._threads)
+                tokenizer = load_tokenizer(base)
+                model = load_model(base, self.device, threads=self._threads)
                 if source.adapter_path is not None:
                     from peft import PeftModel
 

@@ -26,7 +26,8 @@ from ._local_runtime import (
     PromptCodec,
     check_memory,
     is_out_of_memory,
-    load_base,
+    load_model,
+    load_tokenizer,
     memory_error,
     pick_device,
     pick_dtype,
@@ -61,13 +62,21 @@ def _train(folder: ModelFolder, card: ModelCard) -> None:
     import torch
 
     device = pick_device(None if card.device == "auto" else card.device)
-    folder_path = Path(card.base_path)
-    limit = card.memory_limit_gb
-    check_memory(folder_path, card.base_model, device, training=True, limit_gb=limit)
-    tokenizer, base = load_base(folder_path, device, threads=card.threads)
-    codec = PromptCodec(tokenizer, card.prompt_format)
+    base_path = Path(card.base_path)
+    codec = PromptCodec(load_tokenizer(base_path), card.prompt_format)
     rows, truncated = _encode(codec, folder.read_data("train"), card.max_seq_len)
     held_out, _ = _encode(codec, folder.read_data("validation"), card.max_seq_len)
+    batch_size = card.hyperparameters.batch_size
+    longest = max(len(ids) for ids, _ in [*rows, *held_out])
+    check_memory(
+        base_path,
+        card.base_model,
+        device,
+        training=True,
+        limit_gb=card.memory_limit_gb,
+        batch_tokens=min(batch_size, len(rows)) * longest,
+    )
+    base = load_model(base_path, device, threads=card.threads)
     torch.manual_seed(card.seed)
     model = _with_lora(base, card)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -84,7 +93,6 @@ def _train(folder: ModelFolder, card: ModelCard) -> None:
     )
     folder.write_card(card)
 
-    batch_size = card.hyperparameters.batch_size
     per_epoch = math.ceil(len(rows) / batch_size)
     model.train()
     for step in range(start, card.total_steps):
