@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from .._exceptions import BackendUnavailableError, ConfigError, NotFoundError
 
 __all__ = [
     "EXTRA_HINT",
+    "OPENMP_WAIT_ENV",
     "PromptCodec",
     "check_memory",
     "check_stack",
@@ -33,11 +35,13 @@ __all__ = [
     "memory_error",
     "pick_device",
     "pick_dtype",
+    "prefer_passive_openmp",
     "resolve_base",
     "stack_versions",
 ]
 
 EXTRA_HINT = "pip install 'pii-gemini[local]'"
+OPENMP_WAIT_ENV = "OMP_WAIT_POLICY"
 _STACK = ("torch", "transformers", "peft")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _GB = 1024**3
@@ -65,6 +69,15 @@ def check_stack() -> None:
         raise BackendUnavailableError(
             f"the local backend needs {', '.join(missing)} (not installed here): {EXTRA_HINT}"
         )
+
+
+def prefer_passive_openmp() -> None:
+    """Make PyTorch's CPU threads sleep rather than spin while they wait, unless the user
+    chose otherwise (``OMP_WAIT_POLICY``). Spinning threads starve each other on a busy
+    machine: on the 2-core development VM, with other work running, tiny-model training
+    went from 0.7 to 14.5 steps/s. Takes effect only before torch is first imported."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault(OPENMP_WAIT_ENV, "PASSIVE")
 
 
 def stack_versions() -> dict[str, str]:

@@ -46,6 +46,9 @@ def build_tiny_checkpoint(
     """
     import re
 
+    from ._local_runtime import prefer_passive_openmp
+
+    prefer_passive_openmp()
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast

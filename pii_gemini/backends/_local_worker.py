@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._exceptions import PiiGeminiError
 from .._types import JobState
+from ._local_runtime import OPENMP_WAIT_ENV
 from ._local_store import ModelFolder, write_atomic
 
 __all__ = ["main", "run", "start_worker"]
@@ -50,6 +51,7 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
             stderr=log,
             pass_fds=(lock_fd,),
             cwd=folder.path,  # not the caller's folder, whose sources would shadow the install
+            env={OPENMP_WAIT_ENV: "PASSIVE", **os.environ},  # see prefer_passive_openmp
             start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
             close_fds=True,
         )

@@ -48,7 +48,7 @@ from .._types import (
 from ._local_batch import Batcher
 from ._local_card import ModelCard, data_digest, infer_contract, now
 from ._local_generate import Generator, ModelSource
-from ._local_runtime import check_stack, resolve_base, stack_versions
+from ._local_runtime import check_stack, prefer_passive_openmp, resolve_base, stack_versions
 from ._local_store import ModelFolder, model_id_of
 from ._local_worker import start_worker
 from .base import Backend
@@ -134,6 +134,7 @@ class LocalBackend(Backend):
         prompt_format: str = "auto",
     ) -> None:
         check_stack()
+        prefer_passive_openmp()
         if worker not in _WORKERS:
             raise ConfigError(f"worker must be one of {_WORKERS}, got {worker!r}")
         if prompt_format not in ("auto", "chat", "plain"):
