@@ -88,6 +88,11 @@ class Generator:
                 if base_or_adapter in (source.base_path, source.adapter_path):
                     del self._models[source]
 
+    def clear(self) -> None:
+        """Drop every loaded model."""
+        with self._lock:
+            self._models.clear()
+
     def generate(
         self, source: ModelSource, prompts: Sequence[str], config: GenerationConfig
     ) -> list[Generation]:

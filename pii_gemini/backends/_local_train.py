@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._exceptions import ConfigError
 from .._types import JobState, LossSnapshot, TuningExample
 from ._local_card import ModelCard, now
 from ._local_runtime import (
@@ -66,6 +67,8 @@ def _train(folder: ModelFolder, card: ModelCard) -> None:
     codec = PromptCodec(load_tokenizer(base_path), card.prompt_format)
     rows, truncated = _encode(codec, folder.read_data("train"), card.max_seq_len)
     held_out, _ = _encode(codec, folder.read_data("validation"), card.max_seq_len)
+    if not rows:
+        raise ConfigError(f"the training examples of {card.name} are gone from {folder.path}")
     batch_size = card.hyperparameters.batch_size
     longest = max(len(ids) for ids, _ in [*rows, *held_out])
     check_memory(

@@ -21,7 +21,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from .._exceptions import PiiGeminiError
+from .._exceptions import BackendError, PiiGeminiError
 from .._types import JobState
 from ._local_runtime import OPENMP_WAIT_ENV
 from ._local_store import ModelFolder, write_atomic
@@ -44,23 +44,29 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
         return None
     log = os.open(folder.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE)
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(folder.path), str(lock_fd)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            pass_fds=(lock_fd,),
-            cwd=folder.path,  # not the caller's folder, whose sources would shadow the install
-            env={OPENMP_WAIT_ENV: "PASSIVE", **os.environ},  # see prefer_passive_openmp
-            start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
-            close_fds=True,
-        )
+        process = _spawn(folder, lock_fd, log)
+    except OSError as exc:
+        raise BackendError(f"could not start a training worker: {exc.strerror}") from exc
     finally:
         os.close(log)
         os.close(lock_fd)  # the child holds the lock now
     # Reap the worker when it ends (no zombie, no "still running" warning for the handle).
     threading.Thread(target=process.wait, name="pii-gemini-local-reaper", daemon=True).start()
     return process.pid
+
+
+def _spawn(folder: ModelFolder, lock_fd: int, log: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", __name__, str(folder.path), str(lock_fd)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        pass_fds=(lock_fd,),
+        cwd=folder.path,  # not the caller's folder, whose sources would shadow the install
+        env={OPENMP_WAIT_ENV: "PASSIVE", **os.environ},  # see prefer_passive_openmp
+        start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
+        close_fds=True,
+    )
 
 
 def run(folder: ModelFolder, lock_fd: int) -> None:

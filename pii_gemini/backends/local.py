@@ -377,6 +377,7 @@ class LocalBackend(Backend):
     def close(self) -> None:
         """Stop the generation thread and drop loaded models (training workers go on)."""
         self._batcher.close()
+        self.generator.clear()
 
     def _source(self, model: str) -> ModelSource:
         model_id = model_id_of(model)
