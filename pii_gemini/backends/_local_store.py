@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from .._types import LossSnapshot, TuningExample
+from ._fake_state import _write_atomically  # the one atomic replace of the backends
 from ._local_card import ModelCard
 
 __all__ = ["ModelFolder", "model_id_of", "write_atomic"]
 
 _MODEL_PREFIX = "tunedModels/"
 _JOB_SUFFIX = "/operations/tune"
-_PRIVATE = 0o600  # training data and logs: owner only
 
 try:  # POSIX; elsewhere a dead worker is not detected (see has_locks)
     import fcntl as _fcntl
@@ -58,16 +58,12 @@ def model_id_of(name: str) -> str | None:
     return rest
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` so a reader (or a crash) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 if mode is None else mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so a reader (or a crash) never sees half a file.
+
+    The file is readable by its owner only (``mkstemp``'s mode), as training data must be.
+    """
+    _write_atomically(path, text.encode("utf-8"))
 
 
 class ModelFolder:
@@ -111,7 +107,7 @@ class ModelFolder:
             + "\n"
             for ex in examples
         )
-        write_atomic(self.data_dir / f"{split}.jsonl", lines, mode=_PRIVATE)
+        write_atomic(self.data_dir / f"{split}.jsonl", lines)
 
     def read_data(self, split: str) -> list[TuningExample]:
         """The examples of ``split`` (empty when there are none)."""
