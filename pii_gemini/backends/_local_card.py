@@ -1,9 +1,10 @@
 """The model card of a locally tuned model: what it was trained from, how, and how it went.
 
-One ``card.json`` per model folder records the training contract (base checkpoint, prompt
-template, target format, prompt format), the hyperparameters (the Tuner's three and the
-LoRA ones), the data size (never the data: a SHA-256 of it, to tell two runs apart), the
-job's state and the final losses. ``LocalBackend`` lists, describes and deletes models from
+One ``card.json`` per model folder records the training contract (the base checkpoint, the
+``TrainingContract`` - prompt template, instruction, target - the Tuner sends, and the
+prompt format), the hyperparameters (the Tuner's three and the LoRA ones), the data size
+(never the data: a SHA-256 of it, to tell two runs apart), the job's state and the final
+losses. ``LocalBackend`` lists, describes and deletes models from
 these cards; the training worker reads its settings from the card and writes its outcome
 back. Pure Python: reading a card never imports torch.
 """
@@ -19,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._types import Hyperparameters, JobState, TuningExample
+from .._types import Hyperparameters, JobState, TrainingContract, TuningExample
 
-__all__ = ["CARD_FORMAT", "ModelCard", "data_digest", "infer_contract"]
+__all__ = ["CARD_FORMAT", "ModelCard", "data_digest", "infer_target"]
 
 CARD_FORMAT = 1  # bump when a field changes meaning
 _ENTITY_LINE = re.compile(r"[A-Z][A-Z0-9_]*: .+|NONE")
@@ -33,8 +34,9 @@ class ModelCard:
 
     ``prompt_format`` is ``"chat"`` (the tokenizer's chat template wraps each prompt as a
     user turn), ``"plain"`` (the prompt as it is) or ``"auto"`` until the worker has looked
-    at the tokenizer. ``contract`` says whether ``prompt_template``/``target`` were given
-    by the caller or inferred from the examples.
+    at the tokenizer. ``contract`` is the one the Tuner sent (its ``target`` is empty
+    without a prompt builder: then ``inferred_target`` is the answer format read off the
+    examples, for people; masking only follows a contract that was given).
     """
 
     name: str
@@ -49,9 +51,8 @@ class ModelCard:
     data_sha256: str = ""
     display_name: str = ""
     description: str = ""
-    prompt_template: str | None = None
-    target: str | None = None
-    contract: str = "inferred"
+    contract: TrainingContract | None = None
+    inferred_target: str | None = None
     prompt_format: str = "auto"
     lora_rank: int = 8
     lora_alpha: int = 16
@@ -93,9 +94,8 @@ class ModelCard:
             "base_model": self.base_model,
             "base_path": self.base_path,
             "contract": {
-                "prompt_template": self.prompt_template,
-                "target": self.target,
-                "source": self.contract,
+                **(dataclasses.asdict(self.contract) if self.contract else {}),
+                "inferred_target": self.inferred_target,
                 "prompt_format": self.prompt_format,
             },
             "hyperparameters": {
@@ -153,9 +153,8 @@ class ModelCard:
             description=data.get("description", ""),
             base_model=data["base_model"],
             base_path=data["base_path"],
-            prompt_template=contract.get("prompt_template"),
-            target=contract.get("target"),
-            contract=contract.get("source", "inferred"),
+            contract=_contract(contract),
+            inferred_target=contract.get("inferred_target"),
             prompt_format=contract.get("prompt_format", "auto"),
             hyperparameters=Hyperparameters(
                 epoch_count=int(hp["epoch_count"]),
@@ -202,6 +201,17 @@ def now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+def _contract(data: dict[str, Any]) -> TrainingContract | None:
+    if "target" not in data:
+        return None
+    return TrainingContract(
+        target=str(data.get("target", "")),
+        template=str(data.get("template", "")),
+        instruction=str(data.get("instruction", "")),
+        token=str(data.get("token", "")),
+    )
+
+
 def _iso(when: _dt.datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
@@ -223,35 +233,10 @@ def data_digest(*parts: Sequence[TuningExample]) -> str:
     return digest.hexdigest()
 
 
-def infer_contract(examples: Sequence[TuningExample]) -> tuple[str | None, str]:
-    """The prompt template and target a set of examples follows, read off the examples.
-
-    The template is the prompts' common head and tail, each cut back to a line boundary
-    (so an input that happens to start like every other cannot leak into it), with
-    ``{input}`` between; None when the prompts share no whole line. The target is
-    ``entities`` when every answer is a JSON list, ``entity_lines`` when every answer is
-    ``LABEL: value`` lines or ``NONE``, else ``masked_text``.
-    """
-    prompts = [ex.text_input for ex in examples]
-    head = _common_prefix(prompts)
-    head = head[: head.rfind("\n") + 1]
-    tail = _common_prefix([p[len(head) :][::-1] for p in prompts])[::-1]
-    tail = tail[tail.find("\n") :] if "\n" in tail else ""
-    template = f"{head}{{input}}{tail}" if (head or tail) and len(prompts) > 1 else None
-    return template, _infer_target([ex.output for ex in examples])
-
-
-def _common_prefix(texts: Sequence[str]) -> str:
-    if not texts:
-        return ""
-    low, high = min(texts), max(texts)  # the common prefix of all is theirs
-    size = 0
-    while size < min(len(low), len(high)) and low[size] == high[size]:
-        size += 1
-    return low[:size]
-
-
-def _infer_target(outputs: Sequence[str]) -> str:
+def infer_target(outputs: Sequence[str]) -> str:
+    """The answer format of ``outputs``: ``entities`` when every answer is a JSON list,
+    ``entity_lines`` when every one is ``LABEL: value`` lines or ``NONE``, else
+    ``masked_text`` (what the card records when the Tuner sent no contract)."""
     if all(_is_json_list(text) for text in outputs):
         return "entities"
     if all(

@@ -71,6 +71,7 @@ class Generator:
         self._limit = memory_limit_gb
         self._cache_size = max(cache_size, 1)
         self._models: OrderedDict[ModelSource, _Loaded] = OrderedDict()
+        self._codecs: dict[ModelSource, PromptCodec] = {}
         self._lock = threading.Lock()
         self._device: str | None = None
 
@@ -88,10 +89,20 @@ class Generator:
                 if base_or_adapter in (source.base_path, source.adapter_path):
                     del self._models[source]
 
+    def count_tokens(self, source: ModelSource, text: str) -> int:
+        """Tokens of ``text`` as a prompt of ``source`` (its tokenizer only is loaded)."""
+        with self._lock:
+            codec = self._codecs.get(source)
+            if codec is None:
+                codec = PromptCodec(load_tokenizer(Path(source.base_path)), source.prompt_format)
+                self._codecs[source] = codec
+        return len(codec.prompt_ids(text))
+
     def clear(self) -> None:
         """Drop every loaded model."""
         with self._lock:
             self._models.clear()
+            self._codecs.clear()
 
     def generate(
         self, source: ModelSource, prompts: Sequence[str], config: GenerationConfig

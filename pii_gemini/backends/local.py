@@ -15,7 +15,7 @@ folder under ``models_dir`` with its LoRA adapter and model card (``_local_store
   concurrent callers as one batch (``_local_batch``): the Masker's concurrency is the
   batch size, capped at ``max_batch_size``.
 
-A Gemini model name (the Tuner's default ``source_model``) stands for ``base_model``. The
+The Tuner's default ``source_model`` (``DEFAULT_BASE_MODEL``) stands for ``base_model``. The
 stack (torch, transformers, peft) is the ``local`` extra; without it the constructor raises
 BackendUnavailableError saying what to install. Needs POSIX ``flock`` to detect a dead
 worker (Linux, macOS).
@@ -46,7 +46,7 @@ from .._types import (
     TuningSpec,
 )
 from ._local_batch import Batcher
-from ._local_card import ModelCard, data_digest, infer_contract, now
+from ._local_card import ModelCard, data_digest, infer_target, now
 from ._local_generate import Generator, ModelSource
 from ._local_runtime import check_stack, prefer_passive_openmp, resolve_base, stack_versions
 from ._local_store import ModelFolder, model_id_of
@@ -78,7 +78,6 @@ DEFAULT_TARGET_MODULES = (
 )
 _WORKERS = ("process", "thread")
 _FINISH_WAIT_S = 10.0  # how long delete waits for a finished worker to let go of its folder
-_GEMINI_NAME = re.compile(r"(models/)?gemini[\w.-]*")  # the Tuner's default and its kin
 
 
 def default_models_dir() -> Path:
@@ -109,6 +108,8 @@ class LocalBackend(Backend):
     """
 
     name: ClassVar[str] = "local"
+    #: Stands for this backend's ``base_model`` setting (which defaults to it).
+    default_source_model: ClassVar[str | None] = DEFAULT_BASE_MODEL
 
     def __init__(
         self,
@@ -190,7 +191,6 @@ class LocalBackend(Backend):
         base_path = resolve_base(base_name)
         self.models_dir.mkdir(parents=True, exist_ok=True)
         folder = self._new_folder(spec)
-        inferred_template, inferred_target = infer_contract(spec.examples)
         given = spec.contract is not None and bool(spec.contract.target)
         rank, alpha, dropout, modules = self.lora
         card = ModelCard(
@@ -206,9 +206,8 @@ class LocalBackend(Backend):
             data_sha256=data_digest(spec.examples, spec.validation),
             display_name=spec.display_name or "",
             description=spec.description or "",
-            prompt_template=spec.contract.template if spec.contract and given else inferred_template,
-            target=spec.contract.target if spec.contract and given else inferred_target,
-            contract="given" if given else "inferred",
+            contract=spec.contract,
+            inferred_target=None if given else infer_target([ex.output for ex in spec.examples]),
             prompt_format=self.prompt_format,
             lora_rank=rank,
             lora_alpha=alpha,
@@ -232,6 +231,18 @@ class LocalBackend(Backend):
         with folder.control_lock():
             self._start(folder)
         return self._job_info(folder, folder.read_card())
+
+    def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
+        """The job an earlier create of ``spec`` made (same client token), or None."""
+        token = spec.client_token
+        for folder in self._folders() if token else []:
+            try:
+                card = folder.read_card()
+            except (OSError, ValueError, KeyError):
+                continue
+            if card.contract is not None and card.contract.token == token:
+                return self._job_info(folder, card)
+        return None
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
         """The job as of now; restarts a crashed worker from its last checkpoint."""
@@ -339,11 +350,8 @@ class LocalBackend(Backend):
 
     def list_models(self) -> list[TunedModelInfo]:
         """Every model folder with a readable card, oldest first."""
-        if not self.models_dir.is_dir():
-            return []
         found: list[TunedModelInfo] = []
-        for path in sorted(self.models_dir.iterdir()):
-            folder = ModelFolder(self.models_dir, path.name)
+        for folder in self._folders():
             try:
                 found.append(_model_info(folder, folder.read_card()))
             except (OSError, ValueError, KeyError):
@@ -374,19 +382,23 @@ class LocalBackend(Backend):
         source = self._source(model)
         return self._batcher.submit((source, config or GenerationConfig()), prompt)
 
+    def count_tokens(self, model: str, text: str) -> int:
+        """Tokens ``text`` takes as input of ``model``, counted by its tokenizer."""
+        return self.generator.count_tokens(self._source(model, ready=False), text)
+
     def close(self) -> None:
         """Stop the generation thread and drop loaded models (training workers go on)."""
         self._batcher.close()
         self.generator.clear()
 
-    def _source(self, model: str) -> ModelSource:
+    def _source(self, model: str, *, ready: bool = True) -> ModelSource:
         model_id = model_id_of(model)
         if model_id is None:
             name = self._base_name(model)
             return ModelSource(name, str(resolve_base(name)), None, self.prompt_format)
         folder = self._folder(model)
         card = folder.read_card()
-        if card.state is not JobState.SUCCEEDED:
+        if ready and card.state is not JobState.SUCCEEDED:
             raise InvalidRequestError(
                 f"model {card.name} is {card.state.value}, not ready to generate", code=400
             )
@@ -398,7 +410,14 @@ class LocalBackend(Backend):
     # -- names ----------------------------------------------------------------------------
 
     def _base_name(self, source_model: str) -> str:
-        return self.base_model if _GEMINI_NAME.fullmatch(source_model) else source_model
+        """The class default (what the Tuner sends when given no base) is ``base_model``."""
+        return self.base_model if source_model == DEFAULT_BASE_MODEL else source_model
+
+    def _folders(self) -> list[ModelFolder]:
+        if not self.models_dir.is_dir():
+            return []
+        paths = sorted(p for p in self.models_dir.iterdir() if p.is_dir())
+        return [ModelFolder(self.models_dir, p.name) for p in paths]
 
     def _folder(self, name: str) -> ModelFolder:
         model_id = model_id_of(name)
@@ -436,4 +455,5 @@ def _model_info(folder: ModelFolder, card: ModelCard) -> TunedModelInfo:
         snapshots=tuple(folder.read_losses()),
         create_time=card.create_time,
         update_time=card.update_time,
+        contract=card.contract if card.contract and card.contract.target else None,
     )

@@ -18,8 +18,14 @@ from _local_support import BUILDER
 
 from pii_gemini import Masker, MaskStatus, Tuner, TuningJob
 from pii_gemini._exceptions import InvalidRequestError, NotFoundError
-from pii_gemini._types import GenerationConfig, JobState, TunedModelInfo
-from pii_gemini.backends.local import LocalBackend
+from pii_gemini._types import (
+    GenerationConfig,
+    JobState,
+    TunedModelInfo,
+    TuningExample,
+    TuningSpec,
+)
+from pii_gemini.backends.local import DEFAULT_BASE_MODEL, LocalBackend
 from pii_gemini.cli import main as cli_main
 
 EPOCHS = 100  # four rows, one batch a step: 100 steps memorise them
@@ -81,8 +87,13 @@ def test_tuning_lowers_the_loss_with_a_real_progress_bar(tuned: Tuned) -> None:
 def test_the_card_records_the_training_contract(tuned: Tuned, tiny_base: Path) -> None:
     card = tuned.backend.model_card(tuned.model.name)
     assert card.base_model == str(tiny_base)
-    assert card.prompt_template == BUILDER.format("{input}")
-    assert (card.target, card.contract, card.prompt_format) == ("entity_lines", "given", "chat")
+    assert card.contract is not None and card.prompt_format == "chat"
+    assert (card.contract.target, card.contract.template, card.contract.instruction) == (
+        "entity_lines",
+        BUILDER.template,
+        BUILDER.instruction,
+    )
+    assert tuned.model.contract == card.contract and card.inferred_target is None
     hp = card.hyperparameters
     assert (hp.epoch_count, hp.batch_size, hp.learning_rate) == (EPOCHS, 4, 0.01)
     assert (card.lora_rank, card.lora_alpha, card.train_examples) == (16, 32, 4)
@@ -106,6 +117,7 @@ def test_the_adapter_reloads_in_a_new_backend(tuned: Tuned, tiny_base: Path) -> 
         [listed] = again.list_models()
         assert listed.name == tuned.model.name and listed.state is JobState.SUCCEEDED
         assert listed.hyperparameters == tuned.model.hyperparameters
+        assert listed.contract == tuned.model.contract
         for prompt, answer in zip(tuned.train["text_input"], tuned.train["output"], strict=True):
             generation = again.generate(tuned.model.name, prompt)
             assert generation.text == answer
@@ -129,12 +141,14 @@ def test_generation_counts_tokens_and_stops_at_the_budget(tuned: Tuned, tiny_bas
     assert full.output_tokens == len(tokenizer(answer, add_special_tokens=False)["input_ids"])
     assert cut.finish_reason == "MAX_TOKENS" and cut.output_tokens == 3
     assert answer.startswith(cut.text or "-") and cut.prompt_tokens == full.prompt_tokens
-    base = tuned.backend.generate("models/gemini-1.5-flash-001-tuning", prompt)  # = base_model
+    assert tuned.backend.count_tokens(tuned.model.name, prompt) == full.prompt_tokens
+    base = tuned.backend.generate(DEFAULT_BASE_MODEL, prompt)  # stands for base_model
     assert base.prompt_tokens == full.prompt_tokens and base.text != answer
 
 
 def test_the_masker_masks_through_it_in_batches(tuned: Tuned) -> None:
-    masker = Masker(tuned.backend, tuned.model.name, prompt_builder=BUILDER, concurrency=4)
+    masker = Masker.for_model(tuned.backend, tuned.model.name, concurrency=4)  # its contract
+    assert masker.target == "entity_lines"
     before = len(tuned.backend._batcher.batch_sizes)
     results = masker.mask_many(list(tuned.train["source_text"]))
     assert [r.status for r in results] == [MaskStatus.OK] * 4
@@ -156,6 +170,20 @@ def test_models_list_and_status_on_the_command_line(
     assert cli_main(["status", tuned.job.name, "--backend", "local"]) == 0
     out = capsys.readouterr().out
     assert "SUCCEEDED" in out and f"{EPOCHS}/{EPOCHS} steps" in out
+
+
+def test_a_lost_create_is_found_by_its_client_token(tuned: Tuned) -> None:
+    card = tuned.backend.model_card(tuned.model.name)
+    assert card.contract is not None and card.contract.token
+    rows = tuple(
+        TuningExample(p, o)
+        for p, o in zip(tuned.train["text_input"], tuned.train["output"], strict=True)
+    )
+    again = TuningSpec(DEFAULT_BASE_MODEL, rows, client_token=card.contract.token)
+    found = tuned.backend.find_tuning_job(again)
+    assert found is not None and found.name == tuned.job.name
+    other = TuningSpec(DEFAULT_BASE_MODEL, rows, client_token="0123456789ab")
+    assert tuned.backend.find_tuning_job(other) is None
 
 
 def test_names_it_does_not_have_are_not_found(tuned: Tuned) -> None:

@@ -5,20 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
-from pii_gemini._types import Hyperparameters, JobState, TuningExample
-from pii_gemini.backends._local_card import ModelCard, data_digest, infer_contract
-from pii_gemini.dataset import PromptBuilder
-
-TEXTS = ["Dear Ann, call 555-0101.", "Dear Bob, hi.", "Hello Zoé from Lyon"]
-MASKED = [
-    "Dear [FIRSTNAME], call [PHONENUMBER].",
-    "Dear [FIRSTNAME], hi.",
-    "Hello [FIRSTNAME] from [CITY]",
-]
-
-
-def _examples(builder: PromptBuilder, outputs: list[str]) -> list[TuningExample]:
-    return [TuningExample(builder.format(t), o) for t, o in zip(TEXTS, outputs, strict=True)]
+from pii_gemini._types import Hyperparameters, JobState, TrainingContract, TuningExample
+from pii_gemini.backends._local_card import ModelCard, data_digest, infer_target
 
 
 def test_card_round_trips_through_json() -> None:
@@ -33,9 +21,7 @@ def test_card_round_trips_through_json() -> None:
         total_steps=150,
         train_examples=100,
         validation_examples=10,
-        prompt_template="Mask:\n{input}\n",
-        target="entity_lines",
-        contract="given",
+        contract=TrainingContract("entity_lines", "{instruction}\n{input}\n", "Mask:", "ab12"),
         prompt_format="chat",
         target_modules=("q_proj", "v_proj"),
         final_train_loss=0.25,
@@ -50,11 +36,15 @@ def test_card_round_trips_through_json() -> None:
     assert again == card
     data = json.loads(card.to_json())
     assert data["contract"] == {
-        "prompt_template": "Mask:\n{input}\n",
         "target": "entity_lines",
-        "source": "given",
+        "template": "{instruction}\n{input}\n",
+        "instruction": "Mask:",
+        "token": "ab12",
+        "inferred_target": None,
         "prompt_format": "chat",
     }
+    without = ModelCard.from_json(card.replace(contract=None, inferred_target="entities").to_json())
+    assert without.contract is None and without.inferred_target == "entities"
     assert data["final"] == {"train_loss": 0.25, "validation_loss": 0.5}
     assert data["data"]["train_examples"] == 100
 
@@ -77,22 +67,11 @@ def test_replace_moves_the_update_time() -> None:
     assert done.update_time is not None and done.update_time > old
 
 
-def test_infer_contract_reads_the_template_and_each_target() -> None:
-    builder = PromptBuilder()
-    masked = _examples(builder, MASKED)
-    assert infer_contract(masked) == (builder.format("{input}"), "masked_text")
-    lines = _examples(builder, ["FIRSTNAME: Ann\nPHONENUMBER: 555-0101", "FIRSTNAME: Bob", "NONE"])
-    assert infer_contract(lines)[1] == "entity_lines"
-    entities = _examples(builder, ['[{"label": "FIRSTNAME", "value": "Ann"}]', "[]", "[]"])
-    assert infer_contract(entities)[1] == "entities"
-
-
-def test_infer_contract_keeps_shared_input_words_out_of_the_template() -> None:
-    # every input starts with "Dear " and ends with "." - neither belongs to the template
-    builder = PromptBuilder(template="Q:\n{input}\nA:\n", instruction="")
-    rows = [TuningExample(builder.format(t), "x") for t in ("Dear Ann.", "Dear Bob.")]
-    assert infer_contract(rows)[0] == "Q:\n{input}\nA:\n"
-    assert infer_contract(rows[:1])[0] is None  # one prompt cannot tell template from input
+def test_infer_target_tells_the_three_answer_formats_apart() -> None:
+    assert infer_target(["Dear [FIRSTNAME], call [PHONENUMBER].", "Hi."]) == "masked_text"
+    assert infer_target(["FIRSTNAME: Ann\nPHONENUMBER: 555-0101", "NONE"]) == "entity_lines"
+    assert infer_target(['[{"label": "FIRSTNAME", "value": "Ann"}]', "[]"]) == "entities"
+    assert infer_target(["FIRSTNAME: Ann", "Dear [FIRSTNAME]"]) == "masked_text"  # mixed
 
 
 def test_data_digest_tells_data_apart_and_ignores_nothing() -> None:
