@@ -15,7 +15,7 @@ folder under ``models_dir`` with its LoRA adapter and model card (``_local_store
   concurrent callers as one batch (``_local_batch``): the Masker's concurrency is the
   batch size, capped at ``max_batch_size``.
 
-The Tuner's default ``source_model`` (``DEFAULT_BASE_MODEL``) stands for ``base_model``. The
+``base_model`` is the ``default_source_model`` the Tuner tunes when given none. The
 stack (torch, transformers, peft) is the ``local`` extra; without it the constructor raises
 BackendUnavailableError saying what to install. Needs POSIX ``flock`` to detect a dead
 worker (Linux, macOS).
@@ -108,8 +108,6 @@ class LocalBackend(Backend):
     """
 
     name: ClassVar[str] = "local"
-    #: Stands for this backend's ``base_model`` setting (which defaults to it).
-    default_source_model: ClassVar[str | None] = DEFAULT_BASE_MODEL
 
     def __init__(
         self,
@@ -156,6 +154,9 @@ class LocalBackend(Backend):
             raise ConfigError(f"lora_dropout must be in [0, 1), got {lora_dropout!r}")
         self.models_dir = Path(models_dir).expanduser() if models_dir else default_models_dir()
         self.base_model = base_model or os.environ.get(BASE_MODEL_ENV) or DEFAULT_BASE_MODEL
+        # What Tuner.tune and `tune` use when given no base: per instance, since it is a
+        # setting here (the base class declares the cloud backends' fixed defaults).
+        self.default_source_model = self.base_model  # type: ignore[misc]
         self.device = device
         self.worker = worker
         self.threads = threads
@@ -187,7 +188,7 @@ class LocalBackend(Backend):
             raise InvalidRequestError(
                 "the local backend tunes base checkpoints only, not tuned models", code=400
             )
-        base_name = self._base_name(spec.source_model)
+        base_name = spec.source_model
         base_path = resolve_base(base_name)
         self.models_dir.mkdir(parents=True, exist_ok=True)
         folder = self._new_folder(spec)
@@ -394,8 +395,7 @@ class LocalBackend(Backend):
     def _source(self, model: str, *, ready: bool = True) -> ModelSource:
         model_id = model_id_of(model)
         if model_id is None:
-            name = self._base_name(model)
-            return ModelSource(name, str(resolve_base(name)), None, self.prompt_format)
+            return ModelSource(model, str(resolve_base(model)), None, self.prompt_format)
         folder = self._folder(model)
         card = folder.read_card()
         if ready and card.state is not JobState.SUCCEEDED:
@@ -408,10 +408,6 @@ class LocalBackend(Backend):
         return ModelSource(card.name, base, str(folder.adapter_dir), card.prompt_format)
 
     # -- names ----------------------------------------------------------------------------
-
-    def _base_name(self, source_model: str) -> str:
-        """The class default (what the Tuner sends when given no base) is ``base_model``."""
-        return self.base_model if source_model == DEFAULT_BASE_MODEL else source_model
 
     def _folders(self) -> list[ModelFolder]:
         if not self.models_dir.is_dir():

@@ -25,7 +25,7 @@ from pii_gemini._types import (
     TuningExample,
     TuningSpec,
 )
-from pii_gemini.backends.local import DEFAULT_BASE_MODEL, LocalBackend
+from pii_gemini.backends.local import LocalBackend
 from pii_gemini.cli import main as cli_main
 
 EPOCHS = 100  # four rows, one batch a step: 100 steps memorise them
@@ -86,7 +86,7 @@ def test_tuning_lowers_the_loss_with_a_real_progress_bar(tuned: Tuned) -> None:
 
 def test_the_card_records_the_training_contract(tuned: Tuned, tiny_base: Path) -> None:
     card = tuned.backend.model_card(tuned.model.name)
-    assert card.base_model == str(tiny_base)
+    assert card.base_model == str(tiny_base) == tuned.backend.default_source_model
     assert card.contract is not None and card.prompt_format == "chat"
     assert (card.contract.target, card.contract.template, card.contract.instruction) == (
         "entity_lines",
@@ -142,7 +142,7 @@ def test_generation_counts_tokens_and_stops_at_the_budget(tuned: Tuned, tiny_bas
     assert cut.finish_reason == "MAX_TOKENS" and cut.output_tokens == 3
     assert answer.startswith(cut.text or "-") and cut.prompt_tokens == full.prompt_tokens
     assert tuned.backend.count_tokens(tuned.model.name, prompt) == full.prompt_tokens
-    base = tuned.backend.generate(DEFAULT_BASE_MODEL, prompt)  # stands for base_model
+    base = tuned.backend.generate(str(tiny_base), prompt)  # the untuned base
     assert base.prompt_tokens == full.prompt_tokens and base.text != answer
 
 
@@ -179,10 +179,10 @@ def test_a_lost_create_is_found_by_its_client_token(tuned: Tuned) -> None:
         TuningExample(p, o)
         for p, o in zip(tuned.train["text_input"], tuned.train["output"], strict=True)
     )
-    again = TuningSpec(DEFAULT_BASE_MODEL, rows, client_token=card.contract.token)
+    again = TuningSpec(card.base_model, rows, client_token=card.contract.token)
     found = tuned.backend.find_tuning_job(again)
     assert found is not None and found.name == tuned.job.name
-    other = TuningSpec(DEFAULT_BASE_MODEL, rows, client_token="0123456789ab")
+    other = TuningSpec(card.base_model, rows, client_token="0123456789ab")
     assert tuned.backend.find_tuning_job(other) is None
 
 
