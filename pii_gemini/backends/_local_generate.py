@@ -30,6 +30,7 @@ from ._local_runtime import (
     load_tokenizer,
     memory_error,
     pick_device,
+    stack,
 )
 
 __all__ = ["Generator", "ModelSource"]
@@ -133,9 +134,8 @@ class Generator:
                 tokenizer = load_tokenizer(base)
                 model = load_model(base, self.device, threads=self._threads)
                 if source.adapter_path is not None:
-                    from peft import PeftModel
-
-                    model = PeftModel.from_pretrained(model, source.adapter_path)
+                    peft = stack("peft")
+                    model = peft.PeftModel.from_pretrained(model, source.adapter_path)
                     model = model.merge_and_unload()
             except Exception as exc:
                 if is_out_of_memory(exc):
@@ -156,9 +156,8 @@ class Generator:
     def _decode(
         self, loaded: _Loaded, prompts: Sequence[str], config: GenerationConfig
     ) -> list[Generation]:
-        import torch
-        from transformers import GenerationConfig as HFGenerationConfig
-
+        torch = stack("torch")
+        hf_generation_config = stack("transformers").GenerationConfig
         codec = loaded.codec
         encoded = [codec.prompt_ids(p) for p in prompts]
         budgets = [self._budget(len(ids), config) for ids in encoded]
@@ -182,7 +181,7 @@ class Generator:
             out = loaded.model.generate(
                 input_ids=torch.tensor(ids, device=self.device),
                 attention_mask=torch.tensor(mask, device=self.device),
-                generation_config=HFGenerationConfig(**settings),
+                generation_config=hf_generation_config(**settings),
             )
         answers: list[Generation] = []
         for row, prompt_ids, budget in zip(out[:, width:].tolist(), encoded, budgets, strict=True):

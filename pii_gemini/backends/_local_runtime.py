@@ -8,7 +8,7 @@
 * ``load_tokenizer``/``load_model`` and ``PromptCodec`` - the checkpoint, and prompts and
   answers as token ids, shared by training and generation so both use one prompt format.
 
-torch and transformers are imported inside functions: importing this module is free.
+The stack is imported inside functions, through ``stack``: importing this module is free.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "pick_dtype",
     "prefer_passive_openmp",
     "resolve_base",
+    "stack",
     "stack_versions",
 ]
 
@@ -53,6 +54,16 @@ _OVERHEAD_BYTES = 320 * 1024**2  # the framework itself
 _LOGIT_COPIES = 5
 _LAYER_COPIES = 10
 _BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def stack(module: str) -> Any:
+    """Import ``module`` of the local extra (torch, transformers, peft, ...), as Any.
+
+    Through importlib, so that type checkers never read the stack's sources: they are
+    large and partly typed, and the mypyc build (which type-checks everything the
+    compiled modules reach, the package's __init__ included) took minutes more with them.
+    """
+    return importlib.import_module(module)
 
 
 def check_stack() -> None:
@@ -107,14 +118,14 @@ def resolve_base(name: str) -> Path:
         return folder.resolve()
     if not _HUB_ID.fullmatch(name):
         raise NotFoundError(f"base model folder {folder} does not exist", code=404)
-    from huggingface_hub import constants, snapshot_download
-
+    hub = stack("huggingface_hub")
     try:
-        return Path(snapshot_download(name, local_files_only=True))
+        return Path(hub.snapshot_download(name, local_files_only=True))
     except (OSError, ValueError) as exc:
+        cache = stack("huggingface_hub.constants").HF_HUB_CACHE
         raise NotFoundError(
             f"base model {name} is not on this machine (looked for a folder {folder} and in "
-            f"the Hugging Face cache {constants.HF_HUB_CACHE}); fetch it once with "
+            f"the Hugging Face cache {cache}); fetch it once with "
             f"`hf download {name}` (accept its licence on huggingface.co first) or pass "
             "the folder of a downloaded checkpoint",
             code=404,
@@ -125,18 +136,14 @@ def pick_device(requested: str | None) -> str:
     """``requested``, else the first CUDA GPU when there is one, else the CPU."""
     if requested:
         return requested
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if stack("torch").cuda.is_available() else "cpu"
 
 
 def pick_dtype(device: str) -> str:
     """float32 on the CPU; bfloat16 (or float16 on older GPUs) on a GPU."""
     if not device.startswith("cuda"):
         return "float32"
-    import torch
-
-    return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "bfloat16" if stack("torch").cuda.is_bf16_supported() else "float16"
 
 
 def _model_config(folder: Path) -> dict[str, Any]:
@@ -168,8 +175,7 @@ def _activation_bytes(config: dict[str, Any], tokens: int, dtype_bytes: int) -> 
 def _available_bytes(device: str) -> int | None:
     """Free memory on ``device`` (RAM for the CPU), or None when it cannot be told."""
     if device.startswith("cuda"):
-        import torch
-
+        torch = stack("torch")
         free, _total = torch.cuda.mem_get_info(torch.device(device))
         return int(free)
     try:
@@ -238,23 +244,18 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def load_tokenizer(folder: Path) -> Any:
     """The tokenizer of the checkpoint in ``folder``, offline."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    return stack("transformers").AutoTokenizer.from_pretrained(folder, local_files_only=True)
 
 
 def load_model(folder: Path, device: str, *, threads: int | None = None) -> Any:
     """The model of the checkpoint in ``folder`` on ``device`` (float32 on the CPU), offline."""
-    import torch
-    from transformers import AutoModelForCausalLM
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+    torch, transformers = stack("torch"), stack("transformers")
+    stack("transformers.utils.logging").disable_progress_bar()
     if threads:
         torch.set_num_threads(threads)
     dtype = getattr(torch, pick_dtype(device))
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=dtype)
-    return model.to(device)
+    auto = transformers.AutoModelForCausalLM
+    return auto.from_pretrained(folder, local_files_only=True, dtype=dtype).to(device)
 
 
 class PromptCodec:

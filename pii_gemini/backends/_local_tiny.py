@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 __all__ = ["TINY_CHAT_TEMPLATE", "build_tiny_checkpoint"]
 
@@ -46,29 +45,27 @@ def build_tiny_checkpoint(
     """
     import re
 
-    from ._local_runtime import prefer_passive_openmp
+    from ._local_runtime import prefer_passive_openmp, stack
 
     prefer_passive_openmp()
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
+    torch, tok, hf = stack("torch"), stack("tokenizers"), stack("transformers")
 
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     corpus = list(texts)
     labels = sorted({m for t in corpus for m in re.findall(_LABEL_TOKENS_FROM, t)})
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
+    bpe = tok.Tokenizer(tok.models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = tok.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = tok.decoders.ByteLevel()
+    trainer = tok.trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=_SPECIAL,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        initial_alphabet=tok.pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(corpus, trainer=trainer)
     bpe.add_tokens(labels)
-    tokenizer: Any = PreTrainedTokenizerFast(
+    tokenizer = hf.PreTrainedTokenizerFast(
         tokenizer_object=bpe,
         bos_token="<bos>",
         eos_token="<eos>",
@@ -82,7 +79,7 @@ def build_tiny_checkpoint(
 
     torch.manual_seed(seed)
     heads = 4
-    config = Gemma3TextConfig(
+    config = hf.Gemma3TextConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
@@ -99,6 +96,6 @@ def build_tiny_checkpoint(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    model = Gemma3ForCausalLM(config)
+    model = hf.Gemma3ForCausalLM(config)
     model.save_pretrained(out)
     return out

@@ -32,6 +32,7 @@ from ._local_runtime import (
     memory_error,
     pick_device,
     pick_dtype,
+    stack,
 )
 from ._local_store import ModelFolder, write_atomic
 
@@ -60,8 +61,7 @@ def train(folder: ModelFolder) -> None:
 
 
 def _train(folder: ModelFolder, card: ModelCard) -> None:
-    import torch
-
+    torch = stack("torch")
     device = pick_device(None if card.device == "auto" else card.device)
     base_path = Path(card.base_path)
     codec = PromptCodec(load_tokenizer(base_path), card.prompt_format)
@@ -158,22 +158,20 @@ def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
 
 
 def _with_lora(model: Any, card: ModelCard) -> Any:
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
+    peft = stack("peft")
+    config = peft.LoraConfig(
         r=card.lora_rank,
         lora_alpha=card.lora_alpha,
         lora_dropout=card.lora_dropout,
         target_modules=list(card.target_modules),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+    return peft.get_peft_model(model, config)
 
 
 def _collate(batch: Sequence[Encoded], pad_id: int, device: str) -> tuple[Any, Any, Any]:
     """Right-padded input ids, attention mask and labels as tensors on ``device``."""
-    import torch
-
+    torch = stack("torch")
     width = max(len(ids) for ids, _ in batch)
     ids = [row + [pad_id] * (width - len(row)) for row, _ in batch]
     mask = [[1] * len(row) + [0] * (width - len(row)) for row, _ in batch]
@@ -194,8 +192,7 @@ def _step(
     device: str,
 ) -> float:
     """One optimizer step on ``batch``; its mean token loss."""
-    import torch
-
+    torch = stack("torch")
     ids, mask, labels = _collate(batch, pad_id, device)
     loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
     loss.backward()
@@ -209,8 +206,7 @@ def _validation_loss(
     model: Any, rows: Sequence[Encoded], batch_size: int, pad_id: int, device: str
 ) -> float:
     """Mean loss per answer token over the validation examples."""
-    import torch
-
+    torch = stack("torch")
     model.eval()
     total, tokens = 0.0, 0
     with torch.no_grad():
@@ -226,15 +222,14 @@ def _validation_loss(
 
 def _save_checkpoint(folder: ModelFolder, model: Any, optimizer: Any, step: int) -> None:
     """Adapter and optimizer state at ``step``; ``latest`` moves only once both are written."""
-    import torch
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
+    torch = stack("torch")
+    peft, safetensors = stack("peft"), stack("safetensors.torch")
 
     target = folder.checkpoint_dir / f"step-{step:08d}"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    weights = {k: v.detach().contiguous() for k, v in get_peft_model_state_dict(model).items()}
-    save_file(weights, str(target / "adapter.safetensors"))
+    weights = {k: v.detach().contiguous() for k, v in peft.get_peft_model_state_dict(model).items()}
+    safetensors.save_file(weights, str(target / "adapter.safetensors"))
     torch.save(optimizer.state_dict(), target / "optimizer.pt")
     write_atomic(folder.checkpoint_dir / _LATEST, target.name)
     for old in folder.checkpoint_dir.glob("step-*"):
@@ -247,11 +242,11 @@ def _restore(folder: ModelFolder, model: Any, optimizer: Any) -> int:
     pointer = folder.checkpoint_dir / _LATEST
     if not pointer.is_file():
         return 0
-    import torch
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+    torch = stack("torch")
+    peft, safetensors = stack("peft"), stack("safetensors.torch")
 
     source = folder.checkpoint_dir / pointer.read_text(encoding="utf-8").strip()
-    set_peft_model_state_dict(model, load_file(str(source / "adapter.safetensors")))
+    weights = safetensors.load_file(str(source / "adapter.safetensors"))
+    peft.set_peft_model_state_dict(model, weights)
     optimizer.load_state_dict(torch.load(source / "optimizer.pt", weights_only=True))
     return int(source.name.removeprefix("step-"))

@@ -1,4 +1,4 @@
-"""The local backend's training worker: a thread, or a process of its own.
+"""The local backend's training worker: a thread, or a process of its own, and its supervision.
 
 ``start_worker`` runs ``_local_train.train`` for one model folder, either in a daemon
 thread of the caller or (the default) in a new Python process started with
@@ -6,6 +6,9 @@ thread of the caller or (the default) in a new Python process started with
 goes on after the command that started it returns, like a cloud job. Either way the worker
 holds the folder's ``worker.lock`` (the fd the caller claimed is handed over) until it ends:
 the lock is how pollers tell a live worker from a crashed one.
+
+``supervise`` is what a poll runs for an unfinished job: a worker whose lock is free has
+died, and a new one resumes the job from its last checkpoint.
 
 An error ends the job FAILED with a one-line reason: the library's own message, or only
 the exception's class for anything else (a foreign message might quote the data); the
@@ -18,17 +21,20 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
 from .._exceptions import BackendError, PiiGeminiError
 from .._types import JobState
+from ._local_card import ModelCard
 from ._local_runtime import OPENMP_WAIT_ENV
 from ._local_store import ModelFolder, write_atomic
 
-__all__ = ["main", "run", "start_worker"]
+__all__ = ["await_worker_exit", "main", "run", "start_worker", "supervise", "tidy"]
 
 _PRIVATE = 0o600
+_FINISH_WAIT_S = 10.0  # how long to wait for a finished worker to let go of its folder
 
 
 def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
@@ -67,6 +73,60 @@ def _spawn(folder: ModelFolder, lock_fd: int, log: int) -> subprocess.Popen[byte
         start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
         close_fds=True,
     )
+
+
+def supervise(folder: ModelFolder, card: ModelCard, *, mode: str, max_restarts: int) -> ModelCard:
+    """The card of an unfinished job, after restarting its worker if it died.
+
+    Call it under the folder's control lock. A dead worker's job resumes from its last
+    checkpoint in a new worker (``mode``), or ends CANCELLED (a cancel was asked for) or
+    FAILED (it already died ``max_restarts`` times).
+    """
+    lock = folder.claim_worker_lock()
+    if lock is None:
+        return card  # alive
+    try:
+        card = folder.read_card()  # the worker writes its last state before it lets go
+        if card.state.is_terminal:
+            return card
+        if folder.cancel_requested():
+            card = card.replace(state=JobState.CANCELLED)
+        elif card.restarts >= max_restarts:
+            card = card.replace(
+                state=JobState.FAILED,
+                error=f"the training worker stopped {card.restarts + 1} times without "
+                f"finishing (out of memory?); see {folder.log_path}",
+            )
+        else:
+            folder.write_card(card.replace(restarts=card.restarts + 1))
+            start_worker(folder, lock, mode=mode)
+            lock = None
+            return folder.read_card()
+        folder.write_card(card)
+        folder.discard_work_files()
+        return card
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def tidy(folder: ModelFolder) -> None:
+    """Drop what a finished job's worker left (it died between its last write and this)."""
+    lock = folder.claim_worker_lock()
+    if lock is not None:
+        folder.discard_work_files()
+        os.close(lock)
+
+
+def await_worker_exit(folder: ModelFolder) -> int | None:
+    """The worker lock once a finishing worker lets go of it (None after a few seconds)."""
+    deadline = time.monotonic() + _FINISH_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        lock = folder.claim_worker_lock()
+        if lock is not None:
+            return lock
+    return None
 
 
 def run(folder: ModelFolder, lock_fd: int) -> None:

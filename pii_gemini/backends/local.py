@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import shutil
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -50,7 +49,7 @@ from ._local_card import ModelCard, data_digest, infer_target, now
 from ._local_generate import Generator, ModelSource
 from ._local_runtime import check_stack, prefer_passive_openmp, resolve_base, stack_versions
 from ._local_store import ModelFolder, model_id_of
-from ._local_worker import start_worker
+from ._local_worker import await_worker_exit, start_worker, supervise, tidy
 from .base import Backend
 
 __all__ = [
@@ -77,7 +76,6 @@ DEFAULT_TARGET_MODULES = (
     "down_proj",
 )
 _WORKERS = ("process", "thread")
-_FINISH_WAIT_S = 10.0  # how long delete waits for a finished worker to let go of its folder
 
 
 def default_models_dir() -> Path:
@@ -98,7 +96,7 @@ class LocalBackend(Backend):
         job = Tuner(backend, poll_interval=1).tune(train, epoch_count=2,
                                                    prompt_builder=builder)
         model = job.wait()                     # a progress bar with the latest loss
-        Masker(backend, model.name, prompt_builder=builder, concurrency=8).mask(text)
+        Masker.for_model(backend, model.name, concurrency=8).mask(text)
 
     Training settings (``lora_*``, ``max_seq_len``, ``checkpoint_every``, ``eval_every``,
     ``seed``) are recorded on each model's card. ``worker="thread"`` trains inside this
@@ -230,7 +228,10 @@ class LocalBackend(Backend):
             folder.write_data("validation", spec.validation)
         folder.write_card(card)
         with folder.control_lock():
-            self._start(folder)
+            lock = folder.claim_worker_lock()
+            if lock is None:
+                raise AlreadyExistsError(f"a worker already trains {folder.name}", code=409)
+            start_worker(folder, lock, mode=self.worker)
         return self._job_info(folder, folder.read_card())
 
     def find_tuning_job(self, spec: TuningSpec) -> TuningJobInfo | None:
@@ -251,9 +252,9 @@ class LocalBackend(Backend):
         with folder.control_lock():
             card = folder.read_card()
             if not card.state.is_terminal:
-                card = self._supervise(folder, card)
+                card = supervise(folder, card, mode=self.worker, max_restarts=self.max_restarts)
             elif folder.has_work_files():
-                self._tidy(folder)
+                tidy(folder)
         return self._job_info(folder, card)
 
     def cancel_tuning_job(self, name: str) -> None:
@@ -271,59 +272,6 @@ class LocalBackend(Backend):
                     folder.discard_work_files()
                 finally:
                     os.close(lock)
-
-    def _supervise(self, folder: ModelFolder, card: ModelCard) -> ModelCard:
-        """Called under the control lock for an unfinished job: restart it if its worker died."""
-        lock = folder.claim_worker_lock()
-        if lock is None:
-            return card  # alive
-        try:
-            card = folder.read_card()  # the worker writes its last state before it lets go
-            if card.state.is_terminal:
-                return card
-            if folder.cancel_requested():
-                card = card.replace(state=JobState.CANCELLED)
-            elif card.restarts >= self.max_restarts:
-                card = card.replace(
-                    state=JobState.FAILED,
-                    error=f"the training worker stopped {card.restarts + 1} times without "
-                    f"finishing (out of memory?); see {folder.log_path}",
-                )
-            else:
-                folder.write_card(card.replace(restarts=card.restarts + 1))
-                start_worker(folder, lock, mode=self.worker)
-                lock = None
-                return folder.read_card()
-            folder.write_card(card)
-            folder.discard_work_files()
-            return card
-        finally:
-            if lock is not None:
-                os.close(lock)
-
-    def _tidy(self, folder: ModelFolder) -> None:
-        """Drop what a finished job's worker left (it died between its last write and this)."""
-        lock = folder.claim_worker_lock()
-        if lock is not None:
-            folder.discard_work_files()
-            os.close(lock)
-
-    @staticmethod
-    def _await_worker_exit(folder: ModelFolder) -> int | None:
-        """The worker lock once a finishing worker lets go of it (None after a few seconds)."""
-        deadline = time.monotonic() + _FINISH_WAIT_S
-        while time.monotonic() < deadline:
-            time.sleep(0.01)
-            lock = folder.claim_worker_lock()
-            if lock is not None:
-                return lock
-        return None
-
-    def _start(self, folder: ModelFolder) -> None:
-        lock = folder.claim_worker_lock()
-        if lock is None:
-            raise AlreadyExistsError(f"a worker already trains {folder.name}", code=409)
-        start_worker(folder, lock, mode=self.worker)
 
     def _job_info(self, folder: ModelFolder, card: ModelCard) -> TuningJobInfo:
         snapshots = tuple(folder.read_losses())
@@ -365,7 +313,7 @@ class LocalBackend(Backend):
         with folder.control_lock():
             lock = folder.claim_worker_lock()
             if lock is None and folder.read_card().state.is_terminal:
-                lock = self._await_worker_exit(folder)  # it is writing its last files
+                lock = await_worker_exit(folder)  # it is writing its last files
             if lock is None:
                 raise InvalidRequestError(
                     f"{folder.name} is still training: cancel its job first", code=400
