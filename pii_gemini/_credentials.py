@@ -11,7 +11,7 @@ imports it, so the arrows point one way; what the backends share lives in ``back
 Environment variables read:
 
 =========================  =============================================================
-``PII_GEMINI_BACKEND``     ``fake`` (default), ``gemini`` or ``vertex``
+``PII_GEMINI_BACKEND``     ``fake`` (default), ``gemini``, ``vertex`` or ``local``
 ``GOOGLE_API_KEY``         Gemini API key (``GEMINI_API_KEY`` is read first, as google-
                            generativeai does; google-genai prefers ``GOOGLE_API_KEY``)
 ``PII_GEMINI_AUTH``        ``adc``: use Application Default Credentials for ``gemini``
@@ -20,6 +20,8 @@ Environment variables read:
 ``PII_GEMINI_GCS_URI``     ``gs://bucket/prefix`` for Vertex training data
 ``PII_GEMINI_ENDPOINT``    another server for either backend (the local emulator)
 ``PII_GEMINI_ACCESS_TOKEN`` a fixed OAuth access token for ``vertex`` (tests, emulator)
+``PII_GEMINI_LOCAL_DIR``   where ``local`` keeps tuned models (~/.local/share/pii-gemini/models)
+``PII_GEMINI_LOCAL_BASE_MODEL`` the Gemma checkpoint ``local`` tunes (a folder or a HF id)
 =========================  =============================================================
 """
 
@@ -33,7 +35,7 @@ from .backends.base import Backend
 
 __all__ = ["BACKEND_NAMES", "adc_credentials", "backend_name", "make_backend"]
 
-BACKEND_NAMES: tuple[str, ...] = ("fake", "gemini", "vertex")
+BACKEND_NAMES: tuple[str, ...] = ("fake", "gemini", "vertex", "local")
 
 
 def backend_name(name: str | None = None) -> str:
@@ -121,4 +123,8 @@ def make_backend(name: str | None = None, **kwargs: Any) -> Backend:
         return FakeBackend(**kwargs)
     if chosen == "gemini":
         return _gemini(dict(kwargs))
+    if chosen == "local":  # torch & co. are imported only when it tunes or generates
+        from .backends.local import LocalBackend
+
+        return LocalBackend(**kwargs)
     return _vertex(dict(kwargs))

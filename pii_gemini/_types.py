@@ -194,7 +194,7 @@ class TuningSpec:
     ``client_token`` identifies this request: backends record it with the job (Gemini API:
     the tuned model id; Vertex: a label and the staged file name) so that a create whose
     answer was lost can be found instead of repeated. ``validation`` rows are sent as
-    Vertex's validation dataset.
+    Vertex's validation dataset; the local backend measures its validation loss on them.
     """
 
     source_model: str
@@ -215,12 +215,17 @@ class TuningSpec:
 
 @dataclass(frozen=True)
 class LossSnapshot:
-    """Mean training loss after one step, as the service reports it."""
+    """Mean training loss after one step, as the service reports it.
+
+    ``validation_loss`` is the mean loss on the validation examples, for the steps where a
+    backend measured it (the local backend, when a validation split is given); else None.
+    """
 
     step: int
     epoch: int
     mean_loss: float
     compute_time: _dt.datetime | None = None
+    validation_loss: float | None = None
 
 
 @dataclass(frozen=True)

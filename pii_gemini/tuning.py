@@ -384,17 +384,23 @@ class TuningJob:
         return model if len(model) > len(own) else own
 
     def snapshots(self) -> pd.DataFrame:
-        """Loss per step as of the last poll: columns step, epoch, mean_loss, compute_time."""
+        """Loss per step as of the last poll: columns step, epoch, mean_loss, compute_time,
+        and validation_loss (NaN between measurements) when the backend measured any."""
+        snapshots = self._snapshot_list()
+        columns = list(_SNAPSHOT_COLUMNS)
+        if any(s.validation_loss is not None for s in snapshots):
+            columns.append("validation_loss")
         rows = [
             {
                 "step": s.step,
                 "epoch": s.epoch,
                 "mean_loss": s.mean_loss,
                 "compute_time": s.compute_time,
+                "validation_loss": s.validation_loss,
             }
-            for s in self._snapshot_list()
+            for s in snapshots
         ]
-        frame: pd.DataFrame = pd.DataFrame(rows, columns=_SNAPSHOT_COLUMNS)
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
         return frame
 
     def loss_by_epoch(self) -> pd.DataFrame:
@@ -431,6 +437,11 @@ class TuningJob:
             linestyle="--",
             label="mean loss per epoch",
         )
+        if "validation_loss" in frame.columns:
+            measured = frame.dropna(subset=["validation_loss"])
+            ax.plot(
+                measured["step"], measured["validation_loss"], marker="s", label="validation loss"
+            )
         ax.set_xlabel("step")
         ax.set_ylabel("mean loss")
         ax.set_title(f"Tuning loss: {self.model}")

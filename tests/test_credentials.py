@@ -41,7 +41,7 @@ def test_default_is_fake_and_env_chooses(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PII_GEMINI_BACKEND", " Gemini ")
     assert backend_name() == "gemini"
     assert backend_name("vertex") == "vertex"  # the argument wins
-    assert BACKEND_NAMES == ("fake", "gemini", "vertex")
+    assert BACKEND_NAMES == ("fake", "gemini", "vertex", "local")
 
 
 def test_fake_takes_keyword_arguments() -> None:

@@ -1,8 +1,9 @@
 """Backends: where tuning and generation actually happen.
 
 ``FakeBackend`` runs in memory; ``GeminiBackend`` (google-generativeai) and ``VertexBackend``
-(google-genai) talk to Google. Those two are loaded on first access, so importing
-``pii_gemini`` never imports a Google SDK.
+(google-genai) talk to Google; ``LocalBackend`` tunes and runs Gemma on this machine (the
+``local`` extra). Those three are loaded on first access, so importing ``pii_gemini`` never
+imports a Google SDK or PyTorch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .fake import FakeBackend
 
 if TYPE_CHECKING:
     from .gemini import GeminiBackend
+    from .local import LocalBackend
     from .vertex import VertexBackend
 
 __all__ = [
@@ -22,12 +24,13 @@ __all__ = [
     "FakeBackend",
     "FakeService",
     "GeminiBackend",
+    "LocalBackend",
     "Progression",
     "ServiceError",
     "VertexBackend",
 ]
 
-_LAZY = {"GeminiBackend": ".gemini", "VertexBackend": ".vertex"}
+_LAZY = {"GeminiBackend": ".gemini", "LocalBackend": ".local", "VertexBackend": ".vertex"}
 
 
 def __getattr__(name: str) -> Any:
