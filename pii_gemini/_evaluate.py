@@ -32,8 +32,11 @@ from .labels import ALL_LABELS
 __all__ = ["as_texts", "evaluate", "same_length"]
 
 
-def as_texts(values: Iterable[Any], name: str) -> list[str]:
-    """``values`` as a list of str (None, NA and NaN become ""); anything else is a DatasetError."""
+def as_texts(values: Iterable[Any], name: str, fill: Sequence[str] = ()) -> list[str]:
+    """``values`` as a list of str; anything else is a DatasetError.
+
+    None, NA and NaN (missing) become ``fill[i]`` when there is one, else "".
+    """
     if isinstance(values, str):
         raise ConfigError(f"{name} must be a sequence of texts, not a single str")
     out: list[str] = []
@@ -41,7 +44,7 @@ def as_texts(values: Iterable[Any], name: str) -> list[str]:
         if isinstance(v, str):
             out.append(v)
         elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            out.append("")
+            out.append(fill[i] if i < len(fill) else "")
         else:
             raise DatasetError(f"{name}[{i}] is {type(v).__name__}, expected str", row=i)
     return out
@@ -68,7 +71,8 @@ def evaluate(
     languages: Iterable[Any] | None = options.get("languages")
     model: str | None = options.get("model")
     srcs = as_texts(sources, "sources")
-    preds = as_texts(predictions, "predictions")
+    # a missing prediction (a row the model did not mask) is scored as its unmasked source
+    preds = as_texts(predictions, "predictions", fill=srcs)
     if gold_spans is None and references is None:
         raise ConfigError("evaluate needs references or gold_spans")
     refs = as_texts(references, "references") if references is not None else None

@@ -140,12 +140,15 @@ def evaluate(
     ``{"value", "start", "end", "label"}`` dicts or Spans) when given, else from aligning
     ``references`` (the gold masked texts) to the sources. ``labels`` is the label set used to
     count invented labels (default: every ai4privacy label). With ``clean`` each answer first
-    goes through chatter removal and placeholder normalisation. ``safety_net_spans`` (one
-    sequence of Spans or ``{start, end, label}`` dicts per row, ``MaskResult.safety_net_spans``)
-    adds ``safety_net_caught``: gold values a safety-net span covers that no span of the
-    model covers (predictions may include the safety net's masking or not). ``languages``
-    (one ISO code per row, e.g. the dataset's ``language`` column) adds the per-language
-    table; ``model`` names what made the predictions (chart titles, the markdown heading).
+    goes through chatter removal and placeholder normalisation. A missing prediction (None,
+    NA or NaN: a row the model did not mask, as ``mask_dataframe`` writes it) is scored as
+    its unmasked source text, its values leaked; an empty string is an empty answer.
+    ``safety_net_spans`` (one sequence of Spans or ``{start, end, label}`` dicts per row,
+    ``MaskResult.safety_net_spans``) adds ``safety_net_caught``: gold values a safety-net
+    span covers that no span of the model covers (predictions may include the safety net's
+    masking or not). ``languages`` (one ISO code per row, e.g. the dataset's ``language``
+    column) adds the per-language table; ``model`` names what made the predictions (chart
+    titles, the markdown heading).
     """
     options: dict[str, Any] = dict(locals())  # the keyword arguments, passed on as they are
     del options["sources"], options["predictions"]
@@ -177,7 +180,12 @@ def evaluate_results(
     clean: bool = True,
 ) -> EvaluationReport:
     """:func:`evaluate` on a Masker's output: sources, masked texts and safety-net spans
-    taken from the ``MaskResult`` list (a row without a masked text counts as empty).
+    taken from the ``MaskResult`` list.
+
+    A row the model did not mask (failed, blocked, empty or truncated: no masked text) is
+    scored as its unmasked source text, so its values count as leaked and as not found:
+    what reaches a reader of such a row is the source or nothing, never a masked text, and
+    a failure must not make the scores look better.
 
     Spans are recovered from the masked texts, so use an operator that writes placeholders
     (``replace`` or ``numbered``) for results you want to score.
@@ -188,7 +196,7 @@ def evaluate_results(
             raise ConfigError(f"results[{i}] is {type(r).__name__}, not a MaskResult")
     return evaluate(
         [r.text for r in rows],
-        [r.masked_text if r.masked_text is not None else "" for r in rows],
+        [r.masked_text if r.masked_text is not None else r.text for r in rows],
         references=references,
         gold_spans=gold_spans,
         labels=labels,

@@ -445,6 +445,40 @@ def test_mask_errors(run: Callable[..., Run], prepared: Path, tmp_path: Path) ->
     assert wrong_out.code == 2
 
 
+def test_evaluate_counts_rows_mask_left_unmasked(
+    run: Callable[..., Run], prepared: Path, tuned: str, tmp_path: Path
+) -> None:
+    test_file, pred = prepared / "test.jsonl", tmp_path / "pred.jsonl"
+    assert run("mask", str(test_file), str(pred), "--model", tuned, "--id-column", "id").code == 0
+    masked = _read_jsonl(pred)
+    good = run("evaluate", str(pred), "--gold", str(test_file))
+    assert good.code == 0 and "not masked" not in good.out + good.err
+
+    def leak_rate(out: str) -> float:
+        return float(next(ln for ln in out.splitlines() if "| leak_rate |" in ln).split("|")[2])
+
+    # every row failed: the output a consumer gets is the source (or nothing), never clean
+    failed = masked.assign(status="failed", masked_text=None, error="TransientBackendError")
+    all_failed = tmp_path / "all_failed.jsonl"
+    failed.to_json(all_failed, orient="records", lines=True)
+    result = run("evaluate", str(all_failed), "--gold", str(test_file), "-o",
+                 str(tmp_path / "r.md"))  # fmt: skip
+    assert result.code == 4, result.err
+    assert "40 of 40 rows were not masked (failed=40)" in result.err
+    assert "40 of 40 rows were not masked" in (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert leak_rate(result.out) == 1.0  # scored as the unmasked source: every value leaks
+
+    # some rows failed or were blocked: counted, and the scores get worse, never better
+    part = masked.copy()
+    part.loc[:4, ["status", "masked_text"]] = ["failed", None]
+    part.loc[5, ["status", "masked_text"]] = ["blocked", None]
+    some = tmp_path / "some.jsonl"
+    part.to_json(some, orient="records", lines=True)
+    result = run("evaluate", str(some), "--gold", str(test_file))
+    assert result.code == 4 and "6 of 40 rows were not masked (failed=5, blocked=1)" in result.err
+    assert leak_rate(result.out) > leak_rate(good.out)
+
+
 def test_evaluate_errors(run: Callable[..., Run], prepared: Path, tmp_path: Path) -> None:
     test_file = str(prepared / "test.jsonl")
     assert run("evaluate", str(tmp_path / "none.jsonl"), "--gold", test_file).code == 3

@@ -481,6 +481,9 @@ def test_report_counts_what_the_safety_net_caught() -> None:
     bare = evaluate_results(make(safety_net=False).mask_many(texts), gold_spans=gold)
     assert bare.safety_net_caught == 0 and bare.leak_rate > 0
     failed = MaskResult(texts[0], None, MaskStatus.FAILED, error="x")
-    assert evaluate_results([failed], gold_spans=gold[:1]).safety_net_caught == 0
+    unmasked = evaluate_results([failed], gold_spans=gold[:1])
+    assert unmasked.safety_net_caught == 0
+    # a row the model did not mask is scored as its source: its values leak, none is found
+    assert unmasked.leak_rate == 1.0 and unmasked.strict.recall == 0.0
     with pytest.raises(ConfigError, match="MaskResult"):
         evaluate_results(["text"], gold_spans=gold[:1])  # type: ignore[list-item]

@@ -155,11 +155,21 @@ def test_kept_value_counted() -> None:
 
 
 def test_refusal_and_missing_prediction() -> None:
-    preds = ["I cannot provide personal information.", None, float("nan"), SOURCES[3]]
+    preds = ["I cannot provide personal information.", "", "", SOURCES[3]]
     r = metrics.evaluate(SOURCES, preds, gold_spans=GOLD)
     assert r.refusal_rate == 0.25
-    assert r.strict.recall == 0.0 and r.leak_rate == 0.0
+    assert r.strict.recall == 0.0 and r.leak_rate == 0.0  # an empty answer leaks nothing
     assert r.preservation_rate < 0.5
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_a_missing_prediction_is_scored_as_its_unmasked_source(missing: object) -> None:
+    # a row the model did not mask (mask_dataframe writes None) reaches its reader as the
+    # source or not at all: it must not score as a clean answer
+    r = metrics.evaluate(SOURCES[:2], [REFERENCES[0], missing], gold_spans=GOLD[:2])
+    same = metrics.evaluate(SOURCES[:2], [REFERENCES[0], SOURCES[1]], gold_spans=GOLD[:2])
+    assert r.summary() == same.summary()
+    assert r.rows()["leaked"].tolist() == [0, len(GOLD[1])]
 
 
 def test_gold_spans_accept_strings_and_spans() -> None:

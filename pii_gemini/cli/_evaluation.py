@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +11,12 @@ import pandas as pd
 
 from .._exceptions import DatasetError
 from ._common import (
+    EXIT_INCOMPLETE,
     EXIT_OK,
     PROG,
     echo,
     existing_file,
+    hint,
     open_backend,
     poll_interval,
     positive_float,
@@ -25,6 +28,7 @@ from ._common import (
 if TYPE_CHECKING:
     from ._common import Subparsers
 
+_OK = "ok"  # the status of a row `mask` masked (see MaskStatus)
 _DEMO_METRICS = (
     ("exact_match", "exact match"),
     ("strict_f1", "strict span F1"),
@@ -34,16 +38,41 @@ _DEMO_METRICS = (
 )
 
 
-def _predictions_for(pred: pd.DataFrame, gold: pd.DataFrame) -> list[str]:
-    """The predicted masked texts in gold order, joined on ``id`` or on the row number."""
+def _predictions_for(pred: pd.DataFrame, gold: pd.DataFrame) -> tuple[list[str], Counter[str]]:
+    """The texts to score in gold order (joined on ``id`` or on the row number), and the
+    statuses of the rows ``mask`` left unmasked.
+
+    A row without a masked text (``status`` failed, blocked, empty or truncated) is scored
+    as its unmasked source text: what reaches a reader of that row is the source or
+    nothing, so its values count as leaked and none as found, never as a clean answer.
+    """
     if "masked_text" not in pred.columns:
         raise DatasetError(
             "predictions file has no 'masked_text' column (write it with `pii-gemini mask`)",
             column="masked_text",
         )
-    texts = ["" if not isinstance(t, str) else t for t in pred["masked_text"].tolist()]
-    ordered: list[str] = _in_gold_order(pred, gold, texts)
-    return ordered
+    statuses = pred["status"].tolist() if "status" in pred.columns else [_OK] * len(pred)
+    rows = _in_gold_order(
+        pred, gold, list(zip(pred["masked_text"].tolist(), statuses, strict=True))
+    )
+    texts: list[str] = []
+    unmasked: Counter[str] = Counter()
+    for (text, status), source in zip(rows, gold["source_text"].tolist(), strict=True):
+        if isinstance(text, str) and status == _OK:
+            texts.append(text)
+        else:
+            unmasked[status if isinstance(status, str) and status != _OK else "no text"] += 1
+            texts.append(source)
+    return texts, unmasked
+
+
+def _unmasked_note(unmasked: Counter[str], n_rows: int) -> str:
+    """One line saying how many rows were scored as their source, and why."""
+    why = ", ".join(f"{status}={n}" for status, n in unmasked.most_common())
+    return (
+        f"{unmasked.total()} of {n_rows} rows were not masked ({why}) and are scored as "
+        "their unmasked source text: their values count as leaked"
+    )
 
 
 def _in_gold_order(pred: pd.DataFrame, gold: pd.DataFrame, values: list[Any]) -> list[Any]:
@@ -103,7 +132,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     pred = read_table(args.predictions)
     gold = load_pii_dataset(str(existing_file(args.gold)))
-    predictions = _predictions_for(pred, gold)
+    predictions, unmasked = _predictions_for(pred, gold)
     nets = None
     if "safety_net_spans" in pred.columns:  # written by `mask`: the report counts catches
         raw = [v if isinstance(v, list) else [] for v in pred["safety_net_spans"].tolist()]
@@ -113,6 +142,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         model=Path(args.predictions).name,
     )  # fmt: skip
     markdown = report.to_markdown()
+    note = _unmasked_note(unmasked, len(gold)) if unmasked else None
+    if note is not None:
+        markdown = f"> {note}.\n\n{markdown}"
     if args.output:
         out = Path(args.output).expanduser()
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +152,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     echo(markdown)
     if args.plots:
         echo(f"plots: {Path(args.plots).expanduser() / 'recall.png'}")
+    if note is not None:
+        hint(f"{note}; run `{PROG} mask` again to retry them")
+        return EXIT_INCOMPLETE
     return EXIT_OK
 
 
@@ -176,7 +211,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 masked[["id", "masked_text", "mask_status", "mask_error"]],
                 out / f"predictions_{label}.jsonl",
             )
-            predictions = ["" if not isinstance(t, str) else t for t in masked["masked_text"]]
+            # a row left unmasked is scored as its source (see _predictions_for)
+            predictions = [
+                t if isinstance(t, str) else src
+                for t, src in zip(masked["masked_text"], sources, strict=True)
+            ]
             reports[label] = _evaluate_and_write(
                 sources, predictions, test, str(out), name=f"recall_{label}.png",
                 model=f"{label} ({model})",
