@@ -303,6 +303,17 @@ def test_mask_then_evaluate(
     assert not [v for v in values if len(v) > 3 and v in console]
 
 
+def test_mask_prints_its_summary_once_on_stdout(
+    prepared: Path, tuned: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # without -q: the progress bar goes to stderr, the summary (a result) only to stdout
+    argv = ["mask", str(prepared / "test.jsonl"), str(tmp_path / "p.jsonl"), "--model", tuned]
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.count("40 rows masked") == 1 and "rows masked" not in err
+    assert "masking test.jsonl" in err  # the bar
+
+
 def test_mask_numbered_with_vault_then_unmask(
     run: Callable[..., Run], prepared: Path, tuned: str, tmp_path: Path
 ) -> None:

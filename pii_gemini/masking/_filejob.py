@@ -188,7 +188,7 @@ class FileJob:
         finally:
             summary = run.summary(skipped)
             report(summary)
-            bar.close(summary)
+            bar.close()  # the summary is returned (and logged), not printed under the bar
         logger.info("mask_file: %s", summary)
         return summary
 

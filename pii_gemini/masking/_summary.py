@@ -208,9 +208,14 @@ class Progress:
             refresh=False,
         )
 
-    def close(self, summary: MaskSummary) -> None:
-        """Close the bar and print the run's summary under it."""
+    def close(self, summary: MaskSummary | None = None) -> None:
+        """Close the bar and print ``summary`` under it (``mask_many``, which returns rows).
+
+        ``mask_file`` returns its summary and passes none: whoever called it prints it
+        once (the CLI on stdout), not twice.
+        """
         if self._bar is not None:
             self._refresh()
             self._bar.close()
-            self._bar.write(str(summary), file=sys.stderr)
+            if summary is not None:
+                self._bar.write(str(summary), file=sys.stderr)
