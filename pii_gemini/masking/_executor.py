@@ -119,6 +119,7 @@ class RequestGate:
             run.check()
             if self._limiter.active:
                 self._limiter.acquire(estimate)
+                run.check()  # the run may have stopped while this waited for its slot
             started = time.perf_counter()
             answer = fn()
             # A moving average of request time; races between threads only drop samples.

@@ -4,6 +4,8 @@ a quota that will not refill within the run stops it at once."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,32 @@ def test_a_daily_quota_stops_at_once(tmp_path: Path) -> None:
     assert backend.calls <= 20 + 4  # at most the rows already in flight
     records = read_jsonl(tmp_path / "out.jsonl")
     assert 16 <= len(records) <= 20 and {r["status"] for r in records} == {"ok"}
+
+
+def test_no_request_starts_after_the_stop_even_from_a_rate_limit_wait() -> None:
+    # Worker A's request meets the daily quota while worker B waits for its rate-limit slot;
+    # once the run has stopped, B's wait ends and B must not send its request.
+    waiting, stopped = threading.Event(), threading.Event()
+
+    def quota(text: str, attempt: int) -> QuotaExhaustedError | None:
+        assert waiting.wait(5)  # B is in the limiter's wait
+        return QuotaExhaustedError("per day", quota="GenerateRequestsPerDay")
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:  # the limiter's wait (rpm=1: about a minute)
+        waiting.set()
+        assert stopped.wait(5)
+        now[0] += seconds
+
+    backend = ScriptedBackend(fault=quota)
+    masker = Masker(backend, MODEL, retry=fast_retry(5), sleep=sleep, clock=lambda: now[0],
+                    concurrency=2, requests_per_minute=1, cache=False)  # fmt: skip
+    with pytest.raises(QuotaExhaustedError):
+        masker.mask_many(["Row 0: Alice", "Row 1: Bob"])
+    stopped.set()
+    time.sleep(0.3)  # B, if it were to send, does so at once
+    assert backend.calls == 1
 
 
 @pytest.mark.parametrize("kind", ["quota", "outage"])
