@@ -279,6 +279,23 @@ class Emulator:
             return self.vertex.objects[key]
 
     # -- ready-made backends --------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """The variables that point ``make_backend("gemini"/"vertex")`` and the CLI here:
+        endpoint, fake key and token, project, location and a ``gs://`` staging URI.
+
+        Unset ``GEMINI_API_KEY`` beside them: with both keys set the two SDKs disagree on
+        which one wins (google-generativeai takes ``GEMINI_API_KEY``, google-genai
+        ``GOOGLE_API_KEY``).
+        """
+        return {
+            "PII_GEMINI_ENDPOINT": self.url,
+            "PII_GEMINI_ACCESS_TOKEN": self.bearer_token or DEFAULT_BEARER_TOKEN,
+            "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
+            "GOOGLE_API_KEY": self.api_key or DEFAULT_API_KEY,
+            "GOOGLE_CLOUD_PROJECT": "emulator-project",
+            "GOOGLE_CLOUD_LOCATION": "us-central1",
+        }
+
     def gemini_backend(self, **kwargs: Any) -> GeminiBackend:
         """A ``GeminiBackend`` talking to this emulator (REST, the emulator's key)."""
         from ..backends.gemini import GeminiBackend
@@ -350,20 +367,8 @@ def fake_backend(
                 kwargs["base_models"] = tuple(dict.fromkeys(bases + tuple(tunable_models)))
             emu = Emulator(**kwargs).start()
             saved = {k: os.environ.get(k) for k in _ENV_KEYS}
-            os.environ.update(
-                {
-                    "PII_GEMINI_ENDPOINT": emu.url,
-                    "PII_GEMINI_ACCESS_TOKEN": DEFAULT_BEARER_TOKEN,
-                    "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
-                    "GOOGLE_API_KEY": DEFAULT_API_KEY,
-                    "GOOGLE_CLOUD_PROJECT": "emulator-project",
-                    "GOOGLE_CLOUD_LOCATION": "us-central1",
-                }
-            )
-            # One key only: with both set google-genai warns, and the two SDKs disagree
-            # on which one wins (GEMINI_API_KEY for google-generativeai, GOOGLE_API_KEY
-            # for google-genai).
-            os.environ.pop("GEMINI_API_KEY", None)
+            os.environ.update(emu.environment())
+            os.environ.pop("GEMINI_API_KEY", None)  # one key only (see environment())
             _active.append((emu, saved))
             nested = False
     try:
