@@ -231,14 +231,22 @@ def _read_file(path: Path) -> pd.DataFrame:
     except DatasetError:
         raise
     except Exception as exc:  # pandas/pyarrow/json raise many types; messages may quote data
-        where = _bad_json_line(path) if suffix == ".jsonl" else None
-        detail = f"line {where} is not a JSON object" if where else type(exc).__name__
+        bad = _bad_json_line(path) if suffix == ".jsonl" else None
+        if bad is not None:
+            detail = f"line {bad[0]} {bad[1]}"
+        elif isinstance(exc, UnicodeDecodeError):
+            detail = f"byte {exc.start} {_NOT_UTF8}"
+        else:
+            detail = type(exc).__name__
         raise DatasetError(f"could not read {path.name} as {suffix}: {detail}") from exc
 
 
-def _bad_json_line(path: Path) -> int | None:
-    """The number of the first line of an (uncompressed) JSON-lines file that is not a JSON
-    object, to name it in the error; None if none is found."""
+_NOT_UTF8 = "is not UTF-8 text (if the file is Latin-1, convert it: iconv -f latin1 -t utf-8)"
+
+
+def _bad_json_line(path: Path) -> tuple[int, str] | None:
+    """The number of the first line of an (uncompressed) JSON-lines file that is not a UTF-8
+    JSON object, and what is wrong with it, to name it in the error; None if none is found."""
     if path.suffix.lower() in _COMPRESSIONS:
         return None
     with path.open("rb") as fh:
@@ -247,9 +255,11 @@ def _bad_json_line(path: Path) -> int | None:
                 continue
             try:
                 if not isinstance(json.loads(line), dict):
-                    return number
+                    return number, "is not a JSON object"
+            except UnicodeDecodeError:
+                return number, _NOT_UTF8
             except (ValueError, RecursionError):
-                return number
+                return number, "is not a JSON object"
     return None
 
 

@@ -129,3 +129,17 @@ def test_bad_source_and_arguments() -> None:
     for language in ("", [], [3]):
         with pytest.raises(ConfigError, match="language"):
             load_pii_dataset(raw, language=language)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_latin1_file_is_named_as_not_utf8(tmp_path: Path, suffix: str) -> None:
+    row = {"source_text": "Call René Müller.", "target_text": "Call [FIRSTNAME] [LASTNAME]."}
+    path = tmp_path / f"latin1{suffix}"
+    if suffix == ".jsonl":
+        text = json.dumps(row, ensure_ascii=False) + "\n"
+    else:
+        text = pd.DataFrame([row]).to_csv(index=False)
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"not UTF-8.*iconv -f latin1 -t utf-8") as info:
+        load_pii_dataset(path)
+    assert "René" not in str(info.value)
