@@ -30,3 +30,14 @@ def test_the_readme_tour_runs_top_to_bottom(
     assert getattr(summary, "ok", None) == 100  # every test row masked by mask_file
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
     assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 100
+
+
+def test_ci_installs_and_runs_what_the_readme_says_ci_runs() -> None:
+    readme = README.read_text(encoding="utf-8")
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if ln.startswith("# 3.") and "CI runs" in ln)
+    command = readme.splitlines()[readme.splitlines().index(line) + 1]
+    extras = re.search(r'pip install -e "(\.\[[a-z,]+\])"', command)
+    assert extras is not None and "-m pytest" in command
+    assert f'-m pip install --quiet -e "{extras.group(1)}"' in ci
+    assert '"$venv/bin/python" -m pytest -q' in ci
