@@ -168,7 +168,7 @@ def _iter_csv(
         encoding_errors="surrogateescape",
     )  # fmt: skip
     with reader:
-        for chunk in reader:
+        for chunk in _csv_chunks(reader, path):
             texts = chunk[text_column].tolist()
             ids = chunk[id_column].tolist() if id_column else [None] * len(texts)
             for text, row_id in zip(texts, ids, strict=True):
@@ -177,6 +177,24 @@ def _iter_csv(
                 else:
                     yield InputRow(index, _json_id(row_id), text)
                 index += 1
+
+
+def _csv_chunks(reader: Any, path: Path) -> Iterator[Any]:
+    """The chunks of a pandas CSV reader; a file pandas cannot parse (an unterminated quote,
+    a row with too many fields) is a DatasetError, not a crash."""
+    import pandas as pd
+
+    while True:
+        try:
+            chunk = next(reader)
+        except StopIteration:
+            return
+        except pd.errors.ParserError:  # its message may quote the file: named by type only
+            raise DatasetError(
+                f"could not parse {path.name} (ParserError: an unterminated quote or a row "
+                "with more fields than the header?)"
+            ) from None
+        yield chunk
 
 
 def _iter_parquet(
