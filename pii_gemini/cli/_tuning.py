@@ -99,6 +99,12 @@ def _hyperparameters(backend: Any, args: argparse.Namespace) -> dict[str, Any]:
     return {name: None if name in ignored else value for name, value in flags.items()}
 
 
+def _check_plot(backend: Any, args: argparse.Namespace) -> None:
+    """UsageError for ``--plot`` on a backend that reports no loss (before any work)."""
+    if args.plot and not backend.reports_loss:
+        raise UsageError(f"--plot: {backend.no_loss}; drop --plot")
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     from .._contract import write_model_card
     from ..tuning import Tuner
@@ -110,8 +116,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     validation = read_table(args.validation) if args.validation else None
     builder = _prompt_builder(card, train, args)
     with open_backend(args) as backend:
-        if args.plot and not backend.reports_loss:
-            raise UsageError(f"--plot: {backend.no_loss}; drop --plot")
+        _check_plot(backend, args)
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
         source = args.source_model or backend.default_source_model
         if source is None:
@@ -204,6 +209,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.plot and not args.wait:
         raise UsageError("--plot needs --wait")
     with open_backend(args) as backend:
+        _check_plot(backend, args)
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
         job = tuner.job(args.job)
         info = job.info

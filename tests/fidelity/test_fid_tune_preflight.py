@@ -125,6 +125,10 @@ def test_plot_on_vertex_is_refused_before_anything_is_sent(cli: Cli, lines: Path
                            "--wait", "--plot", "loss.png")  # fmt: skip
         assert code == 2 and "loss" in err and "vertex" in err
         assert _uploads_and_creates(emu) == []
+        job = "projects/p/locations/us-central1/tuningJobs/1"
+        code, _, err = cli("--backend", "vertex", "status", job, "--wait", "--plot", "l.png")
+        assert code == 2 and "no training loss" in err
+        assert emu.requests == []
 
 
 # -- 3. the base model against the dated catalogue ------------------------------------------
@@ -196,3 +200,47 @@ def test_bad_gcs_uri_error_quotes_what_the_user_typed(
         code, _, err = cli("--backend", "vertex", "tune", str(lines / "train.jsonl"))
     assert code == 2
     assert repr(uri) in err and "/x" not in err
+
+
+def test_an_unknown_base_model_is_named_in_the_generate_error(
+    cli: Cli, lines: Path, tmp_path: Path
+) -> None:
+    with fake_backend():
+        code, _, err = cli("--backend", "vertex", "mask", str(lines / "test.jsonl"),
+                           str(tmp_path / "out.jsonl"), "--model", "gemini-9-ultra")  # fmt: skip
+    assert code == 1 and "gemini-9-ultra" in err
+
+
+# -- the library: the same inference and refusals without the CLI ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("outputs", "target"),
+    [
+        (["I am [FIRSTNAME].", "No PII here."], "masked_text"),
+        (['[{"label":"FIRSTNAME","value":"Ann"}]', "[]"], "entities"),
+        (["FIRSTNAME: Ann\nCITY: Rome", "NONE"], "entity_lines"),
+        (["FIRSTNAME: Ann", "I am [FIRSTNAME]."], None),  # mixed: cannot tell
+    ],
+)
+def test_infer_target(outputs: list[str], target: str | None) -> None:
+    from pii_gemini._contract import infer_target
+
+    assert infer_target(outputs) == target
+
+
+def test_tuner_records_the_inferred_contract_and_vertex_steps_and_loss() -> None:
+    from pii_gemini import PromptBuilder, Tuner
+    from pii_gemini._exceptions import ConfigError
+    from pii_gemini.testing import Progression
+
+    builder = PromptBuilder(target="entity_lines")
+    pairs = [(builder.format(f"I am Bob {i}."), "FIRSTNAME: Bob") for i in range(20)]
+    with Emulator(progression=Progression.per_poll(50)) as emu, emu.vertex_backend() as backend:
+        job = Tuner(backend, poll_interval=0).tune(pairs)  # no prompt_builder given
+        assert job.contract is not None and job.contract.target == "entity_lines"
+        assert job.contract.template == builder.template
+        assert job.total_steps == job.info.total_steps  # the count Vertex reports
+        job.wait(progress=False)
+        with pytest.raises(ConfigError, match="no training loss"):
+            job.plot_loss()
