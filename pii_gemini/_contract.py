@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ __all__ = [
     "contract_from_description",
     "contract_of",
     "description_with_contract",
+    "infer_contract",
+    "infer_target",
     "new_client_token",
     "prompt_builder_for",
     "read_model_card",
@@ -40,6 +43,7 @@ MARKER = "pii-gemini:"
 _MARKER_RE = re.compile(r"(?m)^pii-gemini:(\{.*\})\s*$")
 _ID_MAX = 40  # Gemini API tuned model ids: [a-z]([a-z0-9-]{0,38}[a-z0-9])?
 _TOKEN_CHARS = 12  # hex digits of a client token (48 bits: no collision in practice)
+_ENTITY_LINE_RE = re.compile(r"[A-Z][A-Z0-9_]*: \S.*")  # PromptBuilder's entity_lines
 
 
 class _Prompter(Protocol):
@@ -96,6 +100,52 @@ def contract_from_description(description: str | None) -> TrainingContract | Non
         )
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def _target_of(output: str) -> str:
+    """The PromptBuilder target one ``output`` cell looks like."""
+    text = output.strip()
+    if text == "NONE" or all(_ENTITY_LINE_RE.fullmatch(line) for line in text.split("\n")):
+        return "entity_lines"
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if isinstance(items, list) and all(
+            isinstance(i, dict) and {"label", "value"} <= i.keys() for i in items
+        ):
+            return "entities"
+    return "masked_text"
+
+
+def infer_target(outputs: Iterable[str]) -> str | None:
+    """The target every ``output`` follows (``masked_text``, ``entities`` or
+    ``entity_lines``, as ``PromptBuilder`` writes them), or None when the rows disagree.
+
+    A model learns whatever format its outputs have; recording it lets masking read the
+    answers the same way instead of taking entity lines for a masked text.
+    """
+    found = {_target_of(output) for output in outputs}
+    return found.pop() if len(found) == 1 else None
+
+
+def infer_contract(examples: Sequence[Any]) -> TrainingContract | None:
+    """The contract of prompts made without a known ``PromptBuilder``: the target their
+    outputs follow, and the default template when every prompt has it (else none: the
+    template is unknown). None when the outputs mix formats."""
+    from .dataset import PromptBuilder
+
+    target = infer_target(ex.output for ex in examples)
+    if target is None:
+        return None
+    default = PromptBuilder()
+    if all(
+        ex.text_input.startswith(default.prefix) and ex.text_input.endswith(default.suffix)
+        for ex in examples
+    ):
+        return TrainingContract(target, default.template, default.instruction)
+    return TrainingContract(target)
 
 
 def check_prompter(contract: TrainingContract, prompter: object, model: str) -> None:

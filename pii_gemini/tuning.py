@@ -17,14 +17,15 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import pandas as pd
 from tqdm import tqdm
 
-from ._contract import new_client_token
+from ._contract import infer_contract, new_client_token
 from ._exceptions import (
     AlreadyExistsError,
     BackendError,
@@ -45,6 +46,7 @@ from ._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from .backends._catalogue import CHECKED, bare_model
 from .backends.base import Backend
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
 
     from .dataset import PromptBuilder
 
-__all__ = ["DEFAULT_SOURCE_MODEL", "Tuner", "TuningJob"]
+__all__ = ["DEFAULT_SOURCE_MODEL", "Tuner", "TuningJob", "ignored_hyperparameters"]
 
 #: The fake backend's default base model (it models the seed notebook's Gemini API). Each
 #: backend has its own default (``Backend.default_source_model``, from the dated table in
@@ -66,6 +68,9 @@ _UNKNOWN = (
     "the job may exist (client token {token}); it could not be looked up ({error}): list "
     "the jobs before tuning again"
 )
+_DEFAULT_BATCH_SIZE = 4  # the seed notebook's
+_DEFAULT_LEARNING_RATE = 0.001
+_TUNED_SOURCE_RE = re.compile(r"(^|/)tunedModels/|^projects/")  # tuning a tuned model again
 _MODEL_ID_RE = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")  # the service's rule
 _SNAPSHOT_COLUMNS = ["step", "epoch", "mean_loss", "compute_time"]
 _MODEL_COLUMNS = [
@@ -120,14 +125,15 @@ class Tuner:
         display_name: str | None = None,
         description: str | None = None,
         epoch_count: int = 2,
-        batch_size: int = 4,
-        learning_rate: float = 0.001,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
         learning_rate_multiplier: float | None = None,
         adapter_size: int | None = None,
         validation: TrainData | None = None,
         prompt_builder: PromptBuilder | None = None,
         input_column: str = "text_input",
         output_column: str = "output",
+        allow_unlisted_model: bool = False,
     ) -> TuningJob:
         """Validate ``train`` and start a tuning job; returns its handle at once.
 
@@ -136,7 +142,16 @@ class Tuner:
         the backend's current tunable base model. ``validation`` rows go to Vertex as its
         validation dataset. ``prompt_builder`` is the one that built the prompts: its
         template and target are stored with the model (the training contract) so masking
-        uses the same. Raises DatasetError/ConfigError before any call.
+        uses the same; without one the target is inferred from the outputs (and the
+        seed's template recorded when every prompt has it). Raises DatasetError/ConfigError
+        before any call, also for a base model the backend's dated catalogue does not list
+        as tunable (``allow_unlisted_model=True`` sends a newer one all the same).
+
+        ``batch_size`` (default 4) and ``learning_rate`` (default 0.001) are the Gemini
+        API's; ``learning_rate_multiplier`` and ``adapter_size`` are Vertex's. Setting one
+        the backend does not send (``Backend.tuning_hyperparameters``) warns; where the
+        service picks the batch size (Vertex) the step count is the service's, 0 until
+        it reports it.
 
         The create request is sent at most once per job: when its answer is lost (timeout,
         5xx, dropped connection) the job is looked up by the request's client token and
@@ -146,26 +161,47 @@ class Tuner:
         held_out = (
             _examples(validation, input_column, output_column) if validation is not None else []
         )
+        given = {
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "learning_rate_multiplier": learning_rate_multiplier,
+            "adapter_size": adapter_size,
+        }
         hyperparameters = Hyperparameters(
             epoch_count=epoch_count,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
+            batch_size=_DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
+            learning_rate=_DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate,
             learning_rate_multiplier=learning_rate_multiplier,
             adapter_size=adapter_size,
         )
         source = self._source_model(source_model)
+        self.check_source_model(source, allow_unlisted=allow_unlisted_model)
+        ignored = ignored_hyperparameters(self.backend, given)
+        if ignored:
+            warnings.warn(
+                f"the {self.backend.name} backend does not send {', '.join(ignored)}: "
+                f"it tunes with {', '.join(self.backend.tuning_hyperparameters)}",
+                UserWarning,
+                stacklevel=2,
+            )
         if model_id is not None and not _MODEL_ID_RE.fullmatch(model_id):
             raise ConfigError(
                 "model_id must be 1-40 lowercase letters, digits or dashes, start with a "
                 "letter and not end with a dash"
             )
         token = new_client_token()
-        contract = TrainingContract(
-            target=str(getattr(prompt_builder, "target", "")),
-            template=str(getattr(prompt_builder, "template", "")),
-            instruction=str(getattr(prompt_builder, "instruction", "")),
-            token=token,
-        )
+        if prompt_builder is None:  # what the outputs teach is what the model will answer
+            inferred = infer_contract(examples) or TrainingContract(target="")
+            contract = TrainingContract(
+                inferred.target, inferred.template, inferred.instruction, token
+            )
+        else:
+            contract = TrainingContract(
+                target=str(getattr(prompt_builder, "target", "")),
+                template=str(getattr(prompt_builder, "template", "")),
+                instruction=str(getattr(prompt_builder, "instruction", "")),
+                token=token,
+            )
         spec = TuningSpec(
             source_model=source,
             examples=tuple(examples),
@@ -178,7 +214,8 @@ class Tuner:
             contract=contract,
         )
         info = self._create(spec)
-        job = TuningJob(self, info, total_steps=info.total_steps or spec.total_steps)
+        derived = spec.total_steps if "batch_size" in self.backend.tuning_hyperparameters else 0
+        job = TuningJob(self, info, total_steps=info.total_steps or derived)
         job.contract = contract if contract.target else None
         if not job.base_model:
             job.base_model = source
@@ -193,6 +230,25 @@ class Tuner:
         if not isinstance(source_model, str) or not source_model:
             raise ConfigError("source_model must be a non-empty model name")
         return source_model
+
+    def check_source_model(self, source: str, *, allow_unlisted: bool = False) -> None:
+        """ConfigError naming ``source`` when the backend's dated catalogue does not list it
+        as tunable (before anything is uploaded). Tuned models pass (the service checks
+        them), and so does any model with ``allow_unlisted``: one newer than the catalogue."""
+        tunable = self.backend.tunable_models()
+        if allow_unlisted or tunable is None or _TUNED_SOURCE_RE.search(source):
+            return
+        if bare_model(source) in {bare_model(m) for m in tunable}:
+            return
+        era = getattr(self.backend, "era", None)
+        where = f"the {self.backend.name} backend" + (f" ({era} catalogue)" if era else "")
+        listed = ", ".join(tunable) if tunable else "none: " + self.backend.no_default_source_model
+        dated = f"the dated table, checked {CHECKED}" if era else "its list"
+        raise ConfigError(
+            f"{source!r} is not a base model {where} can tune. Tunable: {listed}. (For a "
+            f"model newer than {dated}, pass allow_unlisted_model=True, CLI "
+            "--allow-unlisted-model.)"
+        )
 
     def _create(self, spec: TuningSpec) -> TuningJobInfo:
         """Create the job at most once: after an ambiguous failure, find it before retrying."""
@@ -337,6 +393,8 @@ class TuningJob:
         try:
             while True:
                 info = self._poll()
+                if not bar.total and self.total_steps:  # the service reported its count
+                    bar.total = self.total_steps
                 if info.completed_steps > bar.n:
                     bar.update(info.completed_steps - bar.n)
                 if info.snapshots:
@@ -423,6 +481,9 @@ class TuningJob:
         from matplotlib.figure import Figure
 
         frame = self.snapshots()
+        backend = self._tuner.backend
+        if frame.empty and not backend.reports_loss:
+            raise ConfigError(f"no loss to plot for {self.name}: {backend.no_loss}")
         if frame.empty:
             raise ConfigError(f"tuning job {self.name} has no loss snapshots yet")
         fig = Figure(figsize=(7.0, 4.0))
@@ -455,6 +516,15 @@ class TuningJob:
                 )
             fig.savefig(target, format="png")
         return fig
+
+
+def ignored_hyperparameters(backend: Backend, given: Mapping[str, object]) -> list[str]:
+    """The names in ``given`` that are set (not None) but ``backend`` does not send."""
+    return [
+        name
+        for name, value in given.items()
+        if value is not None and name not in backend.tuning_hyperparameters
+    ]
 
 
 def _note(exc: BaseException, text: str) -> None:

@@ -198,7 +198,7 @@ def test_job_keeps_training_between_invocations(
         (["--epochs", "0"], 2),
         (["--learning-rate", "-1"], 2),
         (["--model-id", "Bad_Id"], 2),
-        (["--source-model", "models/not-a-model"], 1),  # the service rejects it
+        (["--source-model", "models/not-a-model"], 2),  # not tunable: refused first
     ],
 )
 def test_tune_bad_options(

@@ -13,8 +13,11 @@ Eras: ``"2024"`` is the Google of the seed notebook (Gemini API tuning of
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
+
+from .._exceptions import ConfigError
 
 __all__ = [
     "CHECKED",
@@ -32,6 +35,7 @@ __all__ = [
     "bare_model",
     "era_catalogue",
     "model_facts",
+    "resolve_era",
 ]
 
 CHECKED = "2026-12-02"  # when the rows below were last compared with their pages
@@ -259,6 +263,15 @@ def era_catalogue(era: str) -> Catalogue:
     if era not in _CATALOGUES:
         raise ValueError(f"unknown era {era!r}: choose one of {', '.join(ERAS)}")
     return _CATALOGUES[era]  # type: ignore[index]
+
+
+def resolve_era(era: str | None = None) -> Era:
+    """The era a backend checks base models against: ``era``, else ``PII_GEMINI_ERA`` (the
+    emulator's ``fake_backend`` sets it), else today's. ConfigError for an unknown one."""
+    wanted = era or os.environ.get("PII_GEMINI_ERA") or CURRENT_ERA
+    if wanted not in _CATALOGUES:
+        raise ConfigError(f"unknown era {wanted!r}: choose one of {', '.join(ERAS)}")
+    return wanted  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ __all__ = [
     "CLOUD_PLATFORM_SCOPE",
     "GcsUploader",
     "Uploader",
+    "check_staging_uri",
     "split_gcs_uri",
     "training_jsonl",
 ]
@@ -57,6 +58,14 @@ def split_gcs_uri(uri: str) -> tuple[str, str]:
     if not bucket or not name:
         raise ConfigError(f"expected gs://bucket/object, got {uri!r}")
     return bucket, name
+
+
+def check_staging_uri(uri: str) -> None:
+    """ConfigError unless ``uri`` is a ``gs://bucket[/prefix]`` staging location; the
+    message quotes ``uri`` as given."""
+    bucket = uri[5:].partition("/")[0] if uri.startswith("gs://") else ""
+    if not bucket:
+        raise ConfigError(f"the staging URI must be gs://bucket or gs://bucket/prefix, got {uri!r}")
 
 
 class GcsUploader:

@@ -32,6 +32,22 @@ class Backend(ABC):
     #: (``no_default_source_model`` says why).
     default_source_model: ClassVar[str | None] = None
     no_default_source_model: ClassVar[str] = "this backend has no default base model"
+    #: The ``Hyperparameters`` fields this backend sends; ``Tuner.tune`` warns about the
+    #: others when they are set, and counts steps from ``batch_size`` only when it is sent.
+    tuning_hyperparameters: ClassVar[tuple[str, ...]] = (
+        "epoch_count",
+        "batch_size",
+        "learning_rate",
+    )
+    #: False when the service reports no training loss (``TuningJob.plot_loss`` cannot work).
+    reports_loss: ClassVar[bool] = True
+    #: Why there is no loss, for the refusal of a loss plot (``reports_loss`` False).
+    no_loss: ClassVar[str] = ""
+
+    def tunable_models(self) -> tuple[str, ...] | None:
+        """The base models this backend's service tunes (``Tuner.tune`` refuses others
+        before uploading anything), or None when it does not know (any model is tried)."""
+        return None
 
     @abstractmethod
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:

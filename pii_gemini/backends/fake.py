@@ -90,6 +90,10 @@ class FakeBackend(Backend):
         with _translated():
             return fn(*args, **kwargs)
 
+    def tunable_models(self) -> tuple[str, ...]:
+        """The base models the fake service tunes (tuned models of it can be tuned too)."""
+        return tuple(self.service.tunable_models)
+
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning; the job name is the operation name."""
         if spec.validation:

@@ -42,7 +42,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
-from ._catalogue import GEMINI_TUNING_WITHDRAWN
+from ._catalogue import GEMINI_TUNING_WITHDRAWN, era_catalogue, resolve_era
 from ._endpoint import check_endpoint
 from ._gemini_convert import enum_name, generation_config, job_info, model_info, model_name
 from ._gemini_errors import (
@@ -136,7 +136,8 @@ class GeminiBackend(Backend):
     Credentials: ``api_key`` (else ``GEMINI_API_KEY``/``GOOGLE_API_KEY``), or OAuth/ADC
     ``credentials`` with the tuning scope (``TUNING_SCOPES``). ``endpoint`` points at another
     server, e.g. the local emulator (``http://127.0.0.1:PORT``; include the scheme).
-    ``timeout`` bounds every HTTP call in seconds.
+    ``timeout`` bounds every HTTP call in seconds. ``era`` (default ``PII_GEMINI_ERA``, else
+    today's) is the dated catalogue base models are checked against before tuning.
 
     Example::
 
@@ -146,8 +147,9 @@ class GeminiBackend(Backend):
 
     name: ClassVar[str] = "gemini"
     no_default_source_model: ClassVar[str] = GEMINI_TUNING_WITHDRAWN + (
-        " (Pass source_model= only to tune against a server that still offers it, such "
-        "as the local emulator's 2024 era.)"
+        " (Name a base model - CLI --source-model, Python Tuner.tune(source_model=...) - "
+        "only to tune against a server that still offers it, such as the local emulator's "
+        "2024 era.)"
     )
 
     def __init__(
@@ -159,6 +161,7 @@ class GeminiBackend(Backend):
         timeout: float = 60.0,
         safety_settings: Any = None,
         page_size: int = 50,
+        era: str | None = None,
     ) -> None:
         if api_key is not None and credentials is not None:
             raise ConfigError("pass either api_key or credentials, not both")
@@ -166,6 +169,7 @@ class GeminiBackend(Backend):
             raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
         if not 1 <= page_size <= 1000:
             raise ConfigError(f"page_size must be in [1, 1000], got {page_size}")
+        self.era = resolve_era(era)
         self._genai = _import_genai()
         if credentials is None and not api_key:
             import os
@@ -209,6 +213,10 @@ class GeminiBackend(Backend):
         return {"retry": None, "timeout": self.timeout}
 
     # -- tuning ---------------------------------------------------------------------------
+    def tunable_models(self) -> tuple[str, ...]:
+        """The base models the Gemini API tunes in this backend's era (none today)."""
+        return tuple(f"models/{m}" for m in era_catalogue(self.era).gemini_tunes)
+
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Start tuning with ``genai.create_tuned_model``; the job name is the operation.
 
@@ -246,7 +254,8 @@ class GeminiBackend(Backend):
         except (NotFoundError, InvalidRequestError, PermissionDeniedError) as exc:
             if str(model_name(spec.source_model)).startswith("models/"):
                 raise type(exc)(
-                    f"{exc} -- {GEMINI_TUNING_WITHDRAWN}",
+                    f"{exc} (base model {model_name(spec.source_model)}) -- "
+                    f"{GEMINI_TUNING_WITHDRAWN}",
                     code=exc.code,
                     status=exc.status,
                     retry_after=exc.retry_after,
@@ -401,7 +410,8 @@ class GeminiBackend(Backend):
     ) -> Generation:
         """Answer one prompt; blocked prompts and SAFETY stops come back as a Generation."""
         settings = generation_config(config or GenerationConfig())
-        with _tuned_model_403(model_name(model)), map_gemini_exceptions("generate_content"):
+        where = f"generate_content with {model_name(model)}"  # a model name is no PII
+        with _tuned_model_403(model_name(model)), map_gemini_exceptions(where):
             gm = self._genai.GenerativeModel(
                 model_name=model_name(model), safety_settings=self.safety_settings
             )

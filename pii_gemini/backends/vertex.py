@@ -43,9 +43,7 @@ from .._types import (
     TuningJobInfo,
     TuningSpec,
 )
-from ._catalogue import (
-    VERTEX_DEFAULT_SOURCE_MODEL,
-)
+from ._catalogue import VERTEX_DEFAULT_SOURCE_MODEL, era_catalogue, resolve_era
 from ._endpoint import check_endpoint
 from ._response import generation_from_response
 from ._vertex_batch import VertexBatch
@@ -65,7 +63,7 @@ from ._vertex_storage import (
     CLOUD_PLATFORM_SCOPE,
     GcsUploader,
     Uploader,
-    split_gcs_uri,
+    check_staging_uri,
     training_jsonl,
 )
 from .base import Backend
@@ -116,7 +114,11 @@ class VertexBackend(VertexBatch, Backend):
     (location falls back to ``us-central1``). ``staging_uri`` is the ``gs://bucket/prefix``
     where training JSONL is written (default ``PII_GEMINI_GCS_URI``); it is needed only to
     tune. ``credentials`` are google-auth credentials (default: ADC). ``endpoint`` points
-    both the API and the uploader at another server, e.g. the emulator.
+    both the API and the uploader at another server, e.g. the emulator. ``era`` (default
+    ``PII_GEMINI_ERA``, else today's) is the dated catalogue base models are checked against.
+
+    Vertex tunes Gemini with an epoch count, a learning-rate multiplier and an adapter size;
+    it picks the batch size (so the step count) itself and reports no training loss.
 
     Example::
 
@@ -126,6 +128,16 @@ class VertexBackend(VertexBatch, Backend):
 
     name: ClassVar[str] = "vertex"
     default_source_model: ClassVar[str | None] = VERTEX_DEFAULT_SOURCE_MODEL
+    tuning_hyperparameters: ClassVar[tuple[str, ...]] = (
+        "epoch_count",
+        "learning_rate_multiplier",
+        "adapter_size",
+    )
+    reports_loss: ClassVar[bool] = False
+    no_loss: ClassVar[str] = (
+        "Vertex AI tuning jobs report no training loss to the API (it is in the job's "
+        "Vertex AI Experiment, in the Cloud console)"
+    )
 
     def __init__(
         self,
@@ -138,6 +150,7 @@ class VertexBackend(VertexBatch, Backend):
         timeout: float = 60.0,
         uploader: Uploader | None = None,
         api_version: str | None = None,
+        era: str | None = None,
     ) -> None:
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         if not project:
@@ -149,8 +162,9 @@ class VertexBackend(VertexBatch, Backend):
             raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
         staging_uri = staging_uri or os.environ.get("PII_GEMINI_GCS_URI")
         if staging_uri:
-            split_gcs_uri(staging_uri.rstrip("/") + "/x")  # validate early
+            check_staging_uri(staging_uri)  # early, quoting what was given
         check_endpoint(endpoint)
+        self.era = resolve_era(era)
         self._genai, self._types = _import_genai()
         self.project = project
         self.location = location or os.environ.get("GOOGLE_CLOUD_LOCATION") or _DEFAULT_LOCATION
@@ -164,7 +178,6 @@ class VertexBackend(VertexBatch, Backend):
             timeout=max(self.timeout, 120.0),
         )
         self._lock = threading.Lock()
-        self._total_steps: dict[str, int] = {}  # job name -> steps computed at creation
         self._endpoints: dict[str, str] = {}  # tuned model / job name -> endpoint
         self._bases: dict[str, str] = {}  # tuned model / endpoint / job name -> base model
         http_options: dict[str, Any] = {"timeout": int(self.timeout * 1000)}
@@ -191,6 +204,10 @@ class VertexBackend(VertexBatch, Backend):
         )
 
     # -- tuning ---------------------------------------------------------------------------
+    def tunable_models(self) -> tuple[str, ...]:
+        """The base models Vertex AI tunes in this backend's era."""
+        return era_catalogue(self.era).vertex_tunes
+
     def create_tuning_job(self, spec: TuningSpec) -> TuningJobInfo:
         """Upload the examples (and validation rows) as JSONL and start a supervised job.
 
@@ -227,7 +244,8 @@ class VertexBackend(VertexBatch, Backend):
             ),
             labels=labels,
         )
-        with map_vertex_exceptions("create tuning job"), warnings.catch_warnings():
+        where = f"create tuning job (base model {base})"
+        with map_vertex_exceptions(where), warnings.catch_warnings():
             # tunings.tune() warns once that the SDK's tuning support is experimental.
             warnings.simplefilter("ignore")
             job = self._client.tunings.tune(
@@ -235,8 +253,6 @@ class VertexBackend(VertexBatch, Backend):
                 training_dataset=types.TuningDataset(gcs_uri=uri),
                 config=config,
             )
-        with self._lock:
-            self._total_steps[job.name] = spec.total_steps
         return self._job_info(job)
 
     def _staged_stem(self, spec: TuningSpec) -> str:
@@ -257,8 +273,6 @@ class VertexBackend(VertexBatch, Backend):
             jobs = self._jobs()
         for job in jobs:  # the filter is a hint; the label decides
             if (getattr(job, "labels", None) or {}).get(TOKEN_LABEL) == spec.client_token:
-                with self._lock:
-                    self._total_steps.setdefault(job.name, spec.total_steps)
                 return self._job_info(job)
         return None
 
@@ -292,7 +306,7 @@ class VertexBackend(VertexBatch, Backend):
         endpoint = getattr(tuned, "endpoint", None)
         base_model = getattr(job, "base_model", None) or ""
         with self._lock:
-            total = step_count(job) or self._total_steps.get(job.name, 0)
+            total = step_count(job)  # Vertex's own count (it picks the batch size)
             for key in (job.name, model, endpoint):
                 if key and base_model:
                     self._bases[key] = base_model
@@ -387,7 +401,7 @@ class VertexBackend(VertexBatch, Backend):
             max_output_tokens=config.max_output_tokens,
             thinking_config=self._types.ThinkingConfig(**thinking) if thinking else None,
         )
-        with map_vertex_exceptions("generate_content"):
+        with map_vertex_exceptions(f"generate_content with {target}"):
             response = self._client.models.generate_content(
                 model=target, contents=prompt, config=gen_config
             )

@@ -190,15 +190,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             train,
             source_model=args.source_model or _default_source(),
             epoch_count=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
             display_name="pii-gemini demo",
+            **{  # Vertex picks its own batch size and rate: send them only where used
+                k: v
+                for k, v in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate))
+                if k in backend.tuning_hyperparameters
+            },
         )
         echo(f"3/6 tuning {job.model}: {job.total_steps} steps")
         job.wait(progress=not args.quiet)
         loss_png = out / "loss.png"
-        job.plot_loss(loss_png)
-        echo(f"4/6 loss plot -> {loss_png}")
+        if backend.reports_loss:
+            job.plot_loss(loss_png)
+            echo(f"4/6 loss plot -> {loss_png}")
+        else:
+            echo(f"4/6 no loss plot: {backend.no_loss}")
         sources = test["source_text"].tolist()
         reports: dict[str, Any] = {}
         for label, model in (

@@ -26,45 +26,118 @@ if TYPE_CHECKING:
 
 
 _CARD = "model-card.json"  # the local model card `prepare` starts and `tune` completes
+_SERVICE = {"vertex": "Vertex AI"}  # backends whose service decides the step count
 
 
 def _card_path(args: argparse.Namespace) -> Path:
-    return Path(args.card).expanduser() if args.card else Path(args.train).parent / _CARD
+    """The model card of this run; UsageError when ``--card`` names no file (a typo would
+    otherwise tune without the prompt contract)."""
+    if not args.card:
+        return Path(args.train).parent / _CARD
+    card = Path(args.card).expanduser()
+    if not card.is_file():
+        raise UsageError(
+            f"--card {args.card} does not exist (a model card is the {_CARD} `{PROG} prepare` "
+            "writes "
+            "beside train.jsonl); leave --card out to infer the target from the output column"
+        )
+    return card
+
+
+def _prompt_builder(card: Path, train: Any, args: argparse.Namespace) -> Any:
+    """The PromptBuilder the prompts were made with: the model card's, else one inferred
+    from the train file (target from the ``output`` column, the default template), else a
+    UsageError naming what to pass. An explicit ``--target`` must agree with either."""
+    from .._contract import infer_contract, prompt_builder_for, read_model_card
+    from .._types import TrainingContract
+    from ..tuning import _examples
+
+    if card.is_file():
+        contract = read_model_card(card)[1]
+        origin = f"model card {card}"
+    else:
+        found = infer_contract(_examples(train, "text_input", "output"))
+        if found is None and not args.target:
+            raise UsageError(
+                f"the output column of {args.train} mixes answer formats and there is no "
+                f"model card ({card}): pass --card PATH or --target "
+                "{masked_text,entities,entity_lines} to say what the model learns"
+            )
+        contract = found or TrainingContract(args.target)
+        if not contract.template:
+            raise UsageError(
+                f"the prompts in {args.train} do not follow the default template and there is "
+                f"no model card ({card}): `mask` could not prompt the model as it learnt; "
+                f"pass --card PATH (a {_CARD} with the template) and --target if needed"
+            )
+        origin = f"the output column of {args.train} (no model card at {card})"
+        if not args.target:
+            hint(f"target {contract.target}: inferred from {origin}")
+    if args.target and args.target != contract.target:
+        raise UsageError(f"--target {args.target}, but the target of {origin} is {contract.target}")
+    return prompt_builder_for(contract)
+
+
+def _hyperparameters(backend: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The hyperparameter flags ``backend`` sends; warns once about the others given."""
+    from ..tuning import ignored_hyperparameters
+
+    flags = {
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "learning_rate_multiplier": args.learning_rate_multiplier,
+        "adapter_size": args.adapter_size,
+    }
+    ignored = ignored_hyperparameters(backend, flags)
+    if ignored:
+        used = ", ".join("--" + n.replace("_", "-") for n in backend.tuning_hyperparameters)
+        named = ", ".join("--" + n.replace("_", "-") for n in ignored)
+        hint(
+            f"warning: the {backend.name} backend does not use {named}: ignored (it tunes "
+            f"with {used.replace('--epoch-count', '--epochs')})"
+        )
+    return {name: None if name in ignored else value for name, value in flags.items()}
+
+
+def _check_plot(backend: Any, args: argparse.Namespace) -> None:
+    """UsageError for ``--plot`` on a backend that reports no loss (before any work)."""
+    if args.plot and not backend.reports_loss:
+        raise UsageError(f"--plot: {backend.no_loss}; drop --plot")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from .._contract import prompt_builder_for, read_model_card, write_model_card
+    from .._contract import write_model_card
     from ..tuning import Tuner
 
     if args.plot and not args.wait:
         raise UsageError("--plot needs --wait (the loss is known once the job has run)")
+    card = _card_path(args)
     train = read_table(args.train)
     validation = read_table(args.validation) if args.validation else None
-    card = _card_path(args)
-    builder = prompt_builder_for(read_model_card(card)[1]) if card.is_file() else None
+    builder = _prompt_builder(card, train, args)
     with open_backend(args) as backend:
+        _check_plot(backend, args)
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
         source = args.source_model or backend.default_source_model
+        if source is None:
+            raise UsageError(backend.no_default_source_model)
+        tuner.check_source_model(source, allow_unlisted=args.allow_unlisted_model)
+        hyperparameters = _hyperparameters(backend, args)
         if args.dry_run:
             _dry_run(backend, source, train, args)
             return EXIT_OK
-        kwargs: dict[str, Any] = {}
-        if args.source_model:
-            kwargs["source_model"] = args.source_model
         job = tuner.tune(
             train,
+            source_model=source,
             model_id=args.model_id,
             display_name=args.display_name,
             epoch_count=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            learning_rate_multiplier=args.learning_rate_multiplier,
-            adapter_size=args.adapter_size,
             validation=validation,
             prompt_builder=builder,
-            **kwargs,
+            allow_unlisted_model=True,  # checked above
+            **hyperparameters,
         )
-        _print_job(job)
+        _print_job(job, backend)
         if job.contract is not None:
             write_model_card(card, job.model, job.base_model, job.contract)
             echo(f"model card:  {card}")
@@ -77,13 +150,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _dry_run(backend: Any, source: str | None, train: Any, args: argparse.Namespace) -> None:
+def _dry_run(backend: Any, source: str, train: Any, args: argparse.Namespace) -> None:
     """Print what tuning would send and cost, without starting anything."""
     from .._cost import masking_cost, tuning_cost
     from ..tuning import _examples
 
-    if source is None:
-        raise UsageError(backend.no_default_source_model)
     examples = _examples(train, "text_input", "output")
     text = "\n".join(f"{ex.text_input}\n{ex.output}" for ex in examples)
     tokens = backend.count_tokens(source, text) if backend.name != "fake" else (len(text) + 3) // 4
@@ -99,10 +170,16 @@ def _dry_run(backend: Any, source: str | None, train: Any, args: argparse.Namesp
     echo("dry run: nothing was uploaded or started")
 
 
-def _print_job(job: Any) -> None:
+def _print_job(job: Any, backend: Any) -> None:
     echo(f"job:         {job.name}")
     echo(f"model:       {job.model}")
-    echo(f"total steps: {job.total_steps}")
+    service = _SERVICE.get(backend.name, backend.name)
+    if "batch_size" in backend.tuning_hyperparameters:
+        echo(f"total steps: {job.total_steps}")
+    elif job.total_steps:
+        echo(f"total steps: {job.total_steps} (as {service} reports them)")
+    else:  # the service picks the batch size; it reports the count once it read the data
+        echo(f"total steps: set by {service} (it picks the batch size)")
 
 
 def _finish_job(job: Any, args: argparse.Namespace) -> str:
@@ -132,6 +209,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.plot and not args.wait:
         raise UsageError("--plot needs --wait")
     with open_backend(args) as backend:
+        _check_plot(backend, args)
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
         job = tuner.job(args.job)
         info = job.info
@@ -197,9 +275,11 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model-id", help="id of the tuned model (lowercase, digits, dashes)")
     p.add_argument("--display-name")
     p.add_argument("--epochs", type=positive_int, default=2)
-    p.add_argument("--batch-size", type=positive_int, default=4)
-    p.add_argument("--learning-rate", type=positive_float, default=0.001,
-                   help="Gemini API only (the seed's rate); Vertex takes a multiplier")  # fmt: skip
+    p.add_argument("--batch-size", type=positive_int,
+                   help="Gemini API/fake/local (default 4); Vertex picks its own")  # fmt: skip
+    p.add_argument("--learning-rate", type=positive_float,
+                   help="Gemini API/fake/local (default 0.001, the seed's); Vertex takes "
+                   "--learning-rate-multiplier")  # fmt: skip
     p.add_argument("--learning-rate-multiplier", type=positive_float,
                    help="Vertex: factor on Vertex's default learning rate")  # fmt: skip
     p.add_argument("--adapter-size", type=int, choices=(1, 2, 4, 8, 16, 32),
@@ -208,7 +288,13 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    help="Vertex: validation rows, <= 5000 and 30%% of train")  # fmt: skip
     p.add_argument("--card", metavar="PATH",
                    help=f"model card to read the prompt contract from and write the model to "
-                   f"(default: {_CARD} beside the train file)")  # fmt: skip
+                   f"(default: {_CARD} beside the train file; without one the target is "
+                   "inferred from the output column)")  # fmt: skip
+    p.add_argument("--target", choices=("masked_text", "entities", "entity_lines"),
+                   help="what the outputs are, when there is no model card")  # fmt: skip
+    p.add_argument("--allow-unlisted-model", action="store_true",
+                   help="send a --source-model the dated catalogue does not list as "
+                   "tunable (one newer than it)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true",
                    help="print base model, tokens and cost; start nothing")  # fmt: skip
     p.add_argument("--training-price", type=positive_float, metavar="USD_PER_1M",

@@ -281,7 +281,7 @@ class Emulator:
     # -- ready-made backends --------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         """The variables that point ``make_backend("gemini"/"vertex")`` and the CLI here:
-        endpoint, fake key and token, project, location and a ``gs://`` staging URI.
+        endpoint, the emulator's era, fake key and token, project, location and a ``gs://`` staging URI.
 
         Unset ``GEMINI_API_KEY`` beside them: with both keys set the two SDKs disagree on
         which one wins (google-generativeai takes ``GEMINI_API_KEY``, google-genai
@@ -289,6 +289,7 @@ class Emulator:
         """
         return {
             "PII_GEMINI_ENDPOINT": self.url,
+            "PII_GEMINI_ERA": self.era,
             "PII_GEMINI_ACCESS_TOKEN": self.bearer_token or DEFAULT_BEARER_TOKEN,
             "PII_GEMINI_GCS_URI": "gs://emulator-bucket/pii-gemini",
             "GOOGLE_API_KEY": self.api_key or DEFAULT_API_KEY,
@@ -302,6 +303,7 @@ class Emulator:
 
         kwargs.setdefault("api_key", self.api_key or DEFAULT_API_KEY)
         kwargs.setdefault("endpoint", self.url)
+        kwargs.setdefault("era", self.era)
         return GeminiBackend(**kwargs)
 
     def vertex_backend(self, **kwargs: Any) -> VertexBackend:
@@ -312,6 +314,7 @@ class Emulator:
         kwargs.setdefault("location", "us-central1")
         kwargs.setdefault("staging_uri", "gs://emulator-bucket/pii-gemini")
         kwargs.setdefault("endpoint", self.url)
+        kwargs.setdefault("era", self.era)
         kwargs.setdefault(
             "credentials", static_token_credentials(self.bearer_token or DEFAULT_BEARER_TOKEN)
         )
@@ -324,6 +327,7 @@ _AFTER_COMMIT_MODES = ("late", "drop", "truncate", "shape")
 
 _ENV_KEYS = (
     "PII_GEMINI_ENDPOINT",
+    "PII_GEMINI_ERA",
     "PII_GEMINI_ACCESS_TOKEN",
     "PII_GEMINI_GCS_URI",
     "GOOGLE_API_KEY",
@@ -345,8 +349,9 @@ def fake_backend(
     """Route ``make_backend("gemini"/"vertex")`` to a local emulator while active.
 
     Sets ``PII_GEMINI_ENDPOINT``, a fake ``GOOGLE_API_KEY`` (and unsets ``GEMINI_API_KEY``),
-    a fake project/location, an access token and a ``gs://`` staging URI. ``era`` picks the
-    Google the emulator models (default: today's; ``"2024"`` for the seed's flow). Nested
+    a fake project/location, an access token, a ``gs://`` staging URI and ``PII_GEMINI_ERA``.
+    ``era`` picks the Google the emulator models (default: today's; ``"2024"`` for the
+    seed's flow); the backends check base models against that era's catalogue. Nested
     uses share the outer emulator; the outermost exit stops it, restores the environment and
     so leaves no state behind. Usable as a decorator too. ``os.environ`` is process-global,
     so do not enter it from several threads at once.

@@ -40,9 +40,15 @@ def test_vertex_default_base_model_is_current_and_tunable(emu: Emulator) -> None
 
 
 def test_the_seed_default_is_refused_by_todays_vertex(emu: Emulator) -> None:
-    # What the library sent before the fix: the Gemini API's 2024 tuning model.
-    with emu.vertex_backend() as backend, pytest.raises(InvalidRequestError):
-        tuner(backend).tune(TRAIN, source_model="models/gemini-1.5-flash-001-tuning")
+    # What the library sent before the fix: the Gemini API's 2024 tuning model. The dated
+    # catalogue refuses it before any upload; sent all the same, the service refuses it.
+    seed = "models/gemini-1.5-flash-001-tuning"
+    with emu.vertex_backend() as backend:
+        with pytest.raises(ConfigError, match=r"gemini-1\.5-flash-001-tuning"):
+            tuner(backend).tune(TRAIN, source_model=seed)
+        assert emu.requests == []
+        with pytest.raises(InvalidRequestError, match=r"gemini-1\.5-flash-001-tuning"):
+            tuner(backend).tune(TRAIN, source_model=seed, allow_unlisted_model=True)
 
 
 def test_gemini_api_backend_refuses_before_any_upload(emu: Emulator) -> None:
@@ -53,8 +59,12 @@ def test_gemini_api_backend_refuses_before_any_upload(emu: Emulator) -> None:
 
 def test_todays_gemini_api_refuses_tuning_and_retired_models() -> None:
     with Emulator() as emu, emu.gemini_backend() as backend:
-        with pytest.raises(InvalidRequestError, match="withdrawn"):
+        with pytest.raises(ConfigError, match="withdrawn"):
             tuner(backend).tune(TRAIN, source_model="models/gemini-3.5-flash")
+        with pytest.raises(InvalidRequestError, match="withdrawn"):
+            tuner(backend).tune(
+                TRAIN, source_model="models/gemini-3.5-flash", allow_unlisted_model=True
+            )
         from pii_gemini._exceptions import NotFoundError
 
         with pytest.raises(NotFoundError):
@@ -67,7 +77,7 @@ def test_todays_gemini_api_refuses_tuning_and_retired_models() -> None:
 
 def test_vertex_gets_its_own_hyperparameters_and_a_validation_set(emu: Emulator) -> None:
     validation = [TuningExample(f"Mask: I am Ann {i}.", "I am [NAME].") for i in range(5)]
-    with emu.vertex_backend() as backend:
+    with emu.vertex_backend() as backend, pytest.warns(UserWarning, match="learning_rate"):
         tuner(backend).tune(
             TRAIN,
             validation=validation,
