@@ -5,6 +5,9 @@ Every error the library raises on purpose derives from ``PiiGeminiError``:
 * PiiGeminiError
   x ConfigError                 - a bad argument or a missing credential/setting
   x DatasetError                - input data that is missing, malformed or of an unknown schema
+  x StorageError                - a file could not be read or written (a full disk, no
+                                  permission, not a folder); also an OSError. What is written
+                                  is kept: fix it and run again to resume
   x TuningError                 - a tuning job that failed, was cancelled or did not finish in time
     - TuningJobFailed
     - TuningJobCancelled
@@ -41,6 +44,7 @@ __all__ = [
     "PiiGeminiError",
     "QuotaExhaustedError",
     "RateLimitError",
+    "StorageError",
     "TransientBackendError",
     "TuningError",
     "TuningJobCancelled",
@@ -67,6 +71,31 @@ class DatasetError(PiiGeminiError):
         super().__init__(message)
         self.column = column
         self.row = row
+
+
+class StorageError(PiiGeminiError, OSError):
+    """A file could not be read or written; ``filename`` and ``errno`` say which and why.
+
+    Also an ``OSError``, so code that caught the OS error before still catches it. The
+    message names the path and the OS's reason, never the data being written.
+    """
+
+    def __init__(self, message: str, *, path: str, error: OSError) -> None:
+        super().__init__(message)
+        self.filename = path
+        self.errno = error.errno
+        self.strerror = error.strerror
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        error = OSError(self.errno, self.strerror)
+        return _storage_error, (str(self), self.filename, error)
+
+
+def _storage_error(message: str, path: str, error: OSError) -> StorageError:
+    return StorageError(message, path=path, error=error)
 
 
 class TuningError(PiiGeminiError):

@@ -19,11 +19,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "clean_stale_temps", "create_exclusive", "fsync_dir", "temp_path"]
+from ._exceptions import StorageError
+
+__all__ = [
+    "atomic_write",
+    "clean_stale_temps",
+    "create_exclusive",
+    "fsync_dir",
+    "storage_errors",
+    "temp_path",
+]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _LEGACY_AGE_S = 60.0  # temp names of older versions carry no pid: removed once this old
+
+
+@contextlib.contextmanager
+def storage_errors(path: Path, action: str, hint: str = "") -> Iterator[None]:
+    """Raise an ``OSError`` inside as a ``StorageError`` naming the file (the one the OS
+    named, else ``path``) and the OS's reason; the data being handled is never quoted."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as exc:
+        where = str(exc.filename if exc.filename is not None else path)
+        reason = exc.strerror or type(exc).__name__
+        message = f"cannot {action} {where}: {reason}" + (f"; {hint}" if hint else "")
+        raise StorageError(message, path=where, error=exc) from exc
 
 
 def temp_path(target: Path) -> Path:

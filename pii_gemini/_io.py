@@ -8,13 +8,14 @@ still yields an ``InputRow`` with ``error`` set, so every input row gets exactly
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ._exceptions import ConfigError, DatasetError
 from ._files import create_exclusive
@@ -90,6 +91,8 @@ def iter_rows(
     """Stream the rows of ``path``; raise ``DatasetError`` naming a missing column."""
     p = Path(path)
     if not p.is_file():
+        if p.is_dir():
+            raise DatasetError(f"input path {p} is a folder, not a file")
         raise DatasetError(f"input file not found: {p}")
     fmt = input_format(p)
     if fmt == "jsonl":
@@ -251,11 +254,13 @@ def json_line(record: dict[str, Any]) -> bytes:
 
 
 class JsonlAppender:
-    """Append JSON lines; each line is written whole and flushed, ``sync()`` fsyncs.
+    """Append JSON lines; each line is written whole and handed to the OS, ``sync()`` fsyncs.
 
     ``create=True`` makes a new file (never an existing one or a symlink) with ``mode``;
-    otherwise the file must exist. A killed process leaves at most one torn last line,
-    which the checkpoint reader cuts.
+    otherwise the file must exist. Lines go straight to the file descriptor (no buffer
+    that could write part of a line later): a write that fails (a full disk) cuts the
+    part of its line that reached the file before it raises, and a killed process leaves
+    at most one torn last line, which the checkpoint reader cuts.
     """
 
     def __init__(
@@ -263,29 +268,43 @@ class JsonlAppender:
     ) -> None:
         self.path = Path(path)
         if create:
-            fd = create_exclusive(self.path, mode)
+            self._fd = create_exclusive(self.path, mode)
         else:
             flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-            fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0))
-        self._fh: IO[bytes] = os.fdopen(fd, "ab")
+            self._fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0))
+        self._closed = False
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one record as one line and hand it to the OS."""
-        self._fh.write(json_line(record))
-        self._fh.flush()
+        """Append one record as one line and hand it to the OS (whole, or not at all)."""
+        view = memoryview(json_line(record))
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
 
     def sync(self) -> None:
         """Make what was written durable (survives a machine crash, not just a kill)."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        os.fsync(self._fd)
 
     def close(self) -> None:
         """Sync and close."""
-        if not self._fh.closed:
+        if not self._closed:
+            self._closed = True
             try:
                 self.sync()
             finally:
-                self._fh.close()
+                os.close(self._fd)
+
+    def abandon(self) -> None:
+        """Close without a sync (after a failure that a sync would repeat)."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
     def __enter__(self) -> JsonlAppender:
         return self

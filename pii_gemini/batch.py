@@ -7,8 +7,9 @@ mode="batch")``):
 
 1. builds the prompt of every row the output does not hold yet (resume), exactly as the
    online path would, and stages them as one batch job (Vertex only);
-2. records the job in ``OUT.batch.json`` first, so a re-run after a crash re-attaches to
-   it instead of starting (and paying for) a second one;
+2. records a client token in ``OUT.batch.json`` before it creates the job, and the job
+   once created: a re-run after a crash, or a create whose answer was lost, finds the job
+   by its token and re-attaches to it instead of starting (and paying for) a second one;
 3. polls until the job ends, reads its predictions;
 4. runs the ordinary ``mask_file`` over the answers: the same records, per-row statuses,
    safety net, operators, checkpoint and resume. A row the batch could not answer (a
@@ -25,8 +26,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._contract import new_client_token
-from ._exceptions import BackendError, ConfigError, TuningTimeout
+from ._exceptions import BackendError, ConfigError, NotFoundError, TuningTimeout
+from ._files import atomic_write
 from ._io import iter_rows
+from ._retry import Retrier
 from ._types import Generation, GenerationConfig, JobState, TunedModelInfo, TuningJobInfo
 from .backends.base import Backend
 
@@ -80,7 +83,8 @@ def mask_file_batch(
     Other keyword arguments go to ``Masker.mask_file``.
     """
     backend = masker.backend
-    if not all(hasattr(backend, m) for m in ("create_batch", "get_batch", "batch_results")):
+    verbs = ("create_batch", "find_batch", "get_batch", "batch_results")
+    if not all(hasattr(backend, m) for m in verbs):
         raise ConfigError(
             f"batch masking needs the vertex backend (Vertex AI batch prediction), not "
             f"{backend.name!r}: use mode='online'"
@@ -90,7 +94,7 @@ def mask_file_batch(
     requests = _pending_prompts(masker, Path(input_path), output, text_column, id_column, resume)
     answers: dict[str, Generation | None] = {}
     if requests:
-        job = _attach_or_create(backend, masker, requests, state_path)
+        job = _attach_or_create(backend, masker, requests, state_path, sleep)
         folder = _wait(backend, job, poll_interval, timeout, sleep, clock)
         by_key = backend.batch_results(folder)  # type: ignore[attr-defined]
         answers = {prompt: by_key.get(key) for key, prompt in requests}
@@ -146,24 +150,89 @@ def _pending_prompts(
 
 
 def _attach_or_create(
-    backend: Any, masker: Masker, requests: list[tuple[str, str]], state_path: Path
-) -> str:
-    """The batch job of an earlier, interrupted run (still usable), else a new one."""
-    if state_path.is_file():
+    backend: Any, masker: Masker, requests: list[tuple[str, str]], state_path: Path,
+    sleep: Callable[[float], None],
+) -> str:  # fmt: skip
+    """The batch job of an earlier, interrupted run (still usable), else a new one.
+
+    The client token (and model) are recorded before the create is sent: a run that dies
+    or loses the answer leaves the token, and the next run looks the job up by it instead
+    of paying for a second one.
+    """
+    state = _read_state(state_path)
+    if state and state.get("model") != masker.model:
+        raise ConfigError(
+            f"{state_path} records a batch job for another model ({state.get('model')}): "
+            "run with that model, or delete the file once that job is no longer wanted"
+        )
+    job = state.get("job")
+    if job:
         try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            job = str(state["job"])
             status, _ = backend.get_batch(job)
-            if status not in (JobState.FAILED, JobState.CANCELLED):
-                return job
-        except (ValueError, KeyError, TypeError, BackendError):
-            pass
-    token = new_client_token()
-    job = str(backend.create_batch(masker.model, requests, masker.generation_config, token))
-    tmp = state_path.with_name(state_path.name + ".tmp")
-    tmp.write_text(json.dumps({"job": job, "token": token, "model": masker.model}), "utf-8")
-    os.replace(tmp, state_path)
+        except NotFoundError:  # deleted: the next create is a new job
+            status = JobState.FAILED
+        if status not in (JobState.FAILED, JobState.CANCELLED):
+            return job
+        state = {}
+    token = state.get("token") or new_client_token()
+    if not state:
+        _write_state(state_path, {"token": token, "model": masker.model})
+    job = _create_once(backend, masker, requests, token, look_first=bool(state), sleep=sleep)
+    _write_state(state_path, {"job": job, "token": token, "model": masker.model})
     return job
+
+
+def _create_once(
+    backend: Any, masker: Masker, requests: list[tuple[str, str]], token: str, *,
+    look_first: bool, sleep: Callable[[float], None],
+) -> str:  # fmt: skip
+    """Create the job for ``token`` at most once, retrying per the Masker's policy.
+
+    Every create after a failed one (or after a run that left only the token) is preceded
+    by a lookup that must succeed and find nothing; a job the lookup finds is handed back.
+    """
+    sent = [look_first]
+
+    def attempt() -> str:
+        if sent[0]:
+            found = backend.find_batch(token)
+            if found is not None:
+                return str(found)
+        sent[0] = True
+        return str(backend.create_batch(masker.model, requests, masker.generation_config, token))
+
+    try:
+        return Retrier(masker.retry, sleep=sleep).call(attempt)
+    except BackendError as exc:
+        add_note = getattr(exc, "add_note", None)  # Python 3.11+
+        if sent[0] and add_note is not None:
+            add_note(
+                f"the batch job for client token {token} may exist: it is not created again "
+                "until a lookup shows none; run the same call again to attach to it"
+            )
+        raise
+
+
+def _read_state(path: Path) -> dict[str, str]:
+    """``OUT.batch.json``: ``token`` and ``model``, and ``job`` once the create answered."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read {path} ({type(exc).__name__}): it records the batch job of an "
+            "earlier run; delete it only if no such job is wanted"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is not a batch job record; delete it to start over")
+    return {k: str(v) for k, v in raw.items() if k in ("job", "token", "model") and v}
+
+
+def _write_state(path: Path, state: dict[str, str]) -> None:
+    """Replace ``OUT.batch.json`` atomically (0600, an unpredictable O_EXCL temp name)."""
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(state).encode("utf-8"))
 
 
 def _wait(

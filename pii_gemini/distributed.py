@@ -31,12 +31,16 @@ if TYPE_CHECKING:
 __all__ = ["MASK_COLUMNS", "MaskBatch", "make_mask_batch", "mask_batch"]
 
 #: Columns added to every batch (as ``Masker.mask_dataframe`` adds them), in this order.
+#: ``vault_tokens``: the row's vault tokens (``MaskResult.tokens``), so a shared vault can
+#: unmask each row later with only its own values. New columns may be appended: select
+#: the ones you keep by name (a Spark schema, a Parquet layout).
 MASK_COLUMNS: tuple[str, ...] = (
     "masked_text",
     "mask_status",
     "mask_error",
     "finish_reason",
     "spans",
+    "vault_tokens",
 )
 
 # One Masker per (callable token, process): rebuilt after fork/spawn, shared by threads.

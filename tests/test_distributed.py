@@ -185,3 +185,23 @@ def test_dask_example_main_prints_a_summary(
     out = capsys.readouterr().out
     assert "masked 20 rows in 2 partitions" in out
     assert "strict span F1" in out
+
+
+def test_each_row_carries_the_vault_tokens_it_was_issued(
+    rows: pd.DataFrame, tuned: tuple[str, dict[str, object]], factory: CountingFactory
+) -> None:
+    from pii_gemini.vault import Vault, unmask
+
+    model = tuned[0]
+    batch = rows.iloc[90:100][["id", "source_text"]]
+    vault = Vault()
+    masker = Masker(factory(), model, operator="numbered", vault=vault)
+    out = mask_batch(batch, masker)
+    assert "vault_tokens" in MASK_COLUMNS and "vault_tokens" in out.columns
+    issued = [list(r.tokens) for r in masker.mask_many(batch["source_text"].tolist())]
+    assert out["vault_tokens"].tolist() == issued and any(issued)
+    for text, tokens in zip(out["masked_text"], out["vault_tokens"], strict=True):
+        assert all(t in text for t in tokens)  # each row's own tokens, for a scoped unmask
+        assert unmask(text, vault, tokens=tokens) != text or not tokens
+    plain = Masker(factory(), model).mask_dataframe(batch)
+    assert plain["vault_tokens"].tolist() == [[] for _ in range(len(batch))]

@@ -528,6 +528,7 @@ def test_mask_dataframe_adds_columns_and_leaves_input_alone() -> None:
         "mask_error",
         "finish_reason",
         "spans",
+        "vault_tokens",
     ]
     assert list(out.index) == list(df.index)
     assert out["masked_text"].tolist() == [mask_known(t) for t in texts]

@@ -113,6 +113,14 @@ SOURCES: dict[str, Source] = {
         "2025",
         "batch prediction takes a tuned model as projects/P/locations/L/models/M",
     ),
+    "vertex-batch-list": Source(
+        "https://docs.cloud.google.com/gemini-enterprise-agent-platform/reference/rest/v1/"
+        "projects.locations.batchPredictionJobs/list",
+        "2026-12-04",
+        "batchPredictionJobs.list takes filter= on display_name (=, !=, : wildcard), "
+        "model_display_name, state, create_time and labels.key=value; displayName is "
+        "required on create (the page is undated: the date is when it was read)",
+    ),
     "prices": Source(
         "https://redresscompliance.com/google-cloud-vertex-ai-gemini-negotiation-download",
         "2026-06",

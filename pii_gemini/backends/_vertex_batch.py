@@ -5,6 +5,11 @@ resource ``projects/P/locations/L/models/M`` (``_catalogue`` source vertex-batch
 Requests are staged as JSONL (``{"key", "request"}`` lines) next to the training files,
 the job is created with ``client.batches.create`` and its ``predictions.jsonl`` are read
 back from Cloud Storage. ``pii_gemini.batch`` drives it.
+
+A create is not idempotent, so each carries the caller's client token twice: in the
+staging folder ``batch-<token>`` and in the display name ``pii-gemini-batch-<token>``.
+``find_batch`` looks the job up by it with the documented list filter on ``display_name``
+(SOURCES["vertex-batch-list"]); a service that refuses the filter is scanned whole.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, InvalidRequestError
 from .._types import Generation, GenerationConfig, JobState
 from ._response import generation_from_response
 from ._vertex_convert import enum_text, state_of, thinking_config, vertex_base_model
@@ -22,6 +27,11 @@ from ._vertex_errors import map_vertex_exceptions
 from ._vertex_storage import GcsUploader, Uploader
 
 __all__ = ["VertexBatch"]
+
+
+def batch_display_name(token: str) -> str:
+    """The display name of the batch job created with client token ``token``."""
+    return f"pii-gemini-batch-{token}"
 
 
 def _camel(name: str) -> str:
@@ -86,9 +96,29 @@ class VertexBatch:
         storage(f"{folder}/input.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
         with map_vertex_exceptions("create batch prediction job"):
             job = self._client.batches.create(
-                model=target, src=f"{folder}/input.jsonl", config={"dest": f"{folder}/output"}
+                model=target,
+                src=f"{folder}/input.jsonl",
+                config={"dest": f"{folder}/output", "display_name": batch_display_name(token)},
             )
         return str(job.name)
+
+    def find_batch(self, token: str) -> str | None:
+        """The job an earlier ``create_batch(..., token)`` created, or None when there is
+        none (a failed lookup raises: it proves nothing)."""
+        wanted = batch_display_name(token)
+        query = {"filter": f'display_name="{wanted}"'}
+        try:
+            with map_vertex_exceptions("list batch prediction jobs"):
+                jobs = list(self._client.batches.list(config=query))
+        except InvalidRequestError:  # a service that does not take the filter: scan all
+            with map_vertex_exceptions("list batch prediction jobs"):
+                jobs = list(self._client.batches.list())
+        folder = f"/batch-{token}/"
+        for job in jobs:  # the filter is a hint; the name or the staging folder decides
+            src = getattr(getattr(job, "src", None), "gcs_uri", None) or []
+            if getattr(job, "display_name", None) == wanted or any(folder in u for u in src):
+                return str(job.name)
+        return None
 
     def get_batch(self, name: str) -> tuple[JobState, str | None]:
         """The state of a batch job and, once it succeeded, its output folder."""

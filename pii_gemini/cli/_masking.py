@@ -16,6 +16,7 @@ from .._exceptions import (
     ConfigError,
     DatasetError,
     QuotaExhaustedError,
+    StorageError,
     TuningError,
 )
 from .._files import atomic_write
@@ -33,6 +34,7 @@ from ._common import (
     open_backend,
     positive_float,
     positive_int,
+    print_error,
 )
 
 if TYPE_CHECKING:
@@ -120,6 +122,9 @@ def _cmd_mask(args: argparse.Namespace) -> int:
             raise
         except (QuotaExhaustedError, CircuitOpenError) as exc:
             return _stopped(exc, masker.last_summary)
+        except StorageError as exc:  # a full disk, a folder we may not write: resumable
+            print_error(f"{type(exc).__name__}: {exc}")
+            return EXIT_INCOMPLETE
     echo(str(summary))
     cost = masking_cost(base, summary.prompt_tokens, summary.output_tokens + summary.thought_tokens)
     echo(f"estimated cost: {cost}")

@@ -15,13 +15,21 @@ truncated) are skipped and prefill the cache; rows written ``failed`` are masked
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import CircuitOpenError, ConfigError, DatasetError, PiiGeminiError
+from .._exceptions import (
+    CircuitOpenError,
+    ConfigError,
+    DatasetError,
+    PiiGeminiError,
+    StorageError,
+)
+from .._files import storage_errors
 from .._io import InputRow, count_rows, iter_rows
 from .._types import MaskResult, MaskStatus
 from ..vault import Vault, VaultLog, check_vault_path
@@ -36,6 +44,8 @@ __all__ = ["BadRow", "FileJob", "FileJobOptions"]
 logger = logging.getLogger(__name__)
 
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".json")
+#: What a StorageError of the output or vault adds: nothing written is lost.
+_KEPT = "the rows written so far are kept: fix this and run the same call again to resume"
 
 
 @dataclass(frozen=True)
@@ -91,18 +101,22 @@ class FileJob:
         if in_path.exists() and out_path.exists() and in_path.resolve() == out_path.resolve():
             raise ConfigError("output_path must differ from input_path")
         vault_log = self._vault_log(o, out_path)
-        rows = iter_rows(in_path, o.text_column, o.id_column, chunk_size=o.chunk_size)
-        total = count_rows(in_path)
+        with storage_errors(in_path, "read"):
+            rows = _read(iter_rows(in_path, o.text_column, o.id_column, chunk_size=o.chunk_size),
+                         in_path)  # fmt: skip
+            total = count_rows(in_path)
         out = OutputFile(out_path, include_source=o.include_source)
-        resuming = out.prepare(o.resume)
-        written, failed_before = out.line_count()
+        with storage_errors(out_path, "read"):
+            resuming = out.prepare(o.resume)
+            written, failed_before = out.line_count()
         if total is not None and written > total:
             raise DatasetError(
                 f"output file {out_path.name} has more rows than the input; it was written "
                 "from another input (use resume=False or a new path)"
             )
         if vault_log is not None:
-            loaded = vault_log.open()  # always: a vault file is extended, never overwritten
+            with storage_errors(vault_log.path, "read the vault"):
+                loaded = vault_log.open()  # always: a vault file is extended, never overwritten
             if resuming and written and not loaded:
                 logger.warning(
                     "resuming %d written rows without their vault entries in %s: their "
@@ -147,18 +161,37 @@ class FileJob:
         held: list[tuple[bool, dict[str, Any]]] = []  # with a vault: lines waiting for it
 
         def write(redo: bool, record: dict[str, Any]) -> None:
-            if redo:
-                out.redo(record)
-            else:
-                out.append(record)
+            with storage_errors(out.redo_path if redo else out_path, "write", _KEPT):
+                if redo:
+                    out.redo(record)
+                else:
+                    out.append(record)
 
         def flush() -> None:
             if vault_log is not None:
-                vault_log.append()
+                with storage_errors(vault_log.path, "write the vault", _KEPT):
+                    vault_log.append()
                 for redo, record in held:
                     write(redo, record)
                 held.clear()
-            out.sync()
+            with storage_errors(out_path, "write", _KEPT):
+                out.sync()
+
+        def close(failing: bool) -> None:
+            """Save what is held and close; after a failure a second one (the disk is still
+            full) must not hide the first, and the files are closed all the same."""
+            try:
+                flush()
+            except StorageError:
+                if not failing:
+                    raise
+            with storage_errors(out_path, "write", _KEPT):
+                try:
+                    out.finish(completed=completed, merge=merge)
+                except OSError:
+                    if not failing:
+                        raise
+                    out.abandon()
 
         completed = merge = False
         try:
@@ -183,8 +216,7 @@ class FileJob:
                 merge = True
                 raise
             finally:
-                flush()
-                out.finish(completed=completed, merge=merge)
+                close(failing=sys.exc_info()[0] is not None)
         finally:
             summary = run.summary(skipped)
             report(summary)
@@ -242,3 +274,9 @@ class FileJob:
         result = result_of_record(record, text)
         if result is not None:
             self._executor.prefill(self._key(text), result)
+
+
+def _read(rows: Iterator[InputRow], path: Path) -> Iterator[InputRow]:
+    """``rows``, with an OS error while reading them raised as a ``StorageError``."""
+    with storage_errors(path, "read"):
+        yield from rows

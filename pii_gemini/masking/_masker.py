@@ -231,10 +231,14 @@ class Masker:
         self, df: pd.DataFrame, *, text_column: str = "source_text", progress: bool = False
     ) -> pd.DataFrame:
         """A copy of ``df`` with ``masked_text``, ``mask_status``, ``mask_error``,
-        ``finish_reason`` and ``spans`` (list of ``{value, start, end, label}``) added.
+        ``finish_reason``, ``spans`` (list of ``{value, start, end, label}``) and
+        ``vault_tokens`` added.
 
-        ``spans`` holds the model's spans and the safety net's additions, sorted (the
-        column set is the ``distributed.MASK_COLUMNS`` contract)."""
+        ``spans`` holds the model's spans and the safety net's additions, sorted;
+        ``vault_tokens`` the vault tokens issued for the row (``MaskResult.tokens``, the
+        ``tokens`` of a ``mask_file`` record; empty without a vault), for an ``unmask``
+        limited to that row's values. The column set is the ``distributed.MASK_COLUMNS``
+        contract; columns may be added to it, so select the ones you keep by name."""
         import pandas as pd
 
         if not isinstance(df, pd.DataFrame):
@@ -251,6 +255,7 @@ class Masker:
             "mask_error": [r.error for r in results],
             "finish_reason": [r.finish_reason for r in results],
             "spans": [[s.to_dict() for s in all_spans(r)] for r in results],
+            "vault_tokens": [list(r.tokens) for r in results],
         }
         for name, values in columns.items():
             out[name] = pd.Series(values, index=df.index, dtype=object)

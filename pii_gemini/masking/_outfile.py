@@ -204,6 +204,13 @@ class OutputFile:
         if merge and self._started and self.redo_path.exists():
             self._merge()
 
+    def abandon(self) -> None:
+        """Close the files after a failed ``finish`` (a full disk), without writing more."""
+        for writer in (self._out, self._redo):
+            if writer is not None:
+                writer.abandon()
+        self._out = self._redo = None
+
     def _start(self) -> None:
         """Open the output for writing: cut a torn line of ours, or create it (and first
         its state file), replacing an earlier output of ours when starting over."""

@@ -8,12 +8,20 @@ writes ``<outputUriPrefix>/prediction-model-<time>/predictions.jsonl`` with
 (``JOB_STATE_PENDING``), runs on the first poll and has written its results by the
 second; a line that fails carries its error in ``status`` (modelled on the documented
 output format, the timing is ours).
+
+``list`` serves the documented ``filter`` (SOURCES["vertex-batch-list"], read 2026-12-04)
+more strictly than Google: ``AND`` of ``display_name``/``state`` ``=``/``!=`` and
+``labels.k=v`` terms only; any other term (``OR``, ``NOT``, wildcards, times) is a 400, so
+a client can never take a filter we ignored for an empty answer. ``displayName`` is
+required on create, as the page says (google-genai always sends one).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +43,8 @@ class BatchJob:
     input_uris: list[str]
     output_prefix: str
     create_time: _dt.datetime
+    display_name: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
     polls: int = 0
     state: str = "JOB_STATE_PENDING"
     output_dir: str = ""
@@ -44,7 +54,7 @@ class BatchJob:
 def _json(job: BatchJob) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": job.name,
-        "displayName": f"batch-{job.job_id}",
+        "displayName": job.display_name,
         "model": job.model,
         "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": list(job.input_uris)}},
         "outputConfig": {
@@ -55,6 +65,8 @@ def _json(job: BatchJob) -> dict[str, Any]:
         "createTime": rfc3339(job.create_time),
         "updateTime": rfc3339(_dt.datetime.now(_dt.timezone.utc)),
     }
+    if job.labels:
+        out["labels"] = dict(job.labels)
     if job.output_dir:
         out["outputInfo"] = {"gcsOutputDirectory": job.output_dir}
     if job.counts:
@@ -62,8 +74,35 @@ def _json(job: BatchJob) -> dict[str, Any]:
     return out
 
 
+_TERM_RE = re.compile(
+    r"(?P<field>display_name|displayName|state|labels\.[a-z0-9_-]+)\s*(?P<op>!=|=)\s*"
+    r'(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))'
+)
+
+
+def _matcher(raw: str) -> Callable[[BatchJob], bool]:
+    """A list ``filter`` as a predicate; a 400 for any term this emulator does not model."""
+    tests: list[Callable[[BatchJob], bool]] = []
+    for term in (t.strip() for t in raw.split(" AND ")) if raw.strip() else ():
+        found = _TERM_RE.fullmatch(term)
+        if found is None:
+            raise HttpError(400, f"Unsupported filter term: {term}", "INVALID_ARGUMENT")
+        name, equal = found["field"], found["op"] == "="
+        value = found["quoted"] if found["quoted"] is not None else found["bare"]
+
+        def test(job: BatchJob, name: str = name, value: str = value, equal: bool = equal) -> bool:
+            if name.startswith("labels."):
+                actual: str | None = job.labels.get(name[7:])
+            else:
+                actual = job.state if name == "state" else job.display_name
+            return (actual == value) == equal
+
+        tests.append(test)
+    return lambda job: all(t(job) for t in tests)
+
+
 def register(router: Router, host: Any) -> None:
-    """Add the batchPredictionJobs routes (create, get, cancel) to ``router``."""
+    """Add the batchPredictionJobs routes (create, get, list, cancel) to ``router``."""
     loc = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
     jobs: dict[str, BatchJob] = {}
 
@@ -87,8 +126,11 @@ def register(router: Router, host: Any) -> None:
         prefix = ((body.get("outputConfig") or {}).get("gcsDestination") or {}).get(
             "outputUriPrefix"
         )
+        display = body.get("displayName")
         if not isinstance(model, str) or not source or not isinstance(prefix, str):
             raise HttpError(400, "model, input_config.gcs_source and output_config are required.")
+        if not isinstance(display, str) or not display:
+            raise HttpError(400, "display_name is required.", "INVALID_ARGUMENT")
         tuned, base = model_of(model)
         job_id = host.vertex.next_id()
         name = f"projects/{req.params['project']}/locations/{req.params['location']}"
@@ -101,6 +143,8 @@ def register(router: Router, host: Any) -> None:
             input_uris=[str(u) for u in source],
             output_prefix=prefix.rstrip("/"),
             create_time=_dt.datetime.now(_dt.timezone.utc),
+            display_name=display,
+            labels={str(k): str(v) for k, v in (body.get("labels") or {}).items()},
         )
         jobs[job_id] = job
         return 200, _json(job)
@@ -145,6 +189,18 @@ def register(router: Router, host: Any) -> None:
                 job.state = "JOB_STATE_SUCCEEDED"
         return 200, _json(job)
 
+    def list_jobs(req: Request) -> Response:
+        where = f"projects/{req.params['project']}/locations/{req.params['location']}/"
+        wanted = _matcher(req.arg("filter") or "")
+        found = [j for j in jobs.values() if j.name.startswith(where) and wanted(j)]
+        size = int(req.arg("pageSize") or 100)
+        start = int(req.arg("pageToken") or 0)
+        page = [_json(j) for j in found[start : start + size]]
+        out: dict[str, Any] = {"batchPredictionJobs": page}
+        if start + size < len(found):
+            out["nextPageToken"] = str(start + size)
+        return 200, out
+
     def cancel(req: Request) -> Response:
         job = jobs.get(req.params["job"])
         if job is None:
@@ -154,6 +210,7 @@ def register(router: Router, host: Any) -> None:
         return 200, {}
 
     router.add("POST", loc + r"/batchPredictionJobs", create, name="vertex.batch_create")
+    router.add("GET", loc + r"/batchPredictionJobs", list_jobs, name="vertex.batch_list")
     router.add("GET", loc + r"/batchPredictionJobs/(?P<job>[^/:]+)", get, name="vertex.batch_get")
     router.add("POST", loc + r"/batchPredictionJobs/(?P<job>[^/:]+):cancel", cancel,
                name="vertex.batch_cancel")  # fmt: skip
