@@ -281,7 +281,8 @@ class Emulator:
     # -- ready-made backends --------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         """The variables that point ``make_backend("gemini"/"vertex")`` and the CLI here:
-        endpoint, the emulator's era, fake key and token, project, location and a ``gs://`` staging URI.
+        endpoint, the emulator's era, fake key and token, project, location and a
+        ``gs://`` staging URI.
 
         Unset ``GEMINI_API_KEY`` beside them: with both keys set the two SDKs disagree on
         which one wins (google-generativeai takes ``GEMINI_API_KEY``, google-genai
