@@ -15,10 +15,12 @@ from pii_gemini import cli
 
 
 def _exports(stdout: IO[str]) -> dict[str, str]:
-    """The variables the server prints (it prints nine lines, then serves)."""
-    lines = [stdout.readline() for _ in range(9)]
+    """The variables the server prints (a header, the exports, then ``unset``), then serves."""
+    lines = [stdout.readline()]
+    while lines[-1] not in ("unset GEMINI_API_KEY\n", "") and len(lines) < 20:
+        lines.append(stdout.readline())
     assert "serving at http://127.0.0.1:" in lines[0], lines
-    assert "unset GEMINI_API_KEY\n" in lines
+    assert lines[-1] == "unset GEMINI_API_KEY\n", lines
     pairs = [ln.removeprefix("export ").strip() for ln in lines if ln.startswith("export ")]
     return dict(pair.split("=", 1) for pair in pairs)
 
@@ -37,6 +39,7 @@ def test_the_cli_masks_through_a_standalone_emulator(
             assert server.stdout is not None
             exports = _exports(server.stdout)
             assert "PII_GEMINI_ENDPOINT" in exports
+            assert exports["PII_GEMINI_ERA"] == "2026"
             for key, value in exports.items():
                 monkeypatch.setenv(key, value)
             monkeypatch.delenv("GEMINI_API_KEY", raising=False)
