@@ -15,15 +15,12 @@ Example::
 from __future__ import annotations
 
 import re
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from ._contract import infer_contract, new_client_token
 from ._exceptions import (
@@ -31,15 +28,11 @@ from ._exceptions import (
     BackendError,
     ConfigError,
     DatasetError,
-    TuningJobCancelled,
-    TuningJobFailed,
-    TuningTimeout,
 )
 from ._retry import Retrier, RetryPolicy
+from ._tuning_job import TuningJob, _note
 from ._types import (
     Hyperparameters,
-    JobState,
-    LossSnapshot,
     TrainingContract,
     TunedModelInfo,
     TuningExample,
@@ -50,8 +43,6 @@ from .backends._catalogue import CHECKED, bare_model
 from .backends.base import Backend
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from .dataset import PromptBuilder
 
 __all__ = ["DEFAULT_SOURCE_MODEL", "Tuner", "TuningJob", "ignored_hyperparameters"]
@@ -72,7 +63,6 @@ _DEFAULT_BATCH_SIZE = 4  # the seed notebook's
 _DEFAULT_LEARNING_RATE = 0.001
 _TUNED_SOURCE_RE = re.compile(r"(^|/)tunedModels/|^projects/")  # tuning a tuned model again
 _MODEL_ID_RE = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")  # the service's rule
-_SNAPSHOT_COLUMNS = ["step", "epoch", "mean_loss", "compute_time"]
 _MODEL_COLUMNS = [
     "name",
     "display_name",
@@ -85,7 +75,6 @@ _MODEL_COLUMNS = [
     "learning_rate",
 ]
 
-T = TypeVar("T")
 TrainData = pd.DataFrame | Sequence[TuningExample] | Sequence[tuple[str, str]]
 
 
@@ -326,198 +315,6 @@ class Tuner:
         return frame
 
 
-class TuningJob:
-    """Handle on one tuning job: poll it, wait for it, cancel it, inspect its loss."""
-
-    def __init__(self, tuner: Tuner, info: TuningJobInfo, *, total_steps: int) -> None:
-        self._tuner = tuner
-        self._info = info
-        self._model_info: TunedModelInfo | None = None
-        self.name = info.name
-        self.model = info.model
-        self.base_model = info.base_model
-        self.total_steps = total_steps
-        self.contract: TrainingContract | None = None  # set by Tuner.tune
-
-    def __repr__(self) -> str:
-        return f"TuningJob(name={self.name!r}, model={self.model!r}, state={self.state.value})"
-
-    @property
-    def info(self) -> TuningJobInfo:
-        """The job as of the last poll (no call)."""
-        return self._info
-
-    @property
-    def state(self) -> JobState:
-        """The state as of the last poll (no call)."""
-        return self._info.state
-
-    def refresh(self) -> TuningJobInfo:
-        """Poll the backend once."""
-        info: TuningJobInfo = self._tuner._call(self._tuner.backend.get_tuning_job, self.name)
-        self._info = info
-        if info.total_steps:
-            self.total_steps = info.total_steps
-        return info
-
-    def wait(
-        self,
-        *,
-        progress: bool = True,
-        timeout: float | None = None,
-        poll_interval: float | None = None,
-        file: TextIO | None = None,
-    ) -> TunedModelInfo:
-        """Poll until the job ends; returns the tuned model.
-
-        Shows a progress bar (steps, latest loss) unless ``progress`` is False; ``file``
-        defaults to stderr. Raises TuningTimeout after ``timeout`` seconds,
-        TuningJobFailed or TuningJobCancelled when the job ends badly; every one of them
-        carries ``job_name`` so the job can be found again (``Tuner.job(name)``).
-        """
-        interval = self._tuner.poll_interval if poll_interval is None else poll_interval
-        if interval < 0:
-            raise ConfigError(f"poll_interval must be >= 0, got {interval}")
-        if timeout is not None and timeout < 0:
-            raise ConfigError(f"timeout must be >= 0, got {timeout}")
-        clock = self._tuner.clock
-        started = clock()
-        bar = tqdm(
-            total=self.total_steps or None,
-            unit="step",
-            desc=self.model,
-            disable=not progress,
-            file=file if file is not None else sys.stderr,
-            leave=True,
-        )
-        try:
-            while True:
-                info = self._poll()
-                if not bar.total and self.total_steps:  # the service reported its count
-                    bar.total = self.total_steps
-                if info.completed_steps > bar.n:
-                    bar.update(info.completed_steps - bar.n)
-                if info.snapshots:
-                    bar.set_postfix(loss=f"{info.snapshots[-1].mean_loss:.4f}", refresh=False)
-                if info.state.is_terminal:
-                    break
-                elapsed = clock() - started
-                if timeout is not None and elapsed >= timeout:
-                    raise TuningTimeout(
-                        f"tuning job {self.name} did not finish within {timeout:g} s "
-                        f"({info.completed_steps}/{self.total_steps} steps done)",
-                        job_name=self.name,
-                    )
-                wait = interval if timeout is None else min(interval, timeout - elapsed)
-                self._tuner.sleep(max(wait, 0.0))
-        finally:
-            bar.close()
-        if info.state is JobState.CANCELLED:
-            raise TuningJobCancelled(f"tuning job {self.name} was cancelled", job_name=self.name)
-        if info.state is JobState.FAILED:
-            reason = info.error or "no reason given"
-            raise TuningJobFailed(f"tuning job {self.name} failed: {reason}", job_name=self.name)
-        model = self._with_job_name(self._tuner.get_model, self.model)
-        self._model_info = model
-        return model
-
-    def _poll(self) -> TuningJobInfo:
-        return self._with_job_name(self.refresh)
-
-    def _with_job_name(self, fn: Callable[..., T], /, *args: Any) -> T:
-        try:
-            return fn(*args)
-        except BackendError as exc:
-            # Keep the job findable: the error is the backend's, the note names the job.
-            _note(exc, f"tuning job: {self.name}")
-            raise
-
-    def cancel(self) -> None:
-        """Ask the backend to stop the job."""
-        self._tuner._call(self._tuner.backend.cancel_tuning_job, self.name)
-
-    def _snapshot_list(self) -> tuple[LossSnapshot, ...]:
-        own = self._info.snapshots
-        model = self._model_info.snapshots if self._model_info is not None else ()
-        return model if len(model) > len(own) else own
-
-    def snapshots(self) -> pd.DataFrame:
-        """Loss per step as of the last poll: columns step, epoch, mean_loss, compute_time,
-        and validation_loss (NaN between measurements) when the backend measured any."""
-        snapshots = self._snapshot_list()
-        columns = list(_SNAPSHOT_COLUMNS)
-        if any(s.validation_loss is not None for s in snapshots):
-            columns.append("validation_loss")
-        rows = [
-            {
-                "step": s.step,
-                "epoch": s.epoch,
-                "mean_loss": s.mean_loss,
-                "compute_time": s.compute_time,
-                "validation_loss": s.validation_loss,
-            }
-            for s in snapshots
-        ]
-        frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
-        return frame
-
-    def loss_by_epoch(self) -> pd.DataFrame:
-        """Mean loss over each epoch's steps: columns epoch, mean_loss."""
-        frame = self.snapshots()
-        if frame.empty:
-            empty: pd.DataFrame = pd.DataFrame(
-                {"epoch": pd.Series(dtype="int64"), "mean_loss": pd.Series(dtype="float64")}
-            )
-            return empty
-        means = frame.groupby("epoch", sort=True)["mean_loss"].mean()
-        return means.reset_index()
-
-    def plot_loss(self, path: str | Path | None = None) -> Figure:
-        """Plot the loss per step and the mean loss per epoch; save as PNG if ``path``.
-
-        Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it works with any
-        backend and in threads. Raises ConfigError when there are no snapshots yet.
-        """
-        from matplotlib.figure import Figure
-
-        frame = self.snapshots()
-        backend = self._tuner.backend
-        if frame.empty and not backend.reports_loss:
-            raise ConfigError(f"no loss to plot for {self.name}: {backend.no_loss}")
-        if frame.empty:
-            raise ConfigError(f"tuning job {self.name} has no loss snapshots yet")
-        fig = Figure(figsize=(7.0, 4.0))
-        ax = fig.add_subplot()
-        ax.plot(frame["step"], frame["mean_loss"], label="loss per step", alpha=0.6)
-        ends = frame.groupby("epoch", sort=True)["step"].max()
-        epochs = self.loss_by_epoch()
-        ax.plot(
-            ends.to_numpy(),
-            epochs["mean_loss"].to_numpy(),
-            marker="o",
-            linestyle="--",
-            label="mean loss per epoch",
-        )
-        if "validation_loss" in frame.columns:
-            measured = frame.dropna(subset=["validation_loss"])
-            ax.plot(
-                measured["step"], measured["validation_loss"], marker="s", label="validation loss"
-            )
-        ax.set_xlabel("step")
-        ax.set_ylabel("mean loss")
-        ax.set_title(f"Tuning loss: {self.model}")
-        ax.legend()
-        fig.tight_layout()
-        if path is not None:
-            target = Path(path)
-            if not target.parent.is_dir():
-                raise ConfigError(
-                    f"cannot save the loss plot: folder {target.parent} does not exist"
-                )
-            fig.savefig(target, format="png")
-        return fig
-
-
 def ignored_hyperparameters(backend: Backend, given: Mapping[str, object]) -> list[str]:
     """The names in ``given`` that are set (not None) but ``backend`` does not send."""
     return [
@@ -525,12 +322,6 @@ def ignored_hyperparameters(backend: Backend, given: Mapping[str, object]) -> li
         for name, value in given.items()
         if value is not None and name not in backend.tuning_hyperparameters
     ]
-
-
-def _note(exc: BaseException, text: str) -> None:
-    add_note = getattr(exc, "add_note", None)  # Python 3.11+
-    if add_note is not None:
-        add_note(text)
 
 
 def _backoff(policy: RetryPolicy, exc: BackendError, attempt: int) -> float:
