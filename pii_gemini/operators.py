@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_OPERATOR_KEY",
+    "MIN_HASH_KEY_BYTES",
     "OPERATORS",
     "SURROGATE_PROVIDERS",
     "Anonymized",
@@ -198,10 +199,25 @@ class MaskCharsOperator(Operator):
         return char * (len(value) - keep) + value[len(value) - keep :]
 
 
+#: Shortest ``hash`` key accepted, in bytes (UTF-8 for a str): 128 bits cannot be searched.
+MIN_HASH_KEY_BYTES = 16
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    return key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
+
+
 @register_operator
 class HashOperator(Operator):
-    """Hex HMAC-SHA256 of the value under ``key`` (required), truncated to ``length``
-    (default 16) hex characters: stable for a key, not reversible without the data."""
+    """Hex HMAC-SHA256 of the value under ``key`` (required, at least 16 bytes), truncated
+    to ``length`` (default 16) hex characters, i.e. 64 bits: a stable pseudonym per key.
+
+    Without the key nobody can test a guess of a value against a digest: that is why the key
+    must be secret and long (a short one could be found by trying keys on a guessed value).
+    64 bits make accidental collisions negligible for pseudonyms (any two of 600,000 distinct
+    values share a digest with odds of about 1 in 10^8); ask for more hex characters (up to
+    64) when digests must stay unique over billions of values. Not reversible: no vault, no unmask.
+    """
 
     name = "hash"
     param_names = frozenset({"key", "length"})
@@ -210,13 +226,17 @@ class HashOperator(Operator):
         key = params.get("key")
         if not isinstance(key, (str, bytes)) or not key:
             raise ConfigError("hash: a non-empty key (str or bytes) is required")
+        if len(_key_bytes(key)) < MIN_HASH_KEY_BYTES:
+            raise ConfigError(
+                f"hash: the key must be at least {MIN_HASH_KEY_BYTES} bytes (a shorter one "
+                "could be guessed, and with it every value); use e.g. secrets.token_hex(16)"
+            )
         length = params.get("length", 16)
         if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
             raise ConfigError("hash: length must be an int between 8 and 64")
 
     def apply(self, value: str, label: str, ctx: OperatorContext) -> str:
-        key = ctx.params["key"]
-        raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
+        raw = _key_bytes(ctx.params["key"])
         digest = hmac.new(raw, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return digest[: int(ctx.params.get("length", 16))]
 

@@ -376,10 +376,13 @@ def test_mask_operator_and_vault_options(
     monkeypatch.delenv("PII_GEMINI_HASH_KEY", raising=False)
     no_key = run("mask", test_file, str(out), *model, "--operator", "hash")
     assert no_key.code == 2 and "PII_GEMINI_HASH_KEY" in no_key.err
-    monkeypatch.setenv("PII_GEMINI_HASH_KEY", "not-so-secret")
+    monkeypatch.setenv("PII_GEMINI_HASH_KEY", "too-short")
+    short = run("mask", test_file, str(out), *model, "--operator", "hash", "--no-resume")
+    assert short.code == 2 and "at least 16 bytes" in short.err and "too-short" not in short.err
+    monkeypatch.setenv("PII_GEMINI_HASH_KEY", "not-so-secret-key")
     hashed = run("mask", test_file, str(out), *model, "--operator", "hash", "--no-resume")
     assert hashed.code == 0, hashed.err
-    assert "not-so-secret" not in out.read_text(encoding="utf-8") + hashed.out + hashed.err
+    assert "not-so-secret-key" not in out.read_text(encoding="utf-8") + hashed.out + hashed.err
     off = run("mask", test_file, str(tmp_path / "off.jsonl"), *model, "--no-safety-net")
     assert off.code == 0 and "safety_net_caught=0" in off.out
     assert all(not s for s in _read_jsonl(tmp_path / "off.jsonl")["safety_net_spans"])

@@ -35,7 +35,11 @@ SPANS = (
 )
 
 
-def _h(value: str, key: bytes = b"k", n: int = 16) -> str:
+KEY = "a-16-byte-secret"  # the shortest hash key accepted (16 bytes)
+OTHER = b"another-16-bytes"
+
+
+def _h(value: str, key: bytes = KEY.encode(), n: int = 16) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:n]
 
 
@@ -51,14 +55,14 @@ def _h(value: str, key: bytes = b"k", n: int = 16) -> str:
         ("mask_chars", {"keep_last": 50}, SOURCE),
         (
             "hash",
-            {"key": "k"},
+            {"key": KEY},
             f"Hi {_h('Ann')} {_h('Lee')}, bye {_h('Ann')}. Mail {_h('ann@x.org')}",
         ),
         (
             "hash",
-            {"key": b"other", "length": 8},
-            f"Hi {_h('Ann', b'other', 8)} {_h('Lee', b'other', 8)}, bye "
-            f"{_h('Ann', b'other', 8)}. Mail {_h('ann@x.org', b'other', 8)}",
+            {"key": OTHER, "length": 8},
+            f"Hi {_h('Ann', OTHER, 8)} {_h('Lee', OTHER, 8)}, bye "
+            f"{_h('Ann', OTHER, 8)}. Mail {_h('ann@x.org', OTHER, 8)}",
         ),
     ],
 )
@@ -103,8 +107,11 @@ def test_items_offsets_rebuild_output() -> None:
     [
         ("hash", {}, "key"),
         ("hash", {"key": ""}, "key"),
-        ("hash", {"key": "k", "length": 4}, "length"),
-        ("hash", {"key": "k", "length": True}, "length"),
+        ("hash", {"key": "k"}, "at least 16 bytes"),
+        ("hash", {"key": b"15-byte-secret!"}, "at least 16 bytes"),
+        ("hash", {"key": "\u00e9" * 7 + "x"}, "at least 16 bytes"),  # 15 bytes in UTF-8
+        ("hash", {"key": KEY, "length": 4}, "length"),
+        ("hash", {"key": KEY, "length": True}, "length"),
         ("mask_chars", {"char": "**"}, "single character"),
         ("mask_chars", {"keep_last": -1}, "keep_last"),
         ("mask_chars", {"keep_last": 1.5}, "keep_last"),
@@ -156,9 +163,9 @@ def test_per_label_operators_with_default() -> None:
         SOURCE,
         SPANS,
         {"EMAIL": "hash", "LASTNAME": "redact", "DEFAULT": "numbered"},
-        key="secret",
+        key=KEY,
     )
-    assert out.text == f"Hi [FIRSTNAME_1] , bye [FIRSTNAME_1]. Mail {_h('ann@x.org', b'secret')}"
+    assert out.text == f"Hi [FIRSTNAME_1] , bye [FIRSTNAME_1]. Mail {_h('ann@x.org')}"
     assert [i.operator for i in out.items] == ["numbered", "redact", "numbered", "hash"]
     assert out.vault is not None and len(out.vault) == 1
     replace_default = anonymize(SOURCE, SPANS, {"EMAIL": "redact"})
@@ -358,3 +365,12 @@ def test_shared_vault_is_consistent_across_threads() -> None:
     by_name = dict(zip(names, outputs, strict=True))
     assert len(set(by_name.values())) == 7
     assert all(unmask(out, vault) == f"Hello {name}!" for name, out in by_name.items())
+
+
+def test_short_hash_key_error_names_the_rule_not_the_key() -> None:
+    """A short key could be brute-forced from the output: refused, without echoing it."""
+    with pytest.raises(ConfigError, match="at least 16 bytes") as caught:
+        anonymize(SOURCE, SPANS, "hash", key="tiny-secret")
+    assert "tiny-secret" not in str(caught.value)
+    out = anonymize(SOURCE, SPANS[:1], "hash", key=KEY)
+    assert out.text == f"Hi {_h('Ann')} Lee, bye Ann. Mail ann@x.org"

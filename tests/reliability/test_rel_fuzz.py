@@ -39,7 +39,7 @@ _PARAMS = st.fixed_dictionaries(
     {},
     optional={
         "seed": st.one_of(st.integers(), st.text(max_size=5), st.none(), st.floats()),
-        "key": st.one_of(st.binary(max_size=8), st.text(max_size=8), st.integers()),
+        "key": st.one_of(st.binary(max_size=20), st.text(max_size=20), st.integers()),
         "length": st.one_of(st.integers(-5, 70), st.booleans()),
         "char": st.text(max_size=2),
         "keep_last": st.integers(-2, 5),
