@@ -91,11 +91,14 @@ class MaskResult:
     text: str = field(repr=False)
     masked_text: str | None = field(repr=False)
     status: MaskStatus
-    spans: tuple[Span, ...] = ()  # every masked span, offsets into ``text``
+    spans: tuple[Span, ...] = ()  # the model's spans, offsets into ``text``
     finish_reason: str | None = None
     error: str | None = None
     raw_output: str | None = field(default=None, repr=False)
-    safety_net_spans: tuple[Span, ...] = ()  # spans the model missed and the safety net caught
+    # what the model missed (in whole or in part) and the safety net caught. A model span the
+    # net widened is reported here once, as the union masked_text shows, with its label:
+    # spans and safety_net_spans never overlap and together say what masked_text masks.
+    safety_net_spans: tuple[Span, ...] = ()
     faithful: bool = True  # the model kept every non-PII character of ``text``
     chatter: bool = False  # the model wrapped its answer in chatter (stripped)
     tokens: tuple[str, ...] = ()  # vault tokens issued for this text (unmask fills only these)

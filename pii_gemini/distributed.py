@@ -32,7 +32,9 @@ __all__ = ["MASK_COLUMNS", "MaskBatch", "make_mask_batch", "mask_batch"]
 
 #: Columns added to every batch (as ``Masker.mask_dataframe`` adds them), in this order.
 #: ``vault_tokens``: the row's vault tokens (``MaskResult.tokens``), so a shared vault can
-#: unmask each row later with only its own values. New columns may be appended: select
+#: unmask each row later with only its own values; ``safety_net_spans``: the part of
+#: ``spans`` the safety net added (``MaskResult.safety_net_spans``, what
+#: ``metrics.evaluate(safety_net_spans=...)`` takes). New columns may be appended: select
 #: the ones you keep by name (a Spark schema, a Parquet layout).
 MASK_COLUMNS: tuple[str, ...] = (
     "masked_text",
@@ -41,6 +43,7 @@ MASK_COLUMNS: tuple[str, ...] = (
     "finish_reason",
     "spans",
     "vault_tokens",
+    "safety_net_spans",
 )
 
 # One Masker per (callable token, process): rebuilt after fork/spawn, shared by threads.

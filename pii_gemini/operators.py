@@ -417,24 +417,27 @@ def _resolve(spec: OperatorSpec) -> Operator:
     raise ConfigError(f"an operator must be a name or an Operator, got {type(spec).__name__}")
 
 
-def _merge_overlaps(spans: list[Span], source: str) -> list[Span]:
-    """Sorted spans with overlapping ones merged into their union (nothing left unmasked);
-    the union takes the label of its longest member (earliest on ties)."""
+def _overlap_groups(spans: Iterable[Span]) -> list[list[Span]]:
+    """Non-empty ``spans`` sorted, in groups of spans that overlap (one span per group when
+    none does): each group is rendered as one replacement by :func:`anonymize` (and
+    ``masking._finish`` reports spans the same way)."""
     groups: list[list[Span]] = []
-    for s in sorted(spans, key=lambda s: (s.start, -s.end)):
+    for s in sorted((s for s in spans if s.end > s.start), key=lambda s: (s.start, -s.end)):
         if groups and s.start < max(g.end for g in groups[-1]):
             groups[-1].append(s)
         else:
             groups.append([s])
-    merged = []
-    for g in groups:
-        if len(g) == 1:
-            merged.append(g[0])
-            continue
-        start, end = g[0].start, max(s.end for s in g)
-        label = min(g, key=lambda s: (-(s.end - s.start), s.start)).label
-        merged.append(Span(start, end, label, source[start:end]))
-    return merged
+    return groups
+
+
+def _rendered_span(group: list[Span], source: str) -> Span:
+    """The span a group of overlapping spans is rendered as: their union, with the label of
+    the longest member (earliest on ties); a lone span as it is."""
+    if len(group) == 1:
+        return group[0]
+    start, end = group[0].start, max(s.end for s in group)
+    label = min(group, key=lambda s: (-(s.end - s.start), s.start)).label
+    return Span(start, end, label, source[start:end])
 
 
 def anonymize(
@@ -482,7 +485,8 @@ def anonymize(
             raise ConfigError(f"span {i} ({span.label}): its value does not match the text")
         if span.end > span.start:
             checked.append(span)
-    merged = _merge_overlaps(checked, source)
+    # overlapping spans are merged into their union: nothing between them stays visible
+    merged = [_rendered_span(g, source) for g in _overlap_groups(checked)]
 
     if vault is None and any(op.reversible for op in used):
         vault = Vault()

@@ -529,6 +529,7 @@ def test_mask_dataframe_adds_columns_and_leaves_input_alone() -> None:
         "finish_reason",
         "spans",
         "vault_tokens",
+        "safety_net_spans",
     ]
     assert list(out.index) == list(df.index)
     assert out["masked_text"].tolist() == [mask_known(t) for t in texts]

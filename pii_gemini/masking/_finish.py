@@ -7,6 +7,11 @@ so the non-PII text is the source's. A rewritten answer keeps the model's wordin
 from the source would reveal the values of placeholders that could not be anchored): only the
 safety net's values found in it, and whatever the detectors find in the answer itself, are
 masked there.
+
+The spans returned say what the masked text shows: where a safety-net hit overlaps a model
+span (half a card number read as ``AMOUNT``), both are rendered as one replacement, their
+union with the longer one's label, and the result reports that union once, as the safety
+net's (it widened what the model masked), not the model's partial span.
 """
 
 from __future__ import annotations
@@ -17,11 +22,32 @@ from typing import Any
 from .._types import Span
 from ..detectors import SafetyNet, resolve_overlaps
 from ..detectors._occurrences import find_occurrences
-from ..operators import anonymize
+from ..operators import _overlap_groups, _rendered_span, anonymize
 from ..vault import Vault
 from ._settings import OperatorSpec
 
-__all__ = ["Finisher"]
+__all__ = ["Finisher", "as_rendered"]
+
+
+def as_rendered(
+    text: str, spans: tuple[Span, ...], added: tuple[Span, ...]
+) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
+    """The model's ``spans`` and the safety net's ``added`` as one rendering shows them.
+
+    Overlapping spans are rendered as one replacement (``operators.anonymize``): each such
+    group is reported once, as its union with the label shown, among the safety net's spans
+    when one of them is in the group (the net widened the masking), else among the model's.
+    The two results never overlap; spans that overlap nothing are returned as they are.
+    """
+    if not added:
+        return spans, added
+    net_ids = {id(s) for s in added}
+    model: list[Span] = []
+    net: list[Span] = []
+    for group in _overlap_groups(spans + added):
+        shown = _rendered_span(group, text)
+        (net if any(id(s) in net_ids for s in group) else model).append(shown)
+    return tuple(model), tuple(net)
 
 
 class Finisher:
@@ -46,22 +72,23 @@ class Finisher:
 
     def finish(
         self, text: str, spans: tuple[Span, ...], model_masked: str, faithful: bool
-    ) -> tuple[str, tuple[Span, ...], tuple[str, ...]]:
-        """The final masked text, the safety net's additions (offsets into ``text``) and
-        the vault tokens issued for this text."""
+    ) -> tuple[str, tuple[Span, ...], tuple[Span, ...], tuple[str, ...]]:
+        """The final masked text, the model's spans and the safety net's (offsets into
+        ``text``, as the final text shows them: see :func:`as_rendered`) and the vault
+        tokens issued for this text."""
         added = self.missed(text, spans)
         if faithful or self._repair:
             if faithful and not added and self._plain_replace:
-                return model_masked, added, ()  # already exactly what rendering would give
+                return model_masked, spans, added, ()  # already what rendering would give
             merged = tuple(sorted(spans + added, key=lambda s: (s.start, s.end)))
             final, tokens = self.anonymize(text, merged)
-            return final, added, tokens
+            return (final, *as_rendered(text, spans, added), tokens)
         # The spans recovered from a rewritten answer are incomplete: a value counts as
         # missed only when the answer really holds it (one linear pass finds them all).
         where = find_occurrences(model_masked, (s.value for s in added))
         added = tuple(s for s in added if s.value in where)
         final, tokens = self._mask_leaks(model_masked, added, where)
-        return final, added, tokens
+        return (final, *as_rendered(text, spans, added), tokens)
 
     def missed(self, text: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
         """Detector hits not wholly covered by the model's spans.

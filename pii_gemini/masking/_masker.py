@@ -231,10 +231,11 @@ class Masker:
         self, df: pd.DataFrame, *, text_column: str = "source_text", progress: bool = False
     ) -> pd.DataFrame:
         """A copy of ``df`` with ``masked_text``, ``mask_status``, ``mask_error``,
-        ``finish_reason``, ``spans`` (list of ``{value, start, end, label}``) and
-        ``vault_tokens`` added.
+        ``finish_reason``, ``spans`` (list of ``{value, start, end, label}``),
+        ``vault_tokens`` and ``safety_net_spans`` added.
 
-        ``spans`` holds the model's spans and the safety net's additions, sorted;
+        ``spans`` holds every masked span, the model's and the safety net's, sorted, as
+        ``masked_text`` shows them; ``safety_net_spans`` the safety net's among them;
         ``vault_tokens`` the vault tokens issued for the row (``MaskResult.tokens``, the
         ``tokens`` of a ``mask_file`` record; empty without a vault), for an ``unmask``
         limited to that row's values. The column set is the ``distributed.MASK_COLUMNS``
@@ -256,6 +257,7 @@ class Masker:
             "finish_reason": [r.finish_reason for r in results],
             "spans": [[s.to_dict() for s in all_spans(r)] for r in results],
             "vault_tokens": [list(r.tokens) for r in results],
+            "safety_net_spans": [[s.to_dict() for s in r.safety_net_spans] for r in results],
         }
         for name, values in columns.items():
             out[name] = pd.Series(values, index=df.index, dtype=object)

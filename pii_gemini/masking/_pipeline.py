@@ -101,7 +101,7 @@ class Pipeline:
                 reading.raw_output, faithful=reading.faithful, chatter=reading.chatter,
             )  # fmt: skip
         try:
-            final, added, tokens = self._finisher.finish(  # safety net, operators
+            final, spans, added, tokens = self._finisher.finish(  # safety net, operators
                 text, reading.spans, reading.masked_text, reading.faithful or reading.rendered
             )
         except Exception as exc:  # settings were checked up front: this row's problem only
@@ -112,7 +112,7 @@ class Pipeline:
                 faithful=reading.faithful, chatter=reading.chatter,
             )  # fmt: skip
         return MaskResult(
-            text, final, reading.status, reading.spans, reading.finish_reason, reading.error,
+            text, final, reading.status, spans, reading.finish_reason, reading.error,
             reading.raw_output, safety_net_spans=added, faithful=reading.faithful,
             chatter=reading.chatter, tokens=tokens,
         )  # fmt: skip
