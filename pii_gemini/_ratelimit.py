@@ -3,8 +3,9 @@
 A token bucket hands out *reservations*: taking ``n`` units may drive the balance negative,
 and the caller then sleeps until its slot comes (outside the lock). Reservations are served
 in order, a late wake-up never wastes capacity, and a request larger than the bucket still
-gets through. The bucket alone grants at most ``capacity + rate * W`` units in any window of
-``W`` seconds *at reservation time*; a caller that wakes up late can then send close behind
+gets through (the limiter refuses only one larger than a whole minute's quota). The
+bucket alone grants at most ``capacity + rate * W`` units in any window of ``W`` seconds
+*at reservation time*; a caller that wakes up late can then send close behind
 the next one, so the bucket alone lets a rolling minute see one or two requests too many.
 
 Requests therefore also pass a sliding window (``_Window``): the times at which the last
@@ -16,6 +17,9 @@ the service, which counts requests as they arrive: it sees at most that many in 
 rolling minute unless one request takes over a second longer than another to get there
 (measured: without it, 2402 arrived in one minute at a limit of 2400 with 64 threads on two
 busy cores). The clock and the sleep are injectable so tests run on a fake clock.
+
+A request estimated at more tokens than ``tokens_per_minute`` is refused (``ConfigError``)
+rather than queued: no minute could ever hold it.
 """
 
 from __future__ import annotations
@@ -175,7 +179,20 @@ class RateLimiter:
         return self._requests is not None or self._tokens is not None
 
     def acquire(self, tokens: float = 0.0) -> float:
-        """Wait for one request slot and ``tokens`` estimated tokens; return the wait."""
+        """Wait for one request slot and ``tokens`` estimated tokens; return the wait.
+
+        A request estimated above ``tokens_per_minute`` is refused with a ``ConfigError``
+        before any wait: no minute's quota could ever hold it, so waiting would only stall
+        the run (for ever at the service's own limit, for hours here).
+        """
+        limit = self.tokens_per_minute
+        if limit is not None and tokens > limit:
+            raise ConfigError(
+                f"one request needs about {math.ceil(tokens)} tokens, more than "
+                f"tokens_per_minute ({limit:g}) allows in a minute: raise tokens_per_minute "
+                "(--tpm) to your real quota, or lower max_input_chars so texts go in smaller "
+                "pieces"
+            )
         wait = 0.0
         if self._requests is not None:
             wait = self._requests.reserve(1.0)

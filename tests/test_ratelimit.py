@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,31 @@ def test_bad_bucket_arguments() -> None:
         TokenBucket(1, -2)
     with pytest.raises(ConfigError, match="amount"):
         TokenBucket(1, 1).reserve(-1)
+
+
+def test_a_request_larger_than_the_tokens_per_minute_limit_is_refused_not_waited_for() -> None:
+    fc = FakeClock()
+    limiter = RateLimiter(tokens_per_minute=600, clock=fc.clock, sleep=fc.sleep)
+    assert limiter.acquire(600) == pytest.approx(59.0)  # one minute's worth still gets through
+    waited = list(fc.sleeps)
+    with pytest.raises(ConfigError, match=r"tokens_per_minute \(600\)") as caught:
+        limiter.acquire(601)
+    assert "601" in str(caught.value)
+    assert fc.sleeps == waited  # refused at once: no wait for a slot that can never come
+
+
+def test_masker_with_a_tokens_per_minute_below_one_request_stops_at_once(tmp_path: Path) -> None:
+    from _masking_support import ScriptedBackend
+
+    from pii_gemini.masking import Masker
+
+    fc = FakeClock()
+    masker = Masker(ScriptedBackend(), "tunedModels/x", tokens_per_minute=10,
+                    clock=fc.clock, sleep=fc.sleep)  # fmt: skip
+    with pytest.raises(ConfigError, match="tokens_per_minute"):
+        masker.mask("Alice wrote to Bruno about the meeting on Monday.")
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"source_text": "Alice wrote to Bruno."}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="tokens_per_minute"):
+        masker.mask_file(source, tmp_path / "out.jsonl", progress=False)
+    assert sum(fc.sleeps) < 1.0  # no real or fake minute-long waits
