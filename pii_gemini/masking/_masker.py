@@ -281,7 +281,10 @@ class Masker:
         mode: str = "online",
         **batch_options: Any,
     ) -> MaskSummary:
-        """Stream ``input_path`` (JSONL/CSV/TSV/Parquet) into ``output_path`` (JSONL).
+        """Stream ``input_path`` into ``output_path`` (JSONL: ``.jsonl``/``.ndjson``/``.json``).
+
+        Inputs: JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` with one object per line),
+        ``.csv``, ``.tsv``, Parquet (``.parquet``, ``.pq``), UTF-8.
 
         ``mode="batch"`` (vertex backend) asks one Vertex AI batch prediction job for the
         answers first, then writes the same records; ``batch_options`` are
