@@ -127,22 +127,36 @@ def _evaluate_and_write(
     return report
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _score_file(
+    predictions_path: str | Path,
+    gold_path: str | Path,
+    plots: str | None,
+    *,
+    name: str = "recall.png",
+    model: str | None = None,
+) -> tuple[Any, Counter[str], int]:
+    """Score a ``mask`` output against a gold file: the report, the statuses of the rows
+    left unmasked and the number of gold rows (``evaluate``, and ``demo`` on its files)."""
     from ..dataset import load_pii_dataset
 
-    pred = read_table(args.predictions)
-    gold = load_pii_dataset(str(existing_file(args.gold)))
+    pred = read_table(str(predictions_path))
+    gold = load_pii_dataset(str(existing_file(str(gold_path))))
     predictions, unmasked = _predictions_for(pred, gold)
     nets = None
     if "safety_net_spans" in pred.columns:  # written by `mask`: the report counts catches
         raw = [v if isinstance(v, list) else [] for v in pred["safety_net_spans"].tolist()]
         nets = _in_gold_order(pred, gold, raw)
     report = _evaluate_and_write(
-        gold["source_text"].tolist(), predictions, gold, args.plots, safety_net_spans=nets,
-        model=Path(args.predictions).name,
+        gold["source_text"].tolist(), predictions, gold, plots, name=name,
+        safety_net_spans=nets, model=model or Path(predictions_path).name,
     )  # fmt: skip
+    return report, unmasked, len(gold)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    report, unmasked, n_gold = _score_file(args.predictions, args.gold, args.plots)
     markdown = report.to_markdown()
-    note = _unmasked_note(unmasked, len(gold)) if unmasked else None
+    note = _unmasked_note(unmasked, n_gold) if unmasked else None
     if note is not None:
         markdown = f"> {note}.\n\n{markdown}"
     if args.output:
@@ -183,12 +197,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     prompts = builder.build(df)
     full = pd.concat([df, prompts.drop(columns=["id"], errors="ignore")], axis=1)
     train, test = train_test_split(full, test_size=test_size, method="head_tail")
-    echo(f"2/6 prompts built; split {len(train)} train / {len(test)} test")
+    gold_path = out / "test.jsonl"  # the gold file, as `prepare` writes it
+    write_jsonl(test, gold_path)
+    echo(f"2/6 prompts built; split {len(train)} train / {len(test)} test (gold: {gold_path})")
     with open_backend(args) as backend:
         tuner = Tuner(backend, poll_interval=poll_interval(args, backend))
         job = tuner.tune(
             train,
-            source_model=args.source_model or _default_source(),
+            source_model=args.source_model,  # None: the backend's default base model
             epoch_count=args.epochs,
             display_name="pii-gemini demo",
             **{  # Vertex picks its own batch size and rate: send them only where used
@@ -197,7 +213,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 if k in backend.tuning_hyperparameters
             },
         )
-        echo(f"3/6 tuning {job.model}: {job.total_steps} steps")
+        echo(f"3/6 tuning {job.model} from {job.base_model}: {job.total_steps} steps")
         job.wait(progress=not args.quiet)
         loss_png = out / "loss.png"
         if backend.reports_loss:
@@ -205,25 +221,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             echo(f"4/6 loss plot -> {loss_png}")
         else:
             echo(f"4/6 no loss plot: {backend.no_loss}")
-        sources = test["source_text"].tolist()
         reports: dict[str, Any] = {}
-        for label, model in (
-            ("tuned", job.model),
-            ("untuned", job.base_model or _default_source()),
-        ):
+        for label, model in (("tuned", job.model), ("untuned", job.base_model)):
+            # what `pii-gemini mask` and `evaluate` do, so their files and figures agree
             masker = Masker(backend, model, prompt_builder=builder, concurrency=args.concurrency)
-            masked = masker.mask_dataframe(test, text_column="source_text", progress=not args.quiet)
-            write_jsonl(
-                masked[["id", "masked_text", "mask_status", "mask_error"]],
-                out / f"predictions_{label}.jsonl",
-            )
-            # a row left unmasked is scored as its source (see _predictions_for)
-            predictions = [
-                t if isinstance(t, str) else src
-                for t, src in zip(masked["masked_text"], sources, strict=True)
-            ]
-            reports[label] = _evaluate_and_write(
-                sources, predictions, test, str(out), name=f"recall_{label}.png",
+            predictions = out / f"predictions_{label}.jsonl"
+            _remove_mask_output(predictions)  # an earlier demo's, maybe in an older format
+            masker.mask_file(gold_path, predictions, id_column="id", progress=not args.quiet)
+            reports[label], _, _ = _score_file(
+                predictions, gold_path, str(out), name=f"recall_{label}.png",
                 model=f"{label} ({model})",
             )  # fmt: skip
         echo(f"5/6 masked {len(test)} test rows with the tuned and the untuned model")
@@ -235,15 +241,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     echo()
     echo(table)
     echo()
-    echo(f"next: {PROG} mask IN.jsonl OUT.jsonl --model {job.model}")
+    echo(f"next: {PROG} evaluate {out / 'predictions_tuned.jsonl'} --gold {gold_path}")
+    echo(f"      {PROG} mask IN.jsonl OUT.jsonl --model {job.model}")
     return EXIT_OK
 
 
-def _default_source() -> str:
-    """The default source model, the "untuned" baseline of the demo."""
-    from ..tuning import DEFAULT_SOURCE_MODEL
-
-    return DEFAULT_SOURCE_MODEL
+def _remove_mask_output(path: Path) -> None:
+    """Delete a demo's earlier predictions file and the state file ``mask_file`` keeps
+    beside it, so each demo run masks afresh."""
+    for stale in (path, path.with_name(path.name + ".state")):
+        stale.unlink(missing_ok=True)
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -270,6 +277,9 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int, default=4)
     p.add_argument("--learning-rate", type=positive_float, default=0.001)
     p.add_argument("--concurrency", type=positive_int, default=8)
-    p.add_argument("--source-model", help="base model (e.g. gemini-2.5-flash on vertex)")
+    p.add_argument(
+        "--source-model",
+        help="base model (default: the backend's, e.g. gemini-2.5-flash-lite on vertex)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_demo, poll_interval=None)
