@@ -9,7 +9,12 @@ format (the project ships no ai4privacy rows). The same script runs against Goog
     python examples/quickstart.py                                   # fake backend, offline
     python examples/quickstart.py --data ai4privacy/pii-masking-200k --language en
     GOOGLE_CLOUD_PROJECT=p PII_GEMINI_GCS_URI=gs://bucket/pii \\
-        python examples/quickstart.py --backend vertex --source-model gemini-2.5-flash
+        python examples/quickstart.py --backend vertex              # gemini-2.5-flash-lite
+
+Each backend gets its own defaults: the base model is the backend's
+(``Backend.default_source_model``), and only the hyperparameters it sends
+(``Backend.tuning_hyperparameters``) are passed: Vertex chooses its own batch size and
+learning rate, so it gets the epochs only.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from pathlib import Path
 
 import pii_gemini
 from pii_gemini import (
-    DEFAULT_SOURCE_MODEL,
     Masker,
     PromptBuilder,
     Tuner,
@@ -41,7 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--language", default="en", help="keep rows of this language")
     parser.add_argument("--rows", type=int, default=2000, help="rows to use (seed: 2000)")
     parser.add_argument("--test-size", type=int, default=100, help="rows held out (seed: 100)")
-    parser.add_argument("--source-model", default=DEFAULT_SOURCE_MODEL)
+    parser.add_argument(
+        "--source-model", default=None, help="base model (default: the backend's default)"
+    )
     parser.add_argument("--out", default="out/quickstart", help="folder for the PNGs and tables")
     return parser.parse_args(argv)
 
@@ -67,23 +73,26 @@ def main(argv: list[str] | None = None) -> dict[str, metrics.EvaluationReport]:
     backend = make_backend(args.backend)
     fake = isinstance(backend, pii_gemini.FakeBackend)
     tuner = Tuner(backend, poll_interval=0.0 if fake else 10.0)
+    seed_settings = {"batch_size": 4, "learning_rate": 0.001}  # the seed's (Gemini API) values
     job = tuner.tune(
         train,
-        source_model=args.source_model,
+        source_model=args.source_model,  # None: the backend's default base model
         epoch_count=2,
-        batch_size=4,
-        learning_rate=0.001,
         display_name="pii masker",
+        **{k: v for k, v in seed_settings.items() if k in backend.tuning_hyperparameters},
     )
-    print(f"tuning {job.model}: {job.total_steps} steps")
+    print(f"tuning {job.model} from {job.base_model}: {job.total_steps} steps")
     model = job.wait(progress=True)
-    print(job.loss_by_epoch().to_string(index=False))
-    job.plot_loss(out / "loss.png")
-    print(f"loss plot: {out / 'loss.png'}")
+    if backend.reports_loss:
+        print(job.loss_by_epoch().to_string(index=False))
+        job.plot_loss(out / "loss.png")
+        print(f"loss plot: {out / 'loss.png'}")
+    else:  # Vertex keeps the loss in the Cloud console
+        print(f"no loss plot: {backend.no_loss}")
 
     # 4. Masking the held-out rows with the tuned and the untuned model.
     reports = {}
-    for name, model_name in (("tuned", model.name), ("untuned", args.source_model)):
+    for name, model_name in (("tuned", model.name), ("untuned", job.base_model)):
         masker = Masker(backend, model_name, prompt_builder=builder)  # safety net on
         masked = masker.mask_dataframe(test, text_column="source_text")
         if masker.last_summary is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -48,3 +49,19 @@ def test_quickstart_reports_a_bad_data_path(tmp_path: Path) -> None:
     with pytest.raises(DatasetError):
         _load().main(["--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path)])
     assert "quickstart_example" not in sys.modules
+
+
+def test_quickstart_on_vertex_uses_the_backend_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vertex: its own default base model, no batch size or learning rate it would ignore."""
+    from pii_gemini.testing import fake_backend
+
+    with fake_backend(), warnings.catch_warnings(record=True) as caught:  # vertex, locally
+        warnings.simplefilter("always")
+        reports = _load().main(["--backend", "vertex", "--rows", "60", "--test-size", "6",
+                                "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "from gemini-2.5-flash-lite:" in out and "no loss plot" in out
+    assert reports["untuned"].n_rows == 6
+    assert not [w for w in caught if "batch_size" in str(w.message)]
