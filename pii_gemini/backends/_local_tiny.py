@@ -1,7 +1,9 @@
 """A tiny Gemma-architecture checkpoint with random weights, built offline in a few seconds.
 
-The local backend's tests and ``benchmarks/bench_local.py`` need a real checkpoint folder
-(``config.json``, safetensors weights, ``tokenizer.json``) without downloading anything.
+The local backend's tests, ``benchmarks/bench_local.py`` and the "try it offline" recipe of
+docs/backends.md (public as ``pii_gemini.backends.local.build_tiny_checkpoint``) need a real
+checkpoint folder (``config.json``, safetensors weights, ``tokenizer.json``) without
+downloading anything.
 This writes one: a byte-pair tokenizer trained in-process on the texts given (so prompts
 and placeholders take few tokens), with Gemma's special tokens and a Gemma-style chat
 template, and a ``Gemma3ForCausalLM`` of a few hundred thousand parameters. Loading it

@@ -62,13 +62,14 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
 
 
 def _spawn(folder: ModelFolder, lock_fd: int, log: int) -> subprocess.Popen[bytes]:
+    path = folder.path.resolve()  # absolute: the worker starts in it, a relative path breaks
     return subprocess.Popen(
-        [sys.executable, "-m", __name__, str(folder.path), str(lock_fd)],
+        [sys.executable, "-m", __name__, str(path), str(lock_fd)],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=log,
         pass_fds=(lock_fd,),
-        cwd=folder.path,  # not the caller's folder, whose sources would shadow the install
+        cwd=path,  # not the caller's folder, whose sources would shadow the install
         env={OPENMP_WAIT_ENV: "PASSIVE", **os.environ},  # see prefer_passive_openmp
         start_new_session=True,  # Ctrl-C in the caller's terminal does not stop it
         close_fds=True,

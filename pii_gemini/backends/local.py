@@ -49,6 +49,7 @@ from ._local_card import ModelCard, data_digest, infer_target, now
 from ._local_generate import Generator, ModelSource
 from ._local_runtime import check_stack, prefer_passive_openmp, resolve_base, stack_versions
 from ._local_store import ModelFolder, model_id_of
+from ._local_tiny import build_tiny_checkpoint
 from ._local_worker import await_worker_exit, start_worker, supervise, tidy
 from .base import Backend
 
@@ -58,6 +59,7 @@ __all__ = [
     "DEFAULT_TARGET_MODULES",
     "MODELS_DIR_ENV",
     "LocalBackend",
+    "build_tiny_checkpoint",
     "default_models_dir",
 ]
 
