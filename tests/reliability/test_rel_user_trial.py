@@ -1,0 +1,89 @@
+"""Defects a new-user trial of ``pii-gemini mask``/``unmask`` found (phase 3), one test each.
+
+Each test failed before its fix; they drive the CLI (``cli.main``) or the library the way
+the trial did: the fake backend, or the real SDKs pointed at the emulator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _rel_support import read_jsonl, write_jsonl
+
+from pii_gemini import Masker, PermissionDeniedError
+from pii_gemini.backends._gemini_errors import translate_gemini_exception
+from pii_gemini.backends._vertex_errors import translate_vertex_exception
+from pii_gemini.cli import main
+from pii_gemini.testing import fake_backend
+
+BASE = "models/gemini-2.5-flash-lite"
+_KEY_INVALID = {
+    "code": 400,
+    "message": "API key not valid. Please pass a valid API key.",
+    "status": "INVALID_ARGUMENT",
+    "details": [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        }
+    ],
+}
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private fake state file; returns the folder to write inputs in."""
+    monkeypatch.setenv("PII_GEMINI_FAKE_STATE", str(tmp_path / "fake.pkl"))
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")
+    monkeypatch.delenv("PII_GEMINI_BACKEND", raising=False)
+    return tmp_path
+
+
+def _rows(n: int) -> list[dict[str, str]]:
+    return [{"source_text": f"Mail bob{i}@example.org today"} for i in range(n)]
+
+
+# -- 1. a wrong API key stops the run at once ---------------------------------------------
+
+
+def test_wrong_api_key_stops_mask_before_any_row(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_jsonl(cli_env / "in.jsonl", _rows(30))
+    out = cli_env / "out.jsonl"
+    with fake_backend() as emu:
+        monkeypatch.setenv("GEMINI_API_KEY", "wrong-key-0123456789")  # read first
+        rc = main(["--backend", "gemini", "mask", str(src), str(out), "--model", BASE, "-q"])
+        sent = emu.requests_to(":generateContent")
+    err = capsys.readouterr().err
+    assert rc == 1 and len(sent) <= 8  # at most the requests in flight (--concurrency 8)
+    assert not out.exists() or not read_jsonl(out)  # no row written as failed
+    assert err.count("\n") == 1 and "PermissionDeniedError" in err
+    assert "API_KEY_INVALID" in err and "GEMINI_API_KEY" in err
+    assert "wrong-key-0123456789" not in err
+
+
+def test_wrong_api_key_is_fatal_for_the_library(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", _rows(20))
+    with fake_backend() as emu, emu.gemini_backend(api_key="wrong-key") as backend:
+        masker = Masker(backend, BASE, concurrency=2)
+        with pytest.raises(PermissionDeniedError, match="GOOGLE_API_KEY"):
+            masker.mask_file(src, tmp_path / "out.jsonl", progress=False)
+        assert len(emu.requests_to(":generateContent")) <= 2  # the ones in flight, no more
+
+
+def test_api_key_invalid_is_a_permission_error_in_both_sdk_paths() -> None:
+    from google.api_core import exceptions as gexc
+    from google.genai import errors as genai_errors
+
+    vertex = translate_vertex_exception(genai_errors.ClientError(400, {"error": _KEY_INVALID}), "x")
+    gemini = translate_gemini_exception(
+        gexc.BadRequest("API key not valid.", details=_KEY_INVALID["details"]), "x"
+    )
+    for mapped in (vertex, gemini):
+        assert isinstance(mapped, PermissionDeniedError), mapped
+        assert (mapped.code, mapped.status) == (400, "INVALID_ARGUMENT")
+        assert "GOOGLE_API_KEY" in str(mapped) and "not valid" not in str(mapped)
