@@ -132,9 +132,25 @@ def _cmd_mask(args: argparse.Namespace) -> int:
     if args.vault:
         echo(f"vault: {args.vault} (holds the original values: keep it private)")
     if summary.left_failed:
-        hint(f"{summary.describe_failures()}; run the same command again to retry them")
+        _advise_on_failures(summary)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _advise_on_failures(summary: MaskSummary) -> None:
+    """Say what failed and what helps: a rerun for service errors, fixing the data for
+    input rows that cannot be masked as they are (a rerun would fail them again)."""
+    hint(summary.describe_failures())
+    bad_input = summary.input_failures
+    if bad_input:
+        rows = "row" if bad_input == 1 else "rows"
+        hint(
+            f"{bad_input} {rows} of the input cannot be masked as they are (see each row's "
+            "`error` in OUT); running again will not fix them: fix the input file, then run "
+            "with --no-resume (or a new OUT)"
+        )
+    if summary.left_failed > bad_input:
+        hint("run the same command again (later) to retry the other failed rows")
 
 
 def _stopped(exc: QuotaExhaustedError | CircuitOpenError, summary: MaskSummary | None) -> int:

@@ -219,7 +219,7 @@ class Masker:
         results: list[MaskResult] = []
         try:
             for result in self._executor.imap(texts, run):
-                run.count(result)
+                run.count(result, row=len(results))
                 results.append(result)
                 bar.update()
         finally:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _rel_support import read_jsonl, write_jsonl
+from _rel_support import MODEL, ScriptedBackend, fast_retry, patch_cli, read_jsonl, write_jsonl
 
-from pii_gemini import Masker, PermissionDeniedError
+from pii_gemini import Masker, PermissionDeniedError, TransientBackendError
 from pii_gemini.backends._gemini_errors import translate_gemini_exception
 from pii_gemini.backends._vertex_errors import translate_vertex_exception
 from pii_gemini.cli import main
@@ -87,3 +87,50 @@ def test_api_key_invalid_is_a_permission_error_in_both_sdk_paths() -> None:
         assert isinstance(mapped, PermissionDeniedError), mapped
         assert (mapped.code, mapped.status) == (400, "INVALID_ARGUMENT")
         assert "GOOGLE_API_KEY" in str(mapped) and "not valid" not in str(mapped)
+
+
+# -- 2. failure reasons grouped by kind, advice that fits them -----------------------------
+
+
+def _bad_lines_file(path: Path, n_bad: int, n_good: int) -> Path:
+    """``n_good`` valid rows, then ``n_bad`` lines that are not JSON (each its own line no.)."""
+    lines = [f'{{"source_text": "Mail bob{i}@example.org"}}' for i in range(n_good)]
+    lines += [f"not json {i}" for i in range(n_bad)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_failure_reasons_are_grouped_by_kind_with_a_first_row(tmp_path: Path) -> None:
+    src = _bad_lines_file(tmp_path / "in.jsonl", 1000, 5)
+
+    def fault(text: str, attempt: int) -> TransientBackendError | None:
+        return TransientBackendError("unavailable", code=503) if "bob3@" in text else None
+
+    masker = Masker(ScriptedBackend(fault=fault), MODEL, retry=fast_retry(1))
+    summary = masker.mask_file(src, tmp_path / "out.jsonl", progress=False)
+    assert summary.failed == 1001
+    assert dict(summary.failure_reasons) == {
+        "input line N is not valid JSON": 1000,
+        "TransientBackendError(503)": 1,
+    }
+    assert dict(summary.failure_first_rows) == {
+        "input line N is not valid JSON": 5,
+        "TransientBackendError(503)": 3,
+    }
+    assert summary.input_failures == 1000
+    text = summary.describe_failures()
+    assert len(text) < 200, text
+    assert "1000 input line N is not valid JSON (first: row 5)" in text
+
+
+def test_mask_advises_fixing_the_input_not_a_rerun(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_cli(monkeypatch)
+    src = _bad_lines_file(cli_env / "in.jsonl", 50, 2)
+    rc = main(["mask", str(src), str(cli_env / "out.jsonl"), "--model", MODEL, "-q"])
+    captured = capsys.readouterr()
+    assert rc == 4
+    assert "run the same command again" not in captured.err
+    assert "fix" in captured.err and "--no-resume" in captured.err
+    assert len(captured.out) + len(captured.err) < 1500
