@@ -192,9 +192,19 @@ def _cmd_unmask(args: argparse.Namespace) -> int:
 
     src = existing_file(args.input)
     dst = Path(args.output).expanduser()
+    vault_path = Path(args.vault).expanduser()
     if dst.exists() and dst.resolve() == src.resolve():
         raise ConfigError("OUT must differ from IN")
-    vault = Vault.load(Path(args.vault).expanduser())
+    if dst.exists() and dst.resolve() == vault_path.resolve():
+        raise ConfigError("OUT must differ from --vault")
+    if dst.is_dir():
+        raise DatasetError(f"output path {args.output} is a folder, not a file")
+    if (dst.exists() or dst.is_symlink()) and not args.force:
+        raise DatasetError(
+            f"output file {args.output} already exists; choose a new path, or pass --force "
+            "to replace it"
+        )
+    vault = Vault.load(vault_path)
     dst.parent.mkdir(parents=True, exist_ok=True)
     done = _Restored()
     # the result holds the original PII: a private temp file (O_EXCL, 0600), then renamed
@@ -299,4 +309,5 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("output", metavar="OUT", help="where to write the restored text (0600)")
     p.add_argument("--vault", required=True, metavar="PATH", help="the vault saved by mask")
     p.add_argument("--column", default="masked_text", help="JSONL field to unmask")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_unmask)

@@ -134,3 +134,26 @@ def test_mask_advises_fixing_the_input_not_a_rerun(
     assert "run the same command again" not in captured.err
     assert "fix" in captured.err and "--no-resume" in captured.err
     assert len(captured.out) + len(captured.err) < 1500
+
+
+# -- 3. unmask never overwrites a file unless --force --------------------------------------
+
+
+def test_unmask_refuses_an_existing_output_unless_forced(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pii_gemini.vault import Vault, VaultEntry
+
+    vault = cli_env / "keys" / "v.json"
+    vault.parent.mkdir()
+    Vault([VaultEntry("[FIRSTNAME_1]", "Ann", "FIRSTNAME", "placeholder")]).save(vault)
+    src, out = cli_env / "in.txt", cli_env / "report.txt"
+    src.write_text("Hi [FIRSTNAME_1].", encoding="utf-8")
+    out.write_text("my precious notes", encoding="utf-8")
+    argv = ["unmask", str(src), str(out), "--vault", str(vault), "-q"]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert "DatasetError" in err and "report.txt" in err and "--force" in err
+    assert out.read_text(encoding="utf-8") == "my precious notes"
+    assert main([*argv, "--force"]) == 0
+    assert out.read_text(encoding="utf-8") == "Hi Ann."
