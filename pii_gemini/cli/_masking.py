@@ -133,8 +133,13 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         echo(f"vault: {args.vault} (holds the original values: keep it private)")
     if summary.left_failed:
         _advise_on_failures(summary)
+    if summary.done and not summary.ok and not summary.skipped_resumed:
+        hint(
+            f"no row was masked: all {summary.done} came back failed, blocked, empty or cut "
+            "(see `status` and `error` in OUT); OUT holds no masked text"
+        )
         return EXIT_INCOMPLETE
-    return EXIT_OK
+    return EXIT_INCOMPLETE if summary.left_failed else EXIT_OK
 
 
 def _advise_on_failures(summary: MaskSummary) -> None:

@@ -157,3 +157,21 @@ def test_unmask_refuses_an_existing_output_unless_forced(
     assert out.read_text(encoding="utf-8") == "my precious notes"
     assert main([*argv, "--force"]) == 0
     assert out.read_text(encoding="utf-8") == "Hi Ann."
+
+
+# -- 5. a run that masked nothing is not a success -----------------------------------------
+
+
+def test_mask_exits_4_when_no_row_was_masked(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocking = [True]
+    patch_cli(monkeypatch, lambda: ScriptedBackend(block=lambda prompt: blocking[0]))
+    src = write_jsonl(cli_env / "in.jsonl", _rows(4))
+    out = cli_env / "out.jsonl"
+    assert main(["mask", str(src), str(out), "--model", MODEL, "-q"]) == 4
+    assert "no row was masked" in capsys.readouterr().err
+    assert {r["status"] for r in read_jsonl(out)} == {"blocked"}
+    blocking[0] = False  # a model that answers: the same input masks and exits 0
+    assert main(["mask", str(src), str(cli_env / "ok.jsonl"), "--model", MODEL, "-q"]) == 0
+    assert "no row was masked" not in capsys.readouterr().err
