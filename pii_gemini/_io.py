@@ -162,14 +162,15 @@ def _iter_csv(
 
     # Bytes that are not UTF-8 are kept as lone surrogates (surrogateescape), so the rows
     # that hold them become row errors instead of stopping the whole file.
-    header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
-    wanted = [text_column, *([id_column] if id_column else [])]
-    _check_columns([str(c) for c in header.columns], wanted, path)
+    with _csv_errors(path):
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
+        wanted = [text_column, *([id_column] if id_column else [])]
+        _check_columns([str(c) for c in header.columns], wanted, path)
+        reader = pd.read_csv(
+            path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False,
+            chunksize=chunk_size, encoding_errors="surrogateescape",
+        )  # fmt: skip
     index = 0
-    reader = pd.read_csv(
-        path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False, chunksize=chunk_size,
-        encoding_errors="surrogateescape",
-    )  # fmt: skip
     with reader:
         for chunk in _csv_chunks(reader, path):
             texts = chunk[text_column].tolist()
@@ -183,29 +184,41 @@ def _iter_csv(
 
 
 def _csv_chunks(reader: Any, path: Path) -> Iterator[Any]:
-    """The chunks of a pandas CSV reader; a file pandas cannot parse (an unterminated quote,
-    a row with too many fields) is a DatasetError, not a crash."""
+    """The chunks of a pandas CSV reader, parse errors raised as ``DatasetError``."""
+    while True:
+        with _csv_errors(path):
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                return
+        yield chunk
+
+
+@contextlib.contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """A file pandas cannot parse is a DatasetError naming it, not a crash: an empty file
+    (no header: EmptyDataError), an unterminated quote or a row with too many fields
+    (ParserError). Their messages may quote the file, so they are named by type only."""
     import pandas as pd
 
-    while True:
-        try:
-            chunk = next(reader)
-        except StopIteration:
-            return
-        except pd.errors.ParserError:  # its message may quote the file: named by type only
-            raise DatasetError(
-                f"could not parse {path.name} (ParserError: an unterminated quote or a row "
-                "with more fields than the header?)"
-            ) from None
-        yield chunk
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise DatasetError(
+            f"could not read {path.name} (EmptyDataError: the file is empty, it has no "
+            "header line naming its columns)"
+        ) from None
+    except pd.errors.ParserError:
+        raise DatasetError(
+            f"could not parse {path.name} (ParserError: an unterminated quote or a row "
+            "with more fields than the header?)"
+        ) from None
 
 
 def _iter_parquet(
     path: Path, text_column: str, id_column: str | None, chunk_size: int
 ) -> Iterator[InputRow]:
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
+    pf = _parquet_file(path)
     wanted = [text_column, *([id_column] if id_column else [])]
     _check_columns(list(pf.schema_arrow.names), wanted, path)
     index = 0
@@ -220,14 +233,25 @@ def _iter_parquet(
         pf.close()
 
 
+def _parquet_file(path: Path) -> Any:
+    """``path`` opened as a Parquet file; one that is not Parquet is a DatasetError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except pa.ArrowException:  # ArrowInvalid: no Parquet footer (empty, truncated, not one)
+        raise DatasetError(
+            f"could not read {path.name} as Parquet (empty, truncated or not a Parquet file)"
+        ) from None
+
+
 def count_rows(path: str | os.PathLike[str]) -> int | None:
     """Row count when cheap to know (Parquet metadata, JSONL lines), else ``None``."""
     p = Path(path)
     fmt = input_format(p)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        with pq.ParquetFile(p) as pf:
+        with _parquet_file(p) as pf:
             return int(pf.metadata.num_rows)
     if fmt == "jsonl":
         return count_lines(p)

@@ -175,3 +175,27 @@ def test_mask_exits_4_when_no_row_was_masked(
     blocking[0] = False  # a model that answers: the same input masks and exits 0
     assert main(["mask", str(src), str(cli_env / "ok.jsonl"), "--model", MODEL, "-q"]) == 0
     assert "no row was masked" not in capsys.readouterr().err
+
+
+# -- 6. an empty or unparsable CSV (or Parquet) file is a data error naming the file ---------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.csv", ""), ("blank.csv", "\n\n"), ("blank.tsv", "  \n"),
+     ("quote.csv", 'source_text\n"never closed\n'), ("bad.parquet", ""),
+     ("cut.parquet", "PAR1 not really")],
+)  # fmt: skip
+def test_unreadable_csv_is_a_data_error(
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+) -> None:
+    patch_cli(monkeypatch)
+    src = cli_env / name
+    src.write_text(content, encoding="utf-8")
+    assert main(["mask", str(src), str(cli_env / "out.jsonl"), "--model", MODEL, "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "DatasetError" in err and name in err
