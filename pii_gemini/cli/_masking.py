@@ -275,7 +275,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "mask", parents=[common], help="mask a file (JSONL out, resumable)",
         description="Mask the text column of IN into OUT (JSONL), resuming a previous run.",
     )  # fmt: skip
-    p.add_argument("input", metavar="IN", help=".jsonl/.csv/.tsv/.parquet input")
+    p.add_argument("input", metavar="IN", help=".jsonl/.json/.csv/.tsv/.parquet input")
     p.add_argument("output", metavar="OUT", help=".jsonl output")
     p.add_argument("--model", required=True,
                    help="tuned model name, e.g. tunedModels/x (or a base model for a "

@@ -279,7 +279,7 @@ class Masker:
         mode: str = "online",
         **batch_options: Any,
     ) -> MaskSummary:
-        """Stream ``input_path`` (JSONL/CSV/TSV/Parquet) into ``output_path`` (JSONL).
+        """Stream ``input_path`` (JSONL, JSON array, CSV/TSV, Parquet) into ``output_path``.
 
         ``mode="batch"`` (vertex backend) asks one Vertex AI batch prediction job for the
         answers first, then writes the same records; ``batch_options`` are

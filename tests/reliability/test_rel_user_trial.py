@@ -6,12 +6,13 @@ the trial did: the fake backend, or the real SDKs pointed at the emulator.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from _rel_support import MODEL, ScriptedBackend, fast_retry, patch_cli, read_jsonl, write_jsonl
 
-from pii_gemini import Masker, PermissionDeniedError, TransientBackendError
+from pii_gemini import DatasetError, Masker, PermissionDeniedError, TransientBackendError
 from pii_gemini.backends._gemini_errors import translate_gemini_exception
 from pii_gemini.backends._vertex_errors import translate_vertex_exception
 from pii_gemini.cli import main
@@ -199,3 +200,50 @@ def test_unreadable_csv_is_a_data_error(
     assert main(["mask", str(src), str(cli_env / "out.jsonl"), "--model", MODEL, "-q"]) == 3
     err = capsys.readouterr().err
     assert "DatasetError" in err and name in err
+
+
+# -- 7. a .json file holding a JSON array of records ---------------------------------------
+
+
+def test_mask_reads_a_json_array_of_records(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_cli(monkeypatch)
+    src = cli_env / "in.json"
+    rows = [{"id": i, **row} for i, row in enumerate(_rows(3))]
+    src.write_text(json.dumps(rows, indent=2), encoding="utf-8")  # pretty: one key a line
+    out = cli_env / "out.jsonl"
+    assert main(["mask", str(src), str(out), "--model", MODEL, "--id-column", "id", "-q"]) == 0
+    records = read_jsonl(out)
+    assert [(r["id"], r["status"]) for r in records] == [(0, "ok"), (1, "ok"), (2, "ok")]
+    assert "[EMAIL]" in records[0]["masked_text"]
+    capsys.readouterr()
+    assert main(["mask", str(src), str(out), "--model", MODEL, "--id-column", "id", "-q"]) == 0
+    assert "resumed=3" in capsys.readouterr().out  # and a second run resumes it
+
+
+def test_json_array_is_streamed_item_by_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pii_gemini import _io
+
+    monkeypatch.setattr(_io, "_JSON_CHUNK", 7)  # items cross many read boundaries
+    items: list[object] = [
+        {"source_text": "Zoë ✓ " + "x" * 40, "id": 1.5},
+        ["not", "an", "object"],
+        {"source_text": 'quote " and é', "id": None},
+        {"other": 1},
+    ]
+    src = tmp_path / "in.json"
+    src.write_bytes(b"\xef\xbb\xbf \n" + json.dumps(items).encode("utf-8") + b"\n")
+    got = list(_io.iter_rows(src, "source_text", "id"))
+    assert [(r.index, r.id, r.text, r.error) for r in got] == [
+        (0, 1.5, items[0]["source_text"], None),  # type: ignore[index]
+        (1, None, None, "input item 2 of the JSON array is not a JSON object"),
+        (2, None, 'quote " and é', None),
+        (3, None, None, "row has no 'source_text' field"),
+    ]
+    assert _io.count_rows(src) is None  # not its line count
+    src.write_text('[{"source_text": "a"}, {"source_text": ', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"in\.json.*item 2"):
+        list(_io.iter_rows(src, "source_text"))
