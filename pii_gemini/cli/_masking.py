@@ -125,6 +125,9 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         except StorageError as exc:  # a full disk, a folder we may not write: resumable
             print_error(f"{type(exc).__name__}: {exc}")
             return EXIT_INCOMPLETE
+        except (DatasetError, ConfigError) as exc:  # the library's advice, in options' words
+            exc.args = (_option_words(str(exc)), *exc.args[1:])
+            raise
     echo(str(summary))
     cost = masking_cost(base, summary.prompt_tokens, summary.output_tokens + summary.thought_tokens)
     echo(f"estimated cost: {cost}")
@@ -156,6 +159,21 @@ def _advise_on_failures(summary: MaskSummary) -> None:
         )
     if summary.left_failed > bad_input:
         hint("run the same command again (later) to retry the other failed rows")
+
+
+#: How the library names what ``mask`` spells as an option, in its error messages.
+_OPTION_WORDS = (
+    ("resume=False (--no-resume)", "--no-resume"),
+    ("resume=False", "--no-resume"),
+    ("vault_allow_same_dir=True, --vault-same-dir on the command line", "--vault-same-dir"),
+)
+
+
+def _option_words(message: str) -> str:
+    """``message`` with the library's keyword arguments replaced by ``mask``'s options."""
+    for library, option in _OPTION_WORDS:
+        message = message.replace(library, option)
+    return message
 
 
 def _stopped(exc: QuotaExhaustedError | CircuitOpenError, summary: MaskSummary | None) -> int:

@@ -247,3 +247,21 @@ def test_json_array_is_streamed_item_by_item(
     src.write_text('[{"source_text": "a"}, {"source_text": ', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"in\.json.*item 2"):
         list(_io.iter_rows(src, "source_text"))
+
+
+# -- 13. the CLI speaks of --no-resume, not resume=False -----------------------------------
+
+
+def test_resume_mismatch_on_the_cli_names_no_resume(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_cli(monkeypatch)
+    src, out = write_jsonl(cli_env / "in.jsonl", _rows(3)), cli_env / "out.jsonl"
+    assert main(["mask", str(src), str(out), "--model", MODEL, "-q"]) == 0
+    write_jsonl(src, [{"source_text": "another text"}, *_rows(3)[1:]])
+    capsys.readouterr()
+    assert main(["mask", str(src), str(out), "--model", MODEL, "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "does not match the input" in err
+    assert "--no-resume" in err and "resume=False" not in err
+    assert main(["mask", str(src), str(out), "--model", MODEL, "-q", "--no-resume"]) == 0
