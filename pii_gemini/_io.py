@@ -30,6 +30,7 @@ __all__ = [
     "input_format",
     "iter_rows",
     "json_line",
+    "list_names",
     "not_utf8",
 ]
 
@@ -108,10 +109,31 @@ def iter_rows(
     return _iter_csv(p, text_column, id_column, chunk_size, sep="\t" if fmt == "tsv" else ",")
 
 
+_LISTED_COLUMNS = 20  # column names a missing-column error lists
+_NAME_CHARS = 40  # characters of each listed name
+
+
 def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
+    """DatasetError naming a ``wanted`` column that is not in ``columns``, and listing the
+    ones there are (their names only, shortened, never a value)."""
     for col in wanted:
         if col not in columns:
-            raise DatasetError(f"column {col!r} not found in {path.name}", column=col)
+            raise DatasetError(
+                f"column {col!r} not found in {path.name}; its columns: {list_names(columns)}",
+                column=col,
+            )
+
+
+def list_names(names: list[Any]) -> str:
+    """``"'id', 'text'"``: column or field names for an error message, at most 20, each
+    shortened to 40 characters (names only: a message never holds a value)."""
+    shown = [str(n) for n in names[:_LISTED_COLUMNS]]
+    text = ", ".join(
+        repr(n if len(n) <= _NAME_CHARS else n[: _NAME_CHARS - 3] + "...") for n in shown
+    )
+    if len(names) > _LISTED_COLUMNS:
+        text += f" and {len(names) - _LISTED_COLUMNS} more"
+    return text or "(none)"
 
 
 def _is_json_array(path: Path) -> bool:

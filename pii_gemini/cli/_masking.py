@@ -254,7 +254,7 @@ def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _R
     A line with a ``tokens`` list (the output of ``mask`` with a vault) has only those
     tokens filled; other lines are unmasked with the whole vault (counted as unscoped).
     """
-    from .._io import json_line
+    from .._io import json_line, list_names
 
     n = 0
     with src.open("rb") as fh:
@@ -266,8 +266,11 @@ def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _R
             except (ValueError, RecursionError):
                 raise DatasetError(f"line {number} of {src.name} is not valid UTF-8 JSON") from None
             if not isinstance(record, dict) or column not in record:
+                fields = (
+                    f"; its fields: {list_names(list(record))}" if isinstance(record, dict) else ""
+                )
                 raise DatasetError(
-                    f"line {number} of {src.name} has no {column!r} field", column=column
+                    f"line {number} of {src.name} has no {column!r} field{fields}", column=column
                 )
             value = record[column]
             if isinstance(value, str):
@@ -298,7 +301,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True,
                    help="tuned model name, e.g. tunedModels/x (or a base model for a "
                    "baseline, e.g. models/gemini-2.5-flash-lite)")  # fmt: skip
-    p.add_argument("--text-column", default="source_text")
+    p.add_argument("--text-column", "--column", dest="text_column", default="source_text",
+                   help="the column to mask (default: source_text)")  # fmt: skip
     p.add_argument("--id-column", help="column copied to the output as `id`")
     p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,
                    help="what the model was tuned to answer (default: its training "

@@ -265,3 +265,49 @@ def test_resume_mismatch_on_the_cli_names_no_resume(
     assert "does not match the input" in err
     assert "--no-resume" in err and "resume=False" not in err
     assert main(["mask", str(src), str(out), "--model", MODEL, "-q", "--no-resume"]) == 0
+
+
+# -- 17. a missing column is named with the columns there are -----------------------------
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet", ".json"])
+@pytest.mark.parametrize("option", ["--text-column", "--column"])
+def test_missing_column_lists_the_columns_there_are(
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    suffix: str,
+    option: str,
+) -> None:
+    import pandas as pd
+
+    patch_cli(monkeypatch)
+    df = pd.DataFrame({"id": [1], "text": ["Secret Bob bob@example.org"]})
+    src = cli_env / f"in{suffix}"
+    if suffix == ".jsonl":
+        df.to_json(src, orient="records", lines=True)
+    elif suffix == ".json":
+        df.to_json(src, orient="records")
+    elif suffix == ".csv":
+        df.to_csv(src, index=False)
+    else:
+        df.to_parquet(src)
+    argv = ["mask", str(src), str(cli_env / "out.jsonl"), "--model", MODEL, option, "body"]
+    assert main([*argv, "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "'body' not found" in err and "columns: 'id', 'text'" in err, err
+    assert "Bob" not in err
+
+
+def test_unmask_missing_field_lists_the_fields_there_are(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pii_gemini.vault import Vault
+
+    vault = cli_env / "keys" / "v.json"
+    vault.parent.mkdir()
+    Vault([]).save(vault)
+    src = write_jsonl(cli_env / "in.jsonl", [{"row": 0, "text": "Bob [FIRSTNAME_1]"}])
+    assert main(["unmask", str(src), str(cli_env / "o.jsonl"), "--vault", str(vault)]) == 3
+    err = capsys.readouterr().err
+    assert "no 'masked_text' field; its fields: 'row', 'text'" in err and "Bob" not in err
