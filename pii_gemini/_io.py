@@ -1,13 +1,15 @@
-"""Streaming readers for JSONL/CSV/Parquet and a durable JSONL appender.
+"""Streaming readers for JSONL/JSON/CSV/Parquet and a durable JSONL appender.
 
 Readers yield one ``InputRow`` at a time while holding at most one chunk in memory
-(JSONL line by line, CSV through pandas ``chunksize``, Parquet through pyarrow
-``iter_batches``), so memory does not grow with the file. A row whose text cannot be read
+(JSONL line by line, a ``.json`` array of records item by item, CSV through pandas
+``chunksize``, Parquet through pyarrow ``iter_batches``), so memory does not grow with the
+file. A row whose text cannot be read
 still yields an ``InputRow`` with ``error`` set, so every input row gets exactly one result.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -28,10 +30,13 @@ __all__ = [
     "input_format",
     "iter_rows",
     "json_line",
+    "list_names",
     "not_utf8",
 ]
 
 _BOM = b"\xef\xbb\xbf"
+_JSON_CHUNK = 1 << 20  # bytes read at a time from a .json array
+_JSON_SPACE = " \t\n\r"
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8 (surrogateescape)
 
 _FORMATS = {
@@ -95,6 +100,8 @@ def iter_rows(
             raise DatasetError(f"input path {p} is a folder, not a file")
         raise DatasetError(f"input file not found: {p}")
     fmt = input_format(p)
+    if fmt == "jsonl" and _is_json_array(p):
+        return _iter_json_array(p, text_column, id_column)
     if fmt == "jsonl":
         return _iter_jsonl(p, text_column, id_column)
     if fmt == "parquet":
@@ -102,10 +109,148 @@ def iter_rows(
     return _iter_csv(p, text_column, id_column, chunk_size, sep="\t" if fmt == "tsv" else ",")
 
 
+_LISTED_COLUMNS = 20  # column names a missing-column error lists
+_NAME_CHARS = 40  # characters of each listed name
+
+
 def _check_columns(columns: list[str], wanted: list[str], path: Path) -> None:
+    """DatasetError naming a ``wanted`` column that is not in ``columns``, and listing the
+    ones there are (their names only, shortened, never a value)."""
     for col in wanted:
         if col not in columns:
-            raise DatasetError(f"column {col!r} not found in {path.name}", column=col)
+            raise DatasetError(
+                f"column {col!r} not found in {path.name}; its columns: {list_names(columns)}",
+                column=col,
+            )
+
+
+def list_names(names: list[Any]) -> str:
+    """``"'id', 'text'"``: column or field names for an error message, at most 20, each
+    shortened to 40 characters (names only: a message never holds a value)."""
+    shown = [str(n) for n in names[:_LISTED_COLUMNS]]
+    text = ", ".join(
+        repr(n if len(n) <= _NAME_CHARS else n[: _NAME_CHARS - 3] + "...") for n in shown
+    )
+    if len(names) > _LISTED_COLUMNS:
+        text += f" and {len(names) - _LISTED_COLUMNS} more"
+    return text or "(none)"
+
+
+def _is_json_array(path: Path) -> bool:
+    """True for a ``.json`` file whose content is a JSON array (``[`` first, after a BOM
+    and whitespace); other ``.json`` files are read as JSON lines."""
+    if path.suffix.lower() != ".json":
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+        while head and not head.lstrip(_BOM + _JSON_SPACE.encode()):
+            head = fh.read(4096)  # only whitespace so far
+    return head.lstrip(_BOM + _JSON_SPACE.encode()).startswith(b"[")
+
+
+def _record_row(
+    record: Any, index: int, text_column: str, id_column: str | None, bad: str | None
+) -> InputRow:
+    """The row of one decoded record; ``bad`` is the row's error when it is not an object."""
+    if not isinstance(record, dict):
+        return InputRow(index, None, None, bad)
+    row_id = _json_id(record.get(id_column)) if id_column else None
+    if text_column not in record:
+        return InputRow(index, row_id, None, f"row has no {text_column!r} field")
+    return InputRow(index, row_id, record[text_column])
+
+
+def _iter_json_array(path: Path, text_column: str, id_column: str | None) -> Iterator[InputRow]:
+    """Rows of a ``.json`` file holding one JSON array of records, decoded item by item.
+
+    Only the item being decoded and one block of the file are held. An item that is not
+    an object is a row with ``error``; text that is not UTF-8 is a row error as in CSV. A
+    syntax error leaves nothing to resynchronise on, so it is a ``DatasetError`` naming the
+    file and the item (the rows before it are masked).
+    """
+    items = _JsonArrayItems(path)
+    checked = False
+    for index, record in enumerate(items):
+        if not checked and isinstance(record, dict):  # the first record decides the columns
+            _check_columns(list(record), [text_column, *([id_column] if id_column else [])], path)
+            checked = True
+        bad = f"input item {index + 1} of the JSON array is not a JSON object"
+        row = _record_row(record, index, text_column, id_column, bad)
+        if isinstance(row.text, str) and _ESCAPED_BYTE.search(row.text):
+            row = InputRow(index, row.id, None, not_utf8(f"item {index + 1}"))
+        yield row
+
+
+class _JsonArrayItems:
+    """Iterate the items of a file holding one JSON array, one block read at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._buf = ""
+        self._pos = 0
+        self._eof = False
+
+    def _fill(self, fh: Any) -> bool:
+        """Read one more block; False at the end of the file."""
+        if self._eof:
+            return False
+        block = fh.read(_JSON_CHUNK)
+        self._eof = not block
+        self._buf = self._buf[self._pos :] + self._utf8.decode(block, final=self._eof)
+        self._pos = 0
+        return not self._eof
+
+    def _next_char(self, fh: Any) -> str:
+        """The next character that is not JSON whitespace ("" at the end), not consumed."""
+        while True:
+            while self._pos < len(self._buf) and self._buf[self._pos] in _JSON_SPACE:
+                self._pos += 1
+            if self._pos < len(self._buf):
+                return self._buf[self._pos]
+            if not self._fill(fh):
+                return ""
+
+    def _decode(self, fh: Any, decoder: json.JSONDecoder, item: int) -> Any:
+        """Decode the item at the current position, reading blocks until it is whole."""
+        while True:  # an item may span blocks; a number may end at a block's end
+            try:
+                value, end = decoder.raw_decode(self._buf, self._pos)
+            except (ValueError, RecursionError):
+                if self._eof:
+                    raise self._bad(item, "is not valid JSON (or the file is cut)") from None
+                self._fill(fh)  # shifts the buffer: decode again
+                continue
+            if end < len(self._buf) or self._eof:
+                self._pos = end
+                return value
+            self._fill(fh)
+
+    def _bad(self, item: int, what: str) -> DatasetError:
+        return DatasetError(f"{self._path.name}: item {item} of the JSON array {what}")
+
+    def __iter__(self) -> Iterator[Any]:
+        decoder = json.JSONDecoder()
+        with self._path.open("rb") as fh:
+            self._fill(fh)
+            self._buf = self._buf.removeprefix("\ufeff")
+            if self._next_char(fh) != "[":
+                raise DatasetError(f"{self._path.name} is not a JSON array")
+            self._pos += 1
+            item = 0
+            if self._next_char(fh) == "]":
+                return
+            while True:
+                item += 1
+                if not self._next_char(fh):
+                    raise self._bad(item, "is missing: the file ends inside the array")
+                yield self._decode(fh, decoder, item)
+                sep = self._next_char(fh)
+                self._pos += 1
+                if sep == "]":
+                    return
+                if sep != ",":
+                    raise self._bad(item, "is not followed by ',' or ']'")
 
 
 def _iter_jsonl(path: Path, text_column: str, id_column: str | None) -> Iterator[InputRow]:
@@ -135,23 +280,16 @@ def _iter_jsonl(path: Path, text_column: str, id_column: str | None) -> Iterator
                 yield InputRow(index, None, None, error)
                 index += 1
                 continue
-            if not isinstance(record, dict):
-                error = encoding_error or f"input line {lineno} is not a JSON object"
-                yield InputRow(index, None, None, error)
-                index += 1
-                continue
-            if not checked:  # the first record decides whether the columns exist at all
+            if not checked and isinstance(record, dict):  # the first record: columns exist?
                 _check_columns(
                     list(record), [text_column, *([id_column] if id_column else [])], path
                 )
                 checked = True
-            row_id = _json_id(record.get(id_column)) if id_column else None
-            if encoding_error is not None:
-                yield InputRow(index, row_id, None, encoding_error)
-            elif text_column not in record:
-                yield InputRow(index, row_id, None, f"row has no {text_column!r} field")
-            else:
-                yield InputRow(index, row_id, record[text_column])
+            bad = encoding_error or f"input line {lineno} is not a JSON object"
+            row = _record_row(record, index, text_column, id_column, bad)
+            if encoding_error is not None and isinstance(record, dict):
+                row = InputRow(index, row.id, None, encoding_error)
+            yield row
             index += 1
 
 
@@ -162,14 +300,15 @@ def _iter_csv(
 
     # Bytes that are not UTF-8 are kept as lone surrogates (surrogateescape), so the rows
     # that hold them become row errors instead of stopping the whole file.
-    header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
-    wanted = [text_column, *([id_column] if id_column else [])]
-    _check_columns([str(c) for c in header.columns], wanted, path)
+    with _csv_errors(path):
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
+        wanted = [text_column, *([id_column] if id_column else [])]
+        _check_columns([str(c) for c in header.columns], wanted, path)
+        reader = pd.read_csv(
+            path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False,
+            chunksize=chunk_size, encoding_errors="surrogateescape",
+        )  # fmt: skip
     index = 0
-    reader = pd.read_csv(
-        path, sep=sep, usecols=wanted, dtype=object, keep_default_na=False, chunksize=chunk_size,
-        encoding_errors="surrogateescape",
-    )  # fmt: skip
     with reader:
         for chunk in _csv_chunks(reader, path):
             texts = chunk[text_column].tolist()
@@ -183,29 +322,41 @@ def _iter_csv(
 
 
 def _csv_chunks(reader: Any, path: Path) -> Iterator[Any]:
-    """The chunks of a pandas CSV reader; a file pandas cannot parse (an unterminated quote,
-    a row with too many fields) is a DatasetError, not a crash."""
+    """The chunks of a pandas CSV reader, parse errors raised as ``DatasetError``."""
+    while True:
+        with _csv_errors(path):
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                return
+        yield chunk
+
+
+@contextlib.contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """A file pandas cannot parse is a DatasetError naming it, not a crash: an empty file
+    (no header: EmptyDataError), an unterminated quote or a row with too many fields
+    (ParserError). Their messages may quote the file, so they are named by type only."""
     import pandas as pd
 
-    while True:
-        try:
-            chunk = next(reader)
-        except StopIteration:
-            return
-        except pd.errors.ParserError:  # its message may quote the file: named by type only
-            raise DatasetError(
-                f"could not parse {path.name} (ParserError: an unterminated quote or a row "
-                "with more fields than the header?)"
-            ) from None
-        yield chunk
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise DatasetError(
+            f"could not read {path.name} (EmptyDataError: the file is empty, it has no "
+            "header line naming its columns)"
+        ) from None
+    except pd.errors.ParserError:
+        raise DatasetError(
+            f"could not parse {path.name} (ParserError: an unterminated quote or a row "
+            "with more fields than the header?)"
+        ) from None
 
 
 def _iter_parquet(
     path: Path, text_column: str, id_column: str | None, chunk_size: int
 ) -> Iterator[InputRow]:
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
+    pf = _parquet_file(path)
     wanted = [text_column, *([id_column] if id_column else [])]
     _check_columns(list(pf.schema_arrow.names), wanted, path)
     index = 0
@@ -220,16 +371,28 @@ def _iter_parquet(
         pf.close()
 
 
+def _parquet_file(path: Path) -> Any:
+    """``path`` opened as a Parquet file; one that is not Parquet is a DatasetError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except pa.ArrowException:  # ArrowInvalid: no Parquet footer (empty, truncated, not one)
+        raise DatasetError(
+            f"could not read {path.name} as Parquet (empty, truncated or not a Parquet file)"
+        ) from None
+
+
 def count_rows(path: str | os.PathLike[str]) -> int | None:
-    """Row count when cheap to know (Parquet metadata, JSONL lines), else ``None``."""
+    """Row count when cheap to know (Parquet metadata, JSONL lines), else ``None`` (CSV,
+    a JSON array: counting would mean parsing the whole file once more)."""
     p = Path(path)
     fmt = input_format(p)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        with pq.ParquetFile(p) as pf:
+        with _parquet_file(p) as pf:
             return int(pf.metadata.num_rows)
-    if fmt == "jsonl":
+    if fmt == "jsonl" and not _is_json_array(p):
         return count_lines(p)
     return None
 

@@ -399,7 +399,8 @@ def test_unmask_errors(run: Callable[..., Run], tmp_path: Path) -> None:
     assert run("unmask", str(text), str(out), "--vault", str(vault)).code == 0
     assert out.read_text(encoding="utf-8") == "Hi Ann."
     assert run("unmask", str(tmp_path / "none.txt"), str(out), "--vault", str(vault)).code == 3
-    assert run("unmask", str(text), str(out), "--vault", str(tmp_path / "nope.json")).code == 2
+    fresh = str(tmp_path / "fresh.txt")
+    assert run("unmask", str(text), fresh, "--vault", str(tmp_path / "nope.json")).code == 2
     assert run("unmask", str(text), str(text), "--vault", str(vault)).code == 2
     assert run("unmask", str(text), str(out)).code == 2  # --vault is required
     bad = tmp_path / "bad.jsonl"

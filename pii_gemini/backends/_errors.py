@@ -4,7 +4,9 @@ An API error becomes a library error from its HTTP code, Google status, ``ErrorI
 reason, ``QuotaFailure`` quota id and retry delay (``RetryInfo``, else HTTP
 ``Retry-After``) only: **never the server's message**, which can echo the request (and
 so the text being masked). A 429 whose quota is per day is a ``QuotaExhaustedError``
-(never retried); other 429s back off. A 200 whose body cannot be parsed (truncated,
+(never retried); other 429s back off. A key Google rejects (400 with reason
+``API_KEY_INVALID``) is a ``PermissionDeniedError``: no request can pass with it, so a run
+stops at once. A 200 whose body cannot be parsed (truncated,
 unexpected shape) is transient for that call: retried, then the row fails. The SDK
 exception is not chained (its text holds the server's message, the URL, maybe the key).
 """
@@ -33,6 +35,7 @@ from .._exceptions import (
 from .._redact import redact
 
 __all__ = [
+    "KEY_VARIABLES",
     "SdkErrorSummary",
     "api_error",
     "map_errors",
@@ -44,6 +47,17 @@ __all__ = [
 
 #: Quota ids that do not refill within a run (quota-429: "...PerDay...").
 _PER_DAY = ("perday", "per_day")
+
+#: ErrorInfo reasons that condemn the credential itself, whatever the HTTP code. Google
+#: answers a wrong, deleted or expired API key with 400 INVALID_ARGUMENT and an ErrorInfo
+#: ``{"reason": "API_KEY_INVALID", "domain": "googleapis.com"}`` in ``error.details``:
+#: google.api.ErrorReason, https://cloud.google.com/dotnet/docs/reference/
+#: Google.Api.CommonProtos/2.10.0/Google.Api.ErrorReason, and the Gemini API's
+#: troubleshooting guide, https://ai.google.dev/gemini-api/docs/troubleshooting (both read
+#: 2026-12-04). As a 400 it would fail each row as a bad request; no row can pass with it.
+_CREDENTIAL_REASONS = frozenset({"API_KEY_INVALID"})
+#: Where the key comes from (``_credentials``: GEMINI_API_KEY first, as google-generativeai).
+KEY_VARIABLES = "GEMINI_API_KEY or GOOGLE_API_KEY (GEMINI_API_KEY is read first)"
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +212,13 @@ def api_error(
         message += f" ({reason})"
     if quota:
         message += f", quota {quota}"
+    if reason in _CREDENTIAL_REASONS:
+        return PermissionDeniedError(
+            f"{message}: the API key was rejected (wrong, deleted or expired); check "
+            f"{KEY_VARIABLES}, or the api_key= given to the backend",
+            code=code,
+            status=status,
+        )
     if code == 429 and quota and any(mark in quota.lower() for mark in _PER_DAY):
         return QuotaExhaustedError(
             f"{message}: a per-day quota, it will not refill within this run; resume once "

@@ -77,8 +77,8 @@ def translate_gemini_exception(exc: BaseException, action: str) -> PiiGeminiErro
         status = _status_of(exc, http_code)
         headers = getattr(getattr(exc, "response", None), "headers", None)
         error = api_error(where, http_code, status, getattr(exc, "details", None), headers)
-        if isinstance(error, QuotaExhaustedError):
-            return error
+        if isinstance(error, (QuotaExhaustedError, PermissionDeniedError)):
+            return error  # decided by the details (a daily quota, a rejected key), not the class
         table: tuple[tuple[type[BaseException], type[BackendError]], ...] = (
             (gexc.Unauthorized, PermissionDeniedError),
             (gexc.Forbidden, PermissionDeniedError),

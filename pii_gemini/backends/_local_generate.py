@@ -30,6 +30,7 @@ from ._local_runtime import (
     load_tokenizer,
     memory_error,
     pick_device,
+    quiet_peft,
     stack,
 )
 
@@ -135,7 +136,8 @@ class Generator:
                 model = load_model(base, self.device, threads=self._threads)
                 if source.adapter_path is not None:
                     peft = stack("peft")
-                    model = peft.PeftModel.from_pretrained(model, source.adapter_path)
+                    with quiet_peft():
+                        model = peft.PeftModel.from_pretrained(model, source.adapter_path)
                     model = model.merge_and_unload()
             except Exception as exc:
                 if is_out_of_memory(exc):

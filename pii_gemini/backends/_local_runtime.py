@@ -18,6 +18,9 @@ import json
 import os
 import re
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ __all__ = [
     "pick_device",
     "pick_dtype",
     "prefer_passive_openmp",
+    "quiet_peft",
     "resolve_base",
     "stack",
     "stack_versions",
@@ -64,6 +68,20 @@ def stack(module: str) -> Any:
     compiled modules reach, the package's __init__ included) took minutes more with them.
     """
     return importlib.import_module(module)
+
+
+@contextmanager
+def quiet_peft() -> Iterator[None]:
+    """Around peft's wrapping of a model: hide the one FutureWarning transformers 5 raises
+    when peft asks for the renamed ``is_gradient_checkpointing`` (peft's to fix, nothing the
+    user can act on: it reached the terminal on every ``mask`` with a tuned model). Only
+    that message; every other warning passes. Not thread-safe (``catch_warnings``), but the
+    callers load a model under a lock or train in one worker thread."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield
 
 
 def check_stack() -> None:

@@ -32,6 +32,7 @@ from ._local_runtime import (
     memory_error,
     pick_device,
     pick_dtype,
+    quiet_peft,
     stack,
 )
 from ._local_store import ModelFolder, write_atomic
@@ -166,7 +167,8 @@ def _with_lora(model: Any, card: ModelCard) -> Any:
         target_modules=list(card.target_modules),
         task_type="CAUSAL_LM",
     )
-    return peft.get_peft_model(model, config)
+    with quiet_peft():
+        return peft.get_peft_model(model, config)
 
 
 def _collate(batch: Sequence[Encoded], pad_id: int, device: str) -> tuple[Any, Any, Any]:

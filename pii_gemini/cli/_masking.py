@@ -125,6 +125,9 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         except StorageError as exc:  # a full disk, a folder we may not write: resumable
             print_error(f"{type(exc).__name__}: {exc}")
             return EXIT_INCOMPLETE
+        except (DatasetError, ConfigError) as exc:  # the library's advice, in options' words
+            exc.args = (_option_words(str(exc)), *exc.args[1:])
+            raise
     echo(str(summary))
     cost = masking_cost(base, summary.prompt_tokens, summary.output_tokens + summary.thought_tokens)
     echo(f"estimated cost: {cost}")
@@ -132,9 +135,45 @@ def _cmd_mask(args: argparse.Namespace) -> int:
     if args.vault:
         echo(f"vault: {args.vault} (holds the original values: keep it private)")
     if summary.left_failed:
-        hint(f"{summary.describe_failures()}; run the same command again to retry them")
+        _advise_on_failures(summary)
+    if summary.done and not summary.ok and not summary.skipped_resumed:
+        hint(
+            f"no row was masked: all {summary.done} came back failed, blocked, empty or cut "
+            "(see `status` and `error` in OUT); OUT holds no masked text"
+        )
         return EXIT_INCOMPLETE
-    return EXIT_OK
+    return EXIT_INCOMPLETE if summary.left_failed else EXIT_OK
+
+
+def _advise_on_failures(summary: MaskSummary) -> None:
+    """Say what failed and what helps: a rerun for service errors, fixing the data for
+    input rows that cannot be masked as they are (a rerun would fail them again)."""
+    hint(summary.describe_failures())
+    bad_input = summary.input_failures
+    if bad_input:
+        rows = "row" if bad_input == 1 else "rows"
+        hint(
+            f"{bad_input} {rows} of the input cannot be masked as they are (see each row's "
+            "`error` in OUT); running again will not fix them: fix the input file, then run "
+            "with --no-resume (or a new OUT)"
+        )
+    if summary.left_failed > bad_input:
+        hint("run the same command again (later) to retry the other failed rows")
+
+
+#: How the library names what ``mask`` spells as an option, in its error messages.
+_OPTION_WORDS = (
+    ("resume=False (--no-resume)", "--no-resume"),
+    ("resume=False", "--no-resume"),
+    ("vault_allow_same_dir=True, --vault-same-dir on the command line", "--vault-same-dir"),
+)
+
+
+def _option_words(message: str) -> str:
+    """``message`` with the library's keyword arguments replaced by ``mask``'s options."""
+    for library, option in _OPTION_WORDS:
+        message = message.replace(library, option)
+    return message
 
 
 def _stopped(exc: QuotaExhaustedError | CircuitOpenError, summary: MaskSummary | None) -> int:
@@ -176,9 +215,19 @@ def _cmd_unmask(args: argparse.Namespace) -> int:
 
     src = existing_file(args.input)
     dst = Path(args.output).expanduser()
+    vault_path = Path(args.vault).expanduser()
     if dst.exists() and dst.resolve() == src.resolve():
         raise ConfigError("OUT must differ from IN")
-    vault = Vault.load(Path(args.vault).expanduser())
+    if dst.exists() and dst.resolve() == vault_path.resolve():
+        raise ConfigError("OUT must differ from --vault")
+    if dst.is_dir():
+        raise DatasetError(f"output path {args.output} is a folder, not a file")
+    if (dst.exists() or dst.is_symlink()) and not args.force:
+        raise DatasetError(
+            f"output file {args.output} already exists; choose a new path, or pass --force "
+            "to replace it"
+        )
+    vault = Vault.load(vault_path)
     dst.parent.mkdir(parents=True, exist_ok=True)
     done = _Restored()
     # the result holds the original PII: a private temp file (O_EXCL, 0600), then renamed
@@ -205,7 +254,7 @@ def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _R
     A line with a ``tokens`` list (the output of ``mask`` with a vault) has only those
     tokens filled; other lines are unmasked with the whole vault (counted as unscoped).
     """
-    from .._io import json_line
+    from .._io import json_line, list_names
 
     n = 0
     with src.open("rb") as fh:
@@ -217,8 +266,11 @@ def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _R
             except (ValueError, RecursionError):
                 raise DatasetError(f"line {number} of {src.name} is not valid UTF-8 JSON") from None
             if not isinstance(record, dict) or column not in record:
+                fields = (
+                    f"; its fields: {list_names(list(record))}" if isinstance(record, dict) else ""
+                )
                 raise DatasetError(
-                    f"line {number} of {src.name} has no {column!r} field", column=column
+                    f"line {number} of {src.name} has no {column!r} field{fields}", column=column
                 )
             value = record[column]
             if isinstance(value, str):
@@ -244,12 +296,13 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "mask", parents=[common], help="mask a file (JSONL out, resumable)",
         description="Mask the text column of IN into OUT (JSONL), resuming a previous run.",
     )  # fmt: skip
-    p.add_argument("input", metavar="IN", help=".jsonl/.csv/.tsv/.parquet input")
+    p.add_argument("input", metavar="IN", help=".jsonl/.json/.csv/.tsv/.parquet input")
     p.add_argument("output", metavar="OUT", help=".jsonl output")
     p.add_argument("--model", required=True,
                    help="tuned model name, e.g. tunedModels/x (or a base model for a "
                    "baseline, e.g. models/gemini-2.5-flash-lite)")  # fmt: skip
-    p.add_argument("--text-column", default="source_text")
+    p.add_argument("--text-column", "--column", dest="text_column", default="source_text",
+                   help="the column to mask (default: source_text)")  # fmt: skip
     p.add_argument("--id-column", help="column copied to the output as `id`")
     p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,
                    help="what the model was tuned to answer (default: its training "
@@ -283,4 +336,5 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("output", metavar="OUT", help="where to write the restored text (0600)")
     p.add_argument("--vault", required=True, metavar="PATH", help="the vault saved by mask")
     p.add_argument("--column", default="masked_text", help="JSONL field to unmask")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_unmask)

@@ -146,7 +146,7 @@ class FileJob:
                         pending.append((row, True))
                         yield row.text if row.error is None else BadRow(row.error)
                         continue
-                    run.keep_failed(record.get("error"))
+                    run.keep_failed(record.get("error"), row.index)
                 self._prefill(record, row)
                 skipped += 1
             if not exhausted and next(records, None) is not None:
@@ -206,7 +206,7 @@ class FileJob:
                         write(redo, record)
                     else:
                         held.append((redo, record))
-                    run.count(result, redone=redo)
+                    run.count(result, redone=redo, row=row.index)
                     if run.done % o.chunk_size == 0:
                         flush()
                     bar.update()

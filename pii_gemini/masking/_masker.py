@@ -219,7 +219,7 @@ class Masker:
         results: list[MaskResult] = []
         try:
             for result in self._executor.imap(texts, run):
-                run.count(result)
+                run.count(result, row=len(results))
                 results.append(result)
                 bar.update()
         finally:
@@ -283,7 +283,8 @@ class Masker:
     ) -> MaskSummary:
         """Stream ``input_path`` into ``output_path`` (JSONL: ``.jsonl``/``.ndjson``/``.json``).
 
-        Inputs: JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` with one object per line),
+        Inputs: JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` with one object per line, or
+        a ``.json`` array of records, decoded item by item),
         ``.csv``, ``.tsv``, Parquet (``.parquet``, ``.pq``), UTF-8.
 
         ``mode="batch"`` (vertex backend) asks one Vertex AI batch prediction job for the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -15,9 +16,27 @@ from .._types import Generation, MaskResult, MaskStatus
 from ._breaker import BreakerPolicy
 from ._executor import RunStats
 
-__all__ = ["MaskRun", "MaskSummary", "Progress"]
+__all__ = ["MaskRun", "MaskSummary", "Progress", "failure_kind", "is_input_error"]
 
 _PROGRESS_EVERY_S = 0.5  # seconds between progress-bar postfix refreshes
+_SHOWN_KINDS = 3  # failure kinds a summary line lists; the rest are counted
+#: Where a row is (``line 12``, ``byte 3``, ``row 7``): dropped from a reason to group it.
+_ROW_DETAIL = re.compile(r"\b(line|byte|row|column|position)s? \d+")
+#: How the errors of unusable input rows begin (``_io``, ``Masker``'s shortcut): the row
+#: itself is wrong, so masking it again cannot help; the input must be fixed.
+_INPUT_ERRORS = ("input ", "row is not valid UTF-8", "row has no ")
+
+
+def failure_kind(error: str) -> str:
+    """``error`` without the row's place in the file, so that rows failing alike group:
+    ``"input line 12 is not valid JSON"`` -> ``"input line N is not valid JSON"``."""
+    return _ROW_DETAIL.sub(r"\1 N", error)
+
+
+def is_input_error(error: str) -> bool:
+    """True for the error of an input row that cannot be masked as it is (not JSON, not
+    UTF-8, no text field, not text): a rerun fails it again; the data must be fixed."""
+    return error.startswith(_INPUT_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -29,8 +48,11 @@ class MaskSummary:
     because a previous run had already written them (``skipped_resumed``).
     ``safety_net_caught`` counts the values the safety net masked that the model had missed.
 
-    Failures: ``failure_reasons`` pairs each error (PII-free: an error type and status, or
-    what is wrong with an input row) with its count, most frequent first. ``redone`` counts
+    Failures: ``failure_reasons`` pairs each kind of error (PII-free: an error type and
+    status, or what is wrong with an input row, with its line/row number replaced by N) with
+    its count, most frequent first; ``failure_first_rows`` pairs each kind with the first
+    row (the output's ``row``) that failed so, when known. ``input_failures`` counts the rows
+    whose input itself is unusable (a rerun cannot fix those). ``redone`` counts
     rows an earlier run had left failed and this one masked again; ``kept_failed`` those
     left failed on purpose (``retry_failed=False``), so ``left_failed`` is what still needs
     a run. ``stopped`` says why a run ended early (circuit breaker, exhausted quota), else
@@ -59,6 +81,12 @@ class MaskSummary:
     kept_failed: int = 0
     stopped: str | None = None
     foreign_placeholders: int = 0
+    failure_first_rows: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def input_failures(self) -> int:
+        """Rows left failed because the input row is unusable (fix the data, not a rerun)."""
+        return sum(n for why, n in self.failure_reasons if is_input_error(why))
 
     @property
     def total_tokens(self) -> int:
@@ -71,12 +99,23 @@ class MaskSummary:
         return self.failed + self.kept_failed
 
     def describe_failures(self) -> str:
-        """``"3 rows failed (TransientBackendError(503): 2, ...)"``, or ``""`` if none."""
+        """``"3 rows failed: 2 TransientBackendError(503) (first: row 4), 1 ..."``, or ``""``.
+
+        The most frequent kinds only (the rest are counted), so that a run with thousands of
+        failed rows still prints one short line.
+        """
         if not self.left_failed:
             return ""
-        reasons = ", ".join(f"{why}: {n}" for why, n in self.failure_reasons)
         rows = "row" if self.left_failed == 1 else "rows"
-        return f"{self.left_failed} {rows} failed" + (f" ({reasons})" if reasons else "")
+        first = dict(self.failure_first_rows)
+        parts = [
+            f"{n} {why}" + (f" (first: row {first[why]})" if why in first else "")
+            for why, n in self.failure_reasons[:_SHOWN_KINDS]
+        ]
+        more = len(self.failure_reasons) - _SHOWN_KINDS
+        if more > 0:
+            parts.append(f"{more} more kinds")
+        return f"{self.left_failed} {rows} failed" + (f": {', '.join(parts)}" if parts else "")
 
     def __str__(self) -> str:
         text = (
@@ -116,7 +155,8 @@ class MaskRun(RunStats):
         self.output_tokens = 0
         self.thought_tokens = 0
         self.statuses: dict[MaskStatus, int] = dict.fromkeys(MaskStatus, 0)
-        self.reasons: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()  # failure kind -> rows
+        self.first_rows: dict[str, int] = {}  # failure kind -> first row that failed so
         self.redone = 0
         self.kept_failed = 0
         self.foreign = 0
@@ -130,19 +170,26 @@ class MaskRun(RunStats):
             self.output_tokens += generation.output_tokens
             self.thought_tokens += generation.thought_tokens
 
-    def count(self, result: MaskResult, *, redone: bool = False) -> None:
+    def count(self, result: MaskResult, *, redone: bool = False, row: int | None = None) -> None:
+        """Count ``result`` (of input ``row``, when known)."""
         self.statuses[result.status] += 1
         self.caught += len(result.safety_net_spans)
         self.redone += redone
         if result.status is MaskStatus.FAILED:
-            self.reasons[result.error or "unknown error"] += 1
+            self._failure(result.error, row)
         if self._count_foreign is not None and result.text:
             self.foreign += self._count_foreign(result.text)
 
-    def keep_failed(self, error: object) -> None:
+    def keep_failed(self, error: object, row: object = None) -> None:
         """A row an earlier run left failed, kept so (not retried) in this one."""
         self.kept_failed += 1
-        self.reasons[error if isinstance(error, str) else "unknown error"] += 1
+        self._failure(error, row)
+
+    def _failure(self, error: object, row: object) -> None:
+        kind = failure_kind(error) if isinstance(error, str) and error else "unknown error"
+        self.reasons[kind] += 1
+        if isinstance(row, int) and kind not in self.first_rows:
+            self.first_rows[kind] = row
 
     @property
     def done(self) -> int:
@@ -169,6 +216,7 @@ class MaskRun(RunStats):
             rows_per_s=done / elapsed if elapsed > 0 else 0.0,
             safety_net_caught=self.caught,
             failure_reasons=tuple(self.reasons.most_common()),
+            failure_first_rows=tuple(self.first_rows.items()),
             redone=self.redone,
             kept_failed=self.kept_failed,
             stopped=self.stopped,

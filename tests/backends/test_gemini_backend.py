@@ -253,7 +253,7 @@ def test_oauth_credentials_send_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 def test_wrong_key_is_rejected_like_google(emu: Emulator) -> None:
     with (
         emu.gemini_backend(api_key="not-the-right-key") as backend,
-        pytest.raises(InvalidRequestError, match="API_KEY_INVALID"),
+        pytest.raises(PermissionDeniedError, match=r"API_KEY_INVALID.*GEMINI_API_KEY"),
     ):
         backend.list_models()
 
@@ -534,7 +534,7 @@ def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
             backend.create_tuning_job(make_spec(2, source="models/not-there"))
         seen.append(withdrawn.value)
         with emu.gemini_backend(api_key=SECRET + "x") as wrong:
-            with pytest.raises(InvalidRequestError) as bad:
+            with pytest.raises(PermissionDeniedError) as bad:
                 wrong.list_models()
             seen.append(bad.value)
         assert all(
