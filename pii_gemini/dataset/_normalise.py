@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -55,17 +56,46 @@ def _is_scalar(value: object) -> bool:
     return not isinstance(value, (tuple, frozenset))
 
 
-def _ids_of(frame: pd.DataFrame) -> pd.Series:
-    for column in ("id", "uid"):
-        if column in frame.columns:
-            ids = frame[column]
-            if ids.isna().any():
-                row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-                raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
-            as_text: pd.Series = ids.astype(str).reset_index(drop=True)
-            return as_text
-    numbers: pd.Series = pd.Series(np.arange(len(frame)).astype(str))
-    return numbers
+def _id_column(frame: pd.DataFrame) -> str | None:
+    """The column the ids are read from (``id``, else ``uid``); None numbers the rows."""
+    return next((c for c in ("id", "uid") if c in frame.columns), None)
+
+
+def _ids_of(frame: pd.DataFrame, positions: np.ndarray[Any, Any] | None) -> pd.Series:
+    """The ids of the kept rows (all rows when ``positions`` is None), as text."""
+    column = _id_column(frame)
+    if column is None:
+        numbers = np.arange(len(frame)) if positions is None else positions
+        numbered: pd.Series = pd.Series(numbers.astype(str))
+        return numbered
+    ids = frame[column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
+    return _as_text(ids, positions)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_CHUNK = 65_536  # values encoded at once: bounds the joined copy's memory
+
+
+def _surrogate_rows(series: pd.Series) -> set[int]:
+    """Positions whose string holds a lone surrogate (half of a cut emoji, or a byte that was
+    not UTF-8): no UTF-8 file or Arrow column can hold one. One C-level encode per chunk finds
+    out whether any row needs looking at, so clean columns cost a copy, not a regex per row."""
+    if series.dtype != object:  # an Arrow-backed string column holds UTF-8 already
+        return set()
+    values = series.tolist()
+    bad: set[int] = set()
+    for lo in range(0, len(values), _SURROGATE_CHUNK):
+        chunk = values[lo : lo + _SURROGATE_CHUNK]
+        try:
+            "".join([v for v in chunk if type(v) is str]).encode("utf-8")
+        except UnicodeEncodeError:
+            bad.update(
+                lo + i for i, v in enumerate(chunk) if type(v) is str and _SURROGATE.search(v)
+            )
+    return bad
 
 
 @contextlib.contextmanager
@@ -87,6 +117,10 @@ def _bad_strings(series: pd.Series) -> set[int]:
     else:
         bad = np.fromiter((type(v) is not str for v in series.tolist()), bool, len(series))
     return set(np.flatnonzero(bad).tolist())
+
+
+def _lone(column: str) -> str:
+    return f"{column} holds a lone surrogate (not valid Unicode text)"
 
 
 def check_row(
@@ -128,14 +162,16 @@ def normalise_frame(
     name = detect_schema([str(c) for c in frame.columns], schema)
     src_col, tgt_col, mask_col = SCHEMAS[name]
     lang, bad_langs = _languages_of(frame)
+    surrogate_langs = _surrogate_rows(frame["language"]) if "language" in frame.columns else set()
     candidates: Sequence[int]
     if languages is not None and "language" not in frame.columns:
         raise DatasetError(
             "cannot filter by language: the data has no 'language' column", column="language"
         )
     if languages is not None:
-        wanted_rows = pd.Series(lang).isin(languages).to_numpy().copy()
-        wanted_rows[sorted(bad_langs)] = True  # a malformed row is reported, not filtered out
+        wanted_rows = pd.Series(lang, dtype=object).isin(languages).to_numpy().copy()
+        # a malformed row is reported, not filtered out
+        wanted_rows[sorted(bad_langs | surrogate_langs)] = True
         candidates = np.flatnonzero(wanted_rows).tolist()
     else:
         candidates = range(len(frame))
@@ -146,6 +182,10 @@ def normalise_frame(
     # rows known to be malformed before their spans are read: row -> (column, reason)
     bad_rows = dict.fromkeys(_bad_strings(frame[tgt_col]), (tgt_col, f"{tgt_col} is not a string"))
     bad_rows.update(dict.fromkeys(bad_langs, ("language", "language is not a string")))
+    id_col = _id_column(frame)
+    for column in (src_col, tgt_col, *([id_col] if id_col else [])):
+        bad_rows.update(dict.fromkeys(_surrogate_rows(frame[column]), (column, _lone(column))))
+    bad_rows.update(dict.fromkeys(surrogate_langs, ("language", _lone("language"))))
     legacy = name == "legacy"
     span_labels = (
         frame["span_labels"].tolist() if legacy and "span_labels" in frame.columns else None
@@ -201,11 +241,10 @@ def normalise_frame(
                 out_masks.append(spans)
 
     positions = np.asarray(good, dtype=np.intp)
-    ids = _ids_of(frame)
     every = len(good) == len(frame)  # nothing filtered or skipped: no take() copies needed
     result: pd.DataFrame = pd.DataFrame(
         {
-            "id": ids if every else ids.take(positions).reset_index(drop=True),
+            "id": _ids_of(frame, None if every else positions),
             "source_text": _as_text(frame[src_col], None if every else positions),
             "target_text": _as_text(frame[tgt_col], None if every else positions),
             "privacy_mask": pd.Series(out_masks, dtype=object, index=pd.RangeIndex(len(good))),
