@@ -129,6 +129,18 @@ def test_prepare_and_usage_errors(
     assert "Traceback" not in result.err
 
 
+def test_prepare_skip_skips_unparseable_lines_and_says_why(
+    run: Callable[..., Run], data: Path, tmp_path: Path
+) -> None:
+    lines = data.read_text(encoding="utf-8").splitlines()
+    lines[2] = "not json"
+    lines[5] = "[1, 2]"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("prepare", str(data), "--out", str(tmp_path / "o"), "--errors", "skip")
+    assert result.code == 0, result.err
+    assert "skipped 2 rows (line is not a JSON object: 2)" in result.out
+
+
 # --------------------------------------------------------------------------- tune/status/models
 
 

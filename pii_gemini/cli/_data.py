@@ -47,7 +47,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     echo(f"train: {summary.train_rows} rows -> {summary.train_path}")
     echo(f"test:  {summary.test_rows} rows -> {summary.test_path}")
     if summary.skipped_rows:
-        echo(f"skipped {summary.skipped_rows} malformed rows")
+        why = "; ".join(f"{reason}: {count}" for reason, count in summary.skipped_reasons)
+        echo(f"skipped {summary.skipped_rows} rows ({why})")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from .._exceptions import DatasetError
 from ._schemas import SCHEMAS, detect_schema, normalize_language
 from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
 
-__all__ = ["check_row", "normalise_frame", "row_error"]
+__all__ = ["check_row", "normalise_frame", "row_error", "skip_reason"]
 
 logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
 
@@ -138,6 +139,12 @@ def check_row(
         raise
 
 
+def skip_reason(exc: RowError) -> str:
+    """How a skipped row is counted in ``attrs["skipped_reasons"]``: by the column at fault
+    (the detail, with its offsets, would make every row a group of its own)."""
+    return f"malformed {exc.column!r}"
+
+
 def row_error(row: int, exc: RowError) -> DatasetError:
     """The DatasetError for a malformed row: row number, column and a reason free of PII."""
     return DatasetError(
@@ -157,7 +164,8 @@ def normalise_frame(
 
     Keeps the rows whose language is in ``languages`` (all when None), at most ``limit``
     good ones; a malformed row raises DatasetError, or is counted in
-    ``attrs["skipped_rows"]`` and dropped with ``errors="skip"``.
+    ``attrs["skipped_rows"]`` (by reason in ``attrs["skipped_reasons"]``) and dropped with
+    ``errors="skip"``.
     """
     name = detect_schema([str(c) for c in frame.columns], schema)
     src_col, tgt_col, mask_col = SCHEMAS[name]
@@ -216,7 +224,7 @@ def normalise_frame(
 
     good: list[int] = []
     out_masks: list[list[dict[str, Any]]] = []
-    skipped = 0
+    reasons: Counter[str] = Counter()
     done = 0
     with _gc_paused():
         # chunks: the first covers the limit; later ones only replace skipped rows
@@ -235,7 +243,7 @@ def normalise_frame(
                     except RowError as exc:
                         if errors == "raise":
                             raise row_error(row, exc) from None
-                        skipped += 1
+                        reasons[skip_reason(exc)] += 1
                         continue
                 good.append(row)
                 out_masks.append(spans)
@@ -252,7 +260,8 @@ def normalise_frame(
         }
     )
     result.attrs["schema"] = name
-    result.attrs["skipped_rows"] = skipped
+    skipped = result.attrs["skipped_rows"] = sum(reasons.values())
+    result.attrs["skipped_reasons"] = dict(reasons)
     if skipped:
         logger.warning("skipped %d malformed row(s) of %d", skipped, skipped + len(good))
     return result

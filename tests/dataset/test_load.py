@@ -143,3 +143,36 @@ def test_a_latin1_file_is_named_as_not_utf8(tmp_path: Path, suffix: str) -> None
     with pytest.raises(DatasetError, match=r"not UTF-8.*iconv -f latin1 -t utf-8") as info:
         load_pii_dataset(path)
     assert "René" not in str(info.value)
+
+
+def _jsonl_with_gaps(path: Path, bad_line: str) -> Path:
+    """Rows on lines 1, 3 and 6; line 2 and 5 blank, line 4 ``bad_line`` (so row != line)."""
+    good = [json.dumps(current_row(id=i)) for i in range(3)]
+    path.write_text("\n".join([good[0], "", good[1], bad_line, "  ", good[2]]) + "\n")
+    return path
+
+
+def test_jsonl_errors_name_the_file_line_not_the_row(tmp_path: Path) -> None:
+    """Blank lines count: the message names line 4 of the file, where the editor shows it."""
+    spans = [{"value": "Omar", "start": 50, "end": 54, "label": "FIRSTNAME"}]
+    bad_row = json.dumps(current_row(id=9, privacy_mask=spans))
+    path = _jsonl_with_gaps(tmp_path / "gaps.jsonl", bad_row)
+    with pytest.raises(DatasetError, match=r"gaps\.jsonl line 4: column 'privacy_mask'") as info:
+        load_pii_dataset(path)
+    assert (info.value.row, info.value.column) == (2, "privacy_mask")
+    not_json = _jsonl_with_gaps(tmp_path / "broken.jsonl", '{"source_text": "Omar')
+    with pytest.raises(DatasetError, match=r"broken\.jsonl.*line 4 is not a JSON object"):
+        load_pii_dataset(not_json)
+
+
+def test_skip_drops_unparseable_jsonl_lines_and_counts_them_by_reason(tmp_path: Path) -> None:
+    path = _jsonl_with_gaps(tmp_path / "broken.jsonl", '{"source_text": "Omar')
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(current_row(id=5, source_text=None)) + "\n[1, 2]\n")
+    df = load_pii_dataset(path, errors="skip")
+    assert df["id"].tolist() == ["0", "1", "2"]
+    assert df.attrs["skipped_rows"] == 3
+    assert df.attrs["skipped_reasons"] == {
+        "line is not a JSON object": 2,
+        "malformed 'source_text'": 1,
+    }
