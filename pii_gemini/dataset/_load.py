@@ -327,13 +327,26 @@ def _read_file(path: Path) -> pd.DataFrame:
         raise
     except Exception as exc:  # pandas/pyarrow/json raise many types; messages may quote data
         if isinstance(exc, UnicodeDecodeError):
-            detail = f"byte {exc.start} {_NOT_UTF8}"
+            detail = _where_not_utf8(path, exc)
         else:
             detail = type(exc).__name__
         raise DatasetError(f"could not read {path.name} as {suffix}: {detail}") from exc
 
 
 _NOT_UTF8 = "is not UTF-8 text (if the file is Latin-1, convert it: iconv -f latin1 -t utf-8)"
+
+
+def _where_not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """The first line of ``path`` that is not UTF-8, as the error names it (the reader's
+    byte offset counts from its own buffer, not from the start of the file)."""
+    if path.suffix.lower() not in _COMPRESSIONS:
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return f"line {number} {_NOT_UTF8}"
+    return f"the text {_NOT_UTF8}"  # compressed: where in the file is not known
 
 
 def _read_json_file(path: Path) -> pd.DataFrame:

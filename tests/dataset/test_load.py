@@ -11,6 +11,7 @@ from _dataset_rows import check_normalised, current_row
 
 from pii_gemini._exceptions import ConfigError, DatasetError
 from pii_gemini.dataset import load_pii_dataset
+from pii_gemini.dataset._prepare import prepare_files
 from pii_gemini.synthetic import generate_rows
 
 
@@ -143,6 +144,32 @@ def test_a_latin1_file_is_named_as_not_utf8(tmp_path: Path, suffix: str) -> None
     with pytest.raises(DatasetError, match=r"not UTF-8.*iconv -f latin1 -t utf-8") as info:
         load_pii_dataset(path)
     assert "René" not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
+def test_latin1_past_the_first_lines_names_its_line_in_load_and_prepare(
+    tmp_path: Path, suffix: str
+) -> None:
+    """ASCII at first (so Arrow's reader takes the file), Latin-1 on line 5: the error names
+    line 5, the encoding and the fix, whichever reader meets it, in load and in prepare."""
+    rows = [current_row(id=i) for i in range(8)]
+    rows[4 if suffix == ".jsonl" else 3]["source_text"] += " René"  # after a header or "["
+    path = tmp_path / f"latin1{suffix}"
+    if suffix == ".jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    elif suffix == ".json":
+        text = "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n"
+    else:
+        frame = pd.DataFrame(rows).assign(privacy_mask=lambda f: f["privacy_mask"].map(json.dumps))
+        text = frame.to_csv(index=False)
+    path.write_bytes(text.encode("latin-1"))
+    expected = r"line 5 is not UTF-8 text.*iconv -f latin1 -t utf-8"
+    for errors in ("raise", "skip"):
+        with pytest.raises(DatasetError, match=expected) as info:
+            load_pii_dataset(path, errors=errors)
+        assert "René" not in str(info.value)
+        with pytest.raises(DatasetError, match=expected):
+            prepare_files(path, tmp_path / "out", test_size=2, errors=errors)
 
 
 def _jsonl_with_gaps(path: Path, bad_line: str) -> Path:
