@@ -203,6 +203,22 @@ def test_job_keeps_training_between_invocations(
     assert _field(waited.out, "state") == "SUCCEEDED"
 
 
+def test_status_takes_the_tuned_model_name_as_the_docs_say(
+    run: Callable[..., Run], prepared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "1")  # still running when status asks
+    started = _tune(run, prepared, "--model-id", "by-model-name")
+    assert started.code == 0, started.err
+    status = run("status", "tunedModels/by-model-name")
+    assert status.code == 0, status.err
+    assert _field(status.out, "job") == _field(started.out, "job")
+    assert _field(status.out, "state") == "RUNNING"
+    assert int(_field(status.out, "progress").split()[0].split("/")[1]) == 30
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")
+    waited = run("status", "tunedModels/by-model-name", "--wait")
+    assert waited.code == 0 and _field(waited.out, "state") == "SUCCEEDED", waited.err
+
+
 @pytest.mark.parametrize(
     ("extra", "code"),
     [
