@@ -219,6 +219,18 @@ def test_status_takes_the_tuned_model_name_as_the_docs_say(
     assert waited.code == 0 and _field(waited.out, "state") == "SUCCEEDED", waited.err
 
 
+def test_status_wait_plot_of_a_finished_job_writes_the_plot(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path
+) -> None:
+    done = _tune(run, prepared, "--wait")
+    assert done.code == 0, done.err
+    plot = tmp_path / "later" / "loss.png"
+    status = run("status", _field(done.out, "job"), "--wait", "--plot", str(plot))
+    assert status.code == 0, status.err
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _field(status.out, "loss plot") == str(plot)
+
+
 @pytest.mark.parametrize(
     ("extra", "code"),
     [

@@ -195,12 +195,17 @@ def _finish_job(job: Any, args: argparse.Namespace) -> str:
     snapshots = job.snapshots()
     if not snapshots.empty:
         echo(f"final loss:  {float(snapshots['mean_loss'].iloc[-1]):.4f}")
+    _save_plot(job, args, "loss plot:  ")
+    return str(model.name)
+
+
+def _save_plot(job: Any, args: argparse.Namespace, label: str) -> None:
+    """Save the job's loss curve to ``--plot`` (when given) and say where."""
     if args.plot:
         plot = Path(args.plot).expanduser()
         plot.parent.mkdir(parents=True, exist_ok=True)
         job.plot_loss(plot)
-        echo(f"loss plot:   {plot}")
-    return str(model.name)
+        echo(f"{label} {plot}")
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -227,6 +232,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
             echo(f"error:     {redact(info.error)}")
         if args.wait and not info.state.is_terminal:
             _finish_job(job, args)
+        elif args.wait:  # already finished: nothing to wait for, but the plot was asked for
+            _save_plot(job, args, "loss plot:")
     return EXIT_OK
 
 
