@@ -231,6 +231,26 @@ def test_status_wait_plot_of_a_finished_job_writes_the_plot(
     assert _field(status.out, "loss plot") == str(plot)
 
 
+def test_follow_up_hints_keep_the_backend_and_state(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pasted into another shell (default backend: fake, or $PII_GEMINI_BACKEND), a hint must
+    reach the same backend; a local job would otherwise be looked for on the fake one."""
+    from pii_gemini.backends.fake import FakeBackend
+
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "1")
+    state = tmp_path / "elsewhere.pkl"
+    started = _tune(run, prepared, "--state", str(state))
+    assert started.code == 0, started.err
+    job = _field(started.out, "job")
+    hint = f"follow it with: pii-gemini status {job} --backend fake --state {state}"
+    assert hint in started.out
+    monkeypatch.setattr(FakeBackend, "name", "local")  # a job on another backend
+    elsewhere = _tune(run, prepared)
+    assert elsewhere.code == 0, elsewhere.err
+    assert f"status {_field(elsewhere.out, 'job')} --backend local\n" in elsewhere.out
+
+
 @pytest.mark.parametrize(
     ("extra", "code"),
     [

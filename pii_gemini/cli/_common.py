@@ -8,6 +8,7 @@ Messages never carry input text, PII values or API keys (``print_error`` redacts
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,6 +142,16 @@ def open_backend(args: argparse.Namespace) -> Iterator[Backend]:
     finally:
         store.save(fake)
         fake.close()
+
+
+def command(args: argparse.Namespace, backend: Backend, *words: str) -> str:
+    """A ``pii-gemini`` command line to print as a hint, with ``--backend`` (and the fake's
+    ``--state``) of this run: pasted into another shell, whose default backend may differ,
+    it reaches the same job or model."""
+    argv = [PROG, *words, "--backend", backend.name]
+    if backend.name == "fake" and getattr(args, "state", None):
+        argv += ["--state", str(args.state)]
+    return shlex.join(argv)
 
 
 def poll_interval(args: argparse.Namespace, backend: Backend) -> float:

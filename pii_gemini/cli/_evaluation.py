@@ -14,6 +14,7 @@ from ._common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     PROG,
+    command,
     echo,
     existing_file,
     hint,
@@ -235,7 +236,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     echo()
     echo(table)
     echo()
-    echo(f"next: {PROG} mask IN.jsonl OUT.jsonl --model {job.model}")
+    echo(f"next: {command(args, backend, 'mask', 'IN.jsonl', 'OUT.jsonl', '--model', job.model)}")
     return EXIT_OK
 
 
