@@ -28,14 +28,17 @@ __all__ = ["check_row", "normalise_frame", "row_error", "skip_reason"]
 logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
 
 
-def _languages_of(frame: pd.DataFrame) -> tuple[np.ndarray[Any, np.dtype[np.object_]], set[int]]:
-    """Normalised language per row, and the rows whose language cell is not a scalar.
+def _languages_of(
+    frame: pd.DataFrame,
+) -> tuple[np.ndarray[Any, np.dtype[np.object_]], set[int], set[int]]:
+    """Normalised language per row, the rows whose language cell is not a scalar, and those
+    whose language holds a lone surrogate (``_surrogate_rows``).
 
     Factorised, so the mapping runs once per distinct value; a list or dict in a cell (which
     cannot be factorised) makes that row malformed instead of failing the whole load.
     """
     if "language" not in frame.columns:
-        return np.full(len(frame), None, dtype=object), set()
+        return np.full(len(frame), None, dtype=object), set(), set()
     column = frame["language"]
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -43,9 +46,10 @@ def _languages_of(frame: pd.DataFrame) -> tuple[np.ndarray[Any, np.dtype[np.obje
         values = column.tolist()
         bad = {i for i, v in enumerate(values) if not _is_scalar(v)}
         out = np.array([None if i in bad else normalize_language(v) for i, v in enumerate(values)])
-        return out.astype(object), bad
+        return out.astype(object), bad, _surrogate_rows(values)
     table = np.array([normalize_language(u) for u in uniques] + [None], dtype=object)
-    return table[codes], set()  # code -1 (missing) picks the trailing None
+    lone = np.flatnonzero(np.isin(codes, sorted(_surrogate_rows(list(uniques)))))
+    return table[codes], set(), set(lone.tolist())  # code -1 (missing) picks the trailing None
 
 
 def _is_scalar(value: object) -> bool:
@@ -76,27 +80,13 @@ def _ids_of(frame: pd.DataFrame, positions: np.ndarray[Any, Any] | None) -> pd.S
     return _as_text(ids, positions)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_CHUNK = 65_536  # values encoded at once: bounds the joined copy's memory
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
-def _surrogate_rows(series: pd.Series) -> set[int]:
+def _surrogate_rows(values: Sequence[object]) -> set[int]:
     """Positions whose string holds a lone surrogate (half of a cut emoji, or a byte that was
-    not UTF-8): no UTF-8 file or Arrow column can hold one. One C-level encode per chunk finds
-    out whether any row needs looking at, so clean columns cost a copy, not a regex per row."""
-    if series.dtype != object:  # an Arrow-backed string column holds UTF-8 already
-        return set()
-    values = series.tolist()
-    bad: set[int] = set()
-    for lo in range(0, len(values), _SURROGATE_CHUNK):
-        chunk = values[lo : lo + _SURROGATE_CHUNK]
-        try:
-            "".join([v for v in chunk if type(v) is str]).encode("utf-8")
-        except UnicodeEncodeError:
-            bad.update(
-                lo + i for i, v in enumerate(chunk) if type(v) is str and _SURROGATE.search(v)
-            )
-    return bad
+    not UTF-8): no UTF-8 file or Arrow string can hold one."""
+    return {i for i, v in enumerate(values) if type(v) is str and _SURROGATE.search(v)}
 
 
 @contextlib.contextmanager
@@ -165,12 +155,35 @@ def normalise_frame(
     Keeps the rows whose language is in ``languages`` (all when None), at most ``limit``
     good ones; a malformed row raises DatasetError, or is counted in
     ``attrs["skipped_rows"]`` (by reason in ``attrs["skipped_reasons"]``) and dropped with
-    ``errors="skip"``.
+    ``errors="skip"``. A lone surrogate in a text or id column makes its row malformed:
+    Arrow's strings refuse it when the result is built, and only then are the cells looked
+    for and the frame normalised again with those rows malformed (no cost when clean).
     """
     name = detect_schema([str(c) for c in frame.columns], schema)
+    try:
+        return _normalise(frame, name, languages, limit, errors, {})
+    except UnicodeEncodeError:
+        id_col = _id_column(frame)
+        lone: dict[int, tuple[str, str]] = {}
+        for column in (*SCHEMAS[name][:2], *([id_col] if id_col else [])):
+            rows = _surrogate_rows(frame[column].tolist())
+            lone.update(dict.fromkeys(rows, (column, _lone(column))))
+        if not lone:
+            raise
+        return _normalise(frame, name, languages, limit, errors, lone)
+
+
+def _normalise(
+    frame: pd.DataFrame,
+    name: str,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+    lone: dict[int, tuple[str, str]],
+) -> pd.DataFrame:
+    """``normalise_frame`` for schema ``name``; ``lone`` are rows already known malformed."""
     src_col, tgt_col, mask_col = SCHEMAS[name]
-    lang, bad_langs = _languages_of(frame)
-    surrogate_langs = _surrogate_rows(frame["language"]) if "language" in frame.columns else set()
+    lang, bad_langs, surrogate_langs = _languages_of(frame)
     candidates: Sequence[int]
     if languages is not None and "language" not in frame.columns:
         raise DatasetError(
@@ -190,9 +203,7 @@ def normalise_frame(
     # rows known to be malformed before their spans are read: row -> (column, reason)
     bad_rows = dict.fromkeys(_bad_strings(frame[tgt_col]), (tgt_col, f"{tgt_col} is not a string"))
     bad_rows.update(dict.fromkeys(bad_langs, ("language", "language is not a string")))
-    id_col = _id_column(frame)
-    for column in (src_col, tgt_col, *([id_col] if id_col else [])):
-        bad_rows.update(dict.fromkeys(_surrogate_rows(frame[column]), (column, _lone(column))))
+    bad_rows.update(lone)
     bad_rows.update(dict.fromkeys(surrogate_langs, ("language", _lone("language"))))
     legacy = name == "legacy"
     span_labels = (
