@@ -154,6 +154,28 @@ def command(args: argparse.Namespace, backend: Backend, *words: str) -> str:
     return shlex.join(argv)
 
 
+def keep_earlier_card(card: Path, model: str) -> None:
+    """When ``card`` records a tuned model other than ``model`` (an earlier tune from the same
+    folder), move it to ``<card>.<model id>.json`` and say so, before `tune` or `prepare`
+    writes the card again: re-tuning and re-preparing are common and must not lose the
+    earlier model's record without a word."""
+    from .._contract import read_model_card
+
+    if not card.is_file():
+        return
+    earlier = read_model_card(card)[0]
+    if not earlier or earlier == model:
+        return
+    slug = earlier.rstrip("/").rsplit("/", 1)[-1] or "model"
+    kept = card.with_name(f"{card.stem}.{slug}.json")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = card.with_name(f"{card.stem}.{slug}.{n}.json")
+    card.replace(kept)
+    hint(f"{card.name} recorded the tuned model {earlier}: kept as {kept}")
+
+
 def poll_interval(args: argparse.Namespace, backend: Backend) -> float:
     """``--poll-interval``, else 0.1 s for the fake backend, 1 s for local, 10 s for the cloud."""
     if getattr(args, "poll_interval", None) is not None:

@@ -15,6 +15,7 @@ from ._common import (
     command,
     echo,
     hint,
+    keep_earlier_card,
     open_backend,
     poll_interval,
     positive_float,
@@ -79,27 +80,6 @@ def _prompt_builder(card: Path, train: Any, args: argparse.Namespace) -> Any:
     return prompt_builder_for(contract)
 
 
-def _keep_earlier_card(card: Path, model: str) -> None:
-    """When ``card`` records another model (of an earlier tune from the same folder), move it
-    to ``<card>.<model id>.json`` and say so, before the new model is written: re-tuning is
-    common and must not lose the earlier model's record without a word."""
-    from .._contract import read_model_card
-
-    if not card.is_file():
-        return
-    earlier = read_model_card(card)[0]
-    if not earlier or earlier == model:
-        return
-    slug = earlier.rstrip("/").rsplit("/", 1)[-1] or "model"
-    kept = card.with_name(f"{card.stem}.{slug}.json")
-    n = 1
-    while kept.exists():
-        n += 1
-        kept = card.with_name(f"{card.stem}.{slug}.{n}.json")
-    card.replace(kept)
-    hint(f"{card.name} recorded the tuned model {earlier}: kept as {kept}")
-
-
 def _hyperparameters(backend: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The hyperparameter flags ``backend`` sends; warns once about the others given."""
     from ..tuning import ignored_hyperparameters
@@ -161,7 +141,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         )
         _print_job(job, backend)
         if job.contract is not None:
-            _keep_earlier_card(card, job.model)
+            keep_earlier_card(card, job.model)
             write_model_card(card, job.model, job.base_model, job.contract)
             echo(f"model card:  {card}")
         if args.wait:

@@ -273,3 +273,19 @@ def test_a_card_naming_an_earlier_model_is_kept_not_overwritten_silently(
     code, _, err = cli("tune", train, "--model-id", "first-2", "--epochs", "1")
     assert code == 0 and (lines / "model-card.second.json").is_file(), err
     assert kept.read_text() == before  # an earlier copy is never replaced
+
+
+def test_preparing_again_keeps_the_card_of_the_model_tuned_from_the_folder(
+    cli: Cli, lines: Path, tmp_path: Path
+) -> None:
+    """`prepare` into a folder whose card records a tuned model used to reset it silently."""
+    card = lines / "model-card.json"
+    code, _, err = cli("tune", str(lines / "train.jsonl"), "--model-id", "tuned", "--epochs", "1")
+    assert code == 0, err
+    tuned = card.read_text()
+    data = write_dataset(tmp_path / "again.jsonl", 60, seed=4)
+    code, _, err = cli("prepare", str(data), "--out", str(lines), "--test-size", "10")
+    assert code == 0, err
+    assert "recorded the tuned model tunedModels/tuned: kept as" in err
+    assert (lines / "model-card.tuned.json").read_text() == tuned
+    assert json.loads(card.read_text())["model"] == ""  # the new data's card: no model yet
