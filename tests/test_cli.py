@@ -129,6 +129,18 @@ def test_prepare_and_usage_errors(
     assert "Traceback" not in result.err
 
 
+def test_prepare_skip_skips_unparseable_lines_and_says_why(
+    run: Callable[..., Run], data: Path, tmp_path: Path
+) -> None:
+    lines = data.read_text(encoding="utf-8").splitlines()
+    lines[2] = "not json"
+    lines[5] = "[1, 2]"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("prepare", str(data), "--out", str(tmp_path / "o"), "--errors", "skip")
+    assert result.code == 0, result.err
+    assert "skipped 2 rows (line is not a JSON object: 2)" in result.out
+
+
 # --------------------------------------------------------------------------- tune/status/models
 
 
@@ -189,6 +201,54 @@ def test_job_keeps_training_between_invocations(
     waited = run("status", job, "--wait")
     assert waited.code == 0, waited.err
     assert _field(waited.out, "state") == "SUCCEEDED"
+
+
+def test_status_takes_the_tuned_model_name_as_the_docs_say(
+    run: Callable[..., Run], prepared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "1")  # still running when status asks
+    started = _tune(run, prepared, "--model-id", "by-model-name")
+    assert started.code == 0, started.err
+    status = run("status", "tunedModels/by-model-name")
+    assert status.code == 0, status.err
+    assert _field(status.out, "job") == _field(started.out, "job")
+    assert _field(status.out, "state") == "RUNNING"
+    assert int(_field(status.out, "progress").split()[0].split("/")[1]) == 30
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")
+    waited = run("status", "tunedModels/by-model-name", "--wait")
+    assert waited.code == 0 and _field(waited.out, "state") == "SUCCEEDED", waited.err
+
+
+def test_status_wait_plot_of_a_finished_job_writes_the_plot(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path
+) -> None:
+    done = _tune(run, prepared, "--wait")
+    assert done.code == 0, done.err
+    plot = tmp_path / "later" / "loss.png"
+    status = run("status", _field(done.out, "job"), "--wait", "--plot", str(plot))
+    assert status.code == 0, status.err
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _field(status.out, "loss plot") == str(plot)
+
+
+def test_follow_up_hints_keep_the_backend_and_state(
+    run: Callable[..., Run], prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pasted into another shell (default backend: fake, or $PII_GEMINI_BACKEND), a hint must
+    reach the same backend; a local job would otherwise be looked for on the fake one."""
+    from pii_gemini.backends.fake import FakeBackend
+
+    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "1")
+    state = tmp_path / "elsewhere.pkl"
+    started = _tune(run, prepared, "--state", str(state))
+    assert started.code == 0, started.err
+    job = _field(started.out, "job")
+    hint = f"follow it with: pii-gemini status {job} --backend fake --state {state}"
+    assert hint in started.out
+    monkeypatch.setattr(FakeBackend, "name", "local")  # a job on another backend
+    elsewhere = _tune(run, prepared)
+    assert elsewhere.code == 0, elsewhere.err
+    assert f"status {_field(elsewhere.out, 'job')} --backend local\n" in elsewhere.out
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,11 @@ class FakeBackend(Backend):
         return self._job_info(self._call(self.service.list_operations, record.name)[0])
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
-        """Poll the job's operation (advances it under a per-poll progression)."""
+        """Poll the job's operation (advances it under a per-poll progression): an operation
+        name, or a tuned model name (``tunedModels/...``, as GeminiBackend takes), which is
+        its creating operation."""
+        if "/operations/" not in name:
+            name = self._call(self.service.list_operations, name)[0].name
         return self._job_info(self._call(self.service.get_operation, name))
 
     def cancel_tuning_job(self, name: str) -> None:

@@ -8,6 +8,7 @@ Messages never carry input text, PII values or API keys (``print_error`` redacts
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,6 +142,38 @@ def open_backend(args: argparse.Namespace) -> Iterator[Backend]:
     finally:
         store.save(fake)
         fake.close()
+
+
+def command(args: argparse.Namespace, backend: Backend, *words: str) -> str:
+    """A ``pii-gemini`` command line to print as a hint, with ``--backend`` (and the fake's
+    ``--state``) of this run: pasted into another shell, whose default backend may differ,
+    it reaches the same job or model."""
+    argv = [PROG, *words, "--backend", backend.name]
+    if backend.name == "fake" and getattr(args, "state", None):
+        argv += ["--state", str(args.state)]
+    return shlex.join(argv)
+
+
+def keep_earlier_card(card: Path, model: str) -> None:
+    """When ``card`` records a tuned model other than ``model`` (an earlier tune from the same
+    folder), move it to ``<card>.<model id>.json`` and say so, before `tune` or `prepare`
+    writes the card again: re-tuning and re-preparing are common and must not lose the
+    earlier model's record without a word."""
+    from .._contract import read_model_card
+
+    if not card.is_file():
+        return
+    earlier = read_model_card(card)[0]
+    if not earlier or earlier == model:
+        return
+    slug = earlier.rstrip("/").rsplit("/", 1)[-1] or "model"
+    kept = card.with_name(f"{card.stem}.{slug}.json")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = card.with_name(f"{card.stem}.{slug}.{n}.json")
+    card.replace(kept)
+    hint(f"{card.name} recorded the tuned model {earlier}: kept as {kept}")
 
 
 def poll_interval(args: argparse.Namespace, backend: Backend) -> float:

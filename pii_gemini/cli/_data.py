@@ -10,7 +10,7 @@ from .._contract import write_model_card
 from .._types import TrainingContract
 from ..dataset import PromptBuilder
 from ..dataset._prepare import prepare_files
-from ._common import EXIT_OK, echo
+from ._common import EXIT_OK, echo, keep_earlier_card
 
 if TYPE_CHECKING:
     from ._common import Subparsers
@@ -43,11 +43,14 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         errors=args.errors,
     )
     contract = TrainingContract(builder.target, builder.template, builder.instruction)
-    write_model_card(summary.train_path.parent / "model-card.json", "", "", contract)
+    card = summary.train_path.parent / "model-card.json"
+    keep_earlier_card(card, "")
+    write_model_card(card, "", "", contract)
     echo(f"train: {summary.train_rows} rows -> {summary.train_path}")
     echo(f"test:  {summary.test_rows} rows -> {summary.test_path}")
     if summary.skipped_rows:
-        echo(f"skipped {summary.skipped_rows} malformed rows")
+        why = "; ".join(f"{reason}: {count}" for reason, count in summary.skipped_reasons)
+        echo(f"skipped {summary.skipped_rows} rows ({why})")
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from ._common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     PROG,
+    command,
     echo,
     existing_file,
     hint,
@@ -242,7 +243,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     echo(table)
     echo()
     echo(f"next: {PROG} evaluate {out / 'predictions_tuned.jsonl'} --gold {gold_path}")
-    echo(f"      {PROG} mask IN.jsonl OUT.jsonl --model {job.model}")
+    echo(f"      {command(args, backend, 'mask', 'IN.jsonl', 'OUT.jsonl', '--model', job.model)}")
     return EXIT_OK
 
 

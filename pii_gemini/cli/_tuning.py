@@ -12,8 +12,10 @@ from ._common import (
     EXIT_OK,
     PROG,
     UsageError,
+    command,
     echo,
     hint,
+    keep_earlier_card,
     open_backend,
     poll_interval,
     positive_float,
@@ -139,14 +141,15 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         )
         _print_job(job, backend)
         if job.contract is not None:
+            keep_earlier_card(card, job.model)
             write_model_card(card, job.model, job.base_model, job.contract)
             echo(f"model card:  {card}")
         if args.wait:
-            model = _finish_job(job, args)
+            model = _finish_job(job, args, backend)
             if job.contract is not None and model != job.model:  # Vertex names it now
                 write_model_card(card, model, job.base_model, job.contract)
         else:
-            echo(f"follow it with: {PROG} status {job.name}")
+            echo(f"follow it with: {command(args, backend, 'status', job.name)}")
     return EXIT_OK
 
 
@@ -182,12 +185,13 @@ def _print_job(job: Any, backend: Any) -> None:
         echo(f"total steps: set by {service} (it picks the batch size)")
 
 
-def _finish_job(job: Any, args: argparse.Namespace) -> str:
+def _finish_job(job: Any, args: argparse.Namespace, backend: Any) -> str:
     """Wait for ``job`` with a progress bar and optionally plot its loss; the model name."""
     try:
         model = job.wait(progress=not args.quiet, timeout=args.timeout)
     except (KeyboardInterrupt, TuningError):
-        hint(f"the job is not waited for any more; see it with: {PROG} status {job.name}")
+        again = command(args, backend, "status", job.name)
+        hint(f"the job is not waited for any more; see it with: {again}")
         raise
     echo(f"state:       {model.state.value}")
     if model.name != job.model:  # Vertex names the model only once the job succeeded
@@ -195,12 +199,17 @@ def _finish_job(job: Any, args: argparse.Namespace) -> str:
     snapshots = job.snapshots()
     if not snapshots.empty:
         echo(f"final loss:  {float(snapshots['mean_loss'].iloc[-1]):.4f}")
+    _save_plot(job, args, "loss plot:  ")
+    return str(model.name)
+
+
+def _save_plot(job: Any, args: argparse.Namespace, label: str) -> None:
+    """Save the job's loss curve to ``--plot`` (when given) and say where."""
     if args.plot:
         plot = Path(args.plot).expanduser()
         plot.parent.mkdir(parents=True, exist_ok=True)
         job.plot_loss(plot)
-        echo(f"loss plot:   {plot}")
-    return str(model.name)
+        echo(f"{label} {plot}")
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -226,7 +235,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
         if info.error:
             echo(f"error:     {redact(info.error)}")
         if args.wait and not info.state.is_terminal:
-            _finish_job(job, args)
+            _finish_job(job, args, backend)
+        elif args.wait:  # already finished: nothing to wait for, but the plot was asked for
+            _save_plot(job, args, "loss plot:")
     return EXIT_OK
 
 

@@ -4,7 +4,8 @@ chunks, with pyarrow's multi-threaded readers.
 The column names come first (Parquet's schema, a JSONL file's first row), so the schema is
 detected before any row is parsed, and only its columns are read. A JSONL file is parsed
 against an explicit Arrow schema built from its first row; anything that does not fit it (a
-type that changes between rows, a column that only appears later, a malformed line) raises
+type that changes between rows, a column that only appears later, a malformed line, text
+that is not UTF-8) raises
 :class:`Unsupported`, and the caller reads the file with pandas instead, which reports what
 is wrong the way it always did.
 """
@@ -166,6 +167,7 @@ def _jsonl_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             if _NOT_SPACE.search(data, 0, cut):  # some line is not blank
                 whole_lines = pa.py_buffer(data).slice(0, cut)  # no copy
                 table = pj.read_json(pa.BufferReader(whole_lines), read, parse)
+                table.validate(full=True)  # Arrow's JSON reader takes any bytes as a string
                 yield from table.combine_chunks().to_batches()
             if not block:
                 return

@@ -10,8 +10,9 @@ those of the row-by-row path (``tests/dataset/test_bulk.py`` compares the two).
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from .._exceptions import DatasetError
 from ._arrow import SPAN_TYPE
 from ._bulk_spans import Bools, current_spans, legacy_spans, nulls, plain
-from ._normalise import check_row, row_error
+from ._normalise import check_row, row_error, skip_reason
 from ._schemas import SCHEMAS, normalize_language
 from ._spans import RowError
 
@@ -52,6 +53,7 @@ class BulkNormaliser:
     rows_seen: int = 0
     kept: int = 0
     skipped: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # skipped rows by reason
 
     @property
     def full(self) -> bool:
@@ -130,6 +132,7 @@ class BulkNormaliser:
                 if self.errors == "raise":
                     raise row_error(first + row, exc) from None
                 self.skipped += 1
+                self.reasons[skip_reason(exc)] += 1
                 continue
             keep.append(row)
         self.kept += len(keep)
@@ -268,6 +271,7 @@ def to_frame(tables: list[pa.Table], normaliser: BulkNormaliser) -> pd.DataFrame
     )
     frame.attrs["schema"] = normaliser.schema
     frame.attrs["skipped_rows"] = normaliser.skipped
+    frame.attrs["skipped_reasons"] = dict(normaliser.reasons)
     return frame
 
 

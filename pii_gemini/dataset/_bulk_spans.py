@@ -115,16 +115,18 @@ def _check_values(
     """Mark rows where some ``source[start:end] != value``.
 
     In ASCII rows character offsets are byte offsets: their spans are compared as bytes
-    with numpy, all at once. The spans of other rows are compared in Python.
+    with numpy, all at once. The spans of other rows are compared in Python. Rows already
+    ``bad`` are not compared: their offsets may point past the text (and past the buffer).
     """
     if not len(parents):
         return
     ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(False), dtype=bool)
-    by_bytes = ascii_rows[parents]
+    checked = ~bad[parents]
+    by_bytes = ascii_rows[parents] & checked
     if by_bytes.any():
         differ = _bytes_differ(source, value, start, end, parents, by_bytes)
         bad[parents[by_bytes][differ]] = True
-    rest = np.flatnonzero(~by_bytes)
+    rest = np.flatnonzero(~by_bytes & checked)
     if not len(rest):
         return
     texts = source.to_pylist()

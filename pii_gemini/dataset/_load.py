@@ -8,10 +8,11 @@ name the file or the dataset, never a row's content.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ._bulk import BulkNormaliser, to_frame
 from ._normalise import logger, normalise_frame
 from ._schemas import SCHEMAS, normalize_language
 
-__all__ = ["check_options", "file_suffix", "load_pii_dataset"]
+__all__ = ["check_options", "file_suffix", "load_pii_dataset", "named_lines"]
 
 _FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -49,24 +50,118 @@ def load_pii_dataset(
     ``schema`` forces ``"legacy"``, ``"current"`` or ``"masked_text"``; by default it is
     detected from the columns. ``language`` keeps rows whose language (normalised to an ISO
     code) is the given code or one of the given codes; ``limit`` keeps the first N rows after
-    that. ``errors="skip"`` drops malformed rows instead of raising and records how many in
-    ``df.attrs["skipped_rows"]``.
+    that. ``errors="skip"`` drops malformed rows (and a JSONL file's lines that are not JSON
+    objects) instead of raising and records how many in ``df.attrs["skipped_rows"]``, and
+    how many for each reason in ``df.attrs["skipped_reasons"]``.
 
     Raises DatasetError for unreadable sources, unknown schemas, missing columns and
-    malformed rows (naming the row and column), ConfigError for bad arguments.
+    malformed rows (naming the row and column; in a ``.jsonl`` file, the file's line
+    number, blank lines counted), ConfigError for bad arguments.
     """
     wanted = check_options(schema, errors, limit, language)
     if isinstance(source, (str, os.PathLike)) and not hf_kwargs:
         path = Path(os.fspath(source)).expanduser()
         if path.is_file():
-            bulk = _load_file_in_bulk(path, schema, wanted, limit, errors)
+            with named_lines(path):
+                bulk = _load_file_in_bulk(path, schema, wanted, limit, errors)
             if bulk is not None:
                 return bulk
+            if _plain_jsonl(path):
+                return _load_jsonl(path, schema, wanted, limit, errors)
     frame = _read_source(source, split, hf_kwargs)
     return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
 
 
 _BATCH_ROWS = 65_536  # Parquet rows per Arrow batch
+
+
+def _load_jsonl(
+    path: Path,
+    schema: str | None,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+) -> pd.DataFrame:
+    """A JSONL file Arrow cannot take, read line by line: errors name the file's lines, and
+    with ``errors="skip"`` a line that is not a JSON object is skipped and counted."""
+    frame, lines, unreadable = _read_jsonl(path, errors)
+    with named_lines(path, lines):
+        out = normalise_frame(frame, schema=schema, languages=languages, limit=limit,
+                              errors=errors)  # fmt: skip
+    if unreadable:
+        logger.warning("skipped %d line(s) of %s that are not JSON objects", unreadable,
+                       path.name)  # fmt: skip
+        out.attrs["skipped_rows"] += unreadable
+        reasons = {_NOT_OBJECT_LINE: unreadable, **out.attrs["skipped_reasons"]}
+        out.attrs["skipped_reasons"] = reasons
+    return out
+
+
+_NOT_OBJECT_LINE = "line is not a JSON object"
+
+
+def _read_jsonl(path: Path, errors: str) -> tuple[pd.DataFrame, list[int], int]:
+    """The JSON objects of a plain JSONL file as a raw frame, the file line of each row, and
+    how many lines were skipped (``errors="skip"``) for not being JSON objects. Blank lines
+    are no rows; text that is not UTF-8 is an error of the file, whatever ``errors`` says."""
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    unreadable = 0
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except UnicodeDecodeError:
+                raise DatasetError(
+                    f"could not read {path.name} as .jsonl: line {number} {_NOT_UTF8}"
+                ) from None
+            except (ValueError, RecursionError):
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+                lines.append(number)
+            elif errors == "raise":
+                raise DatasetError(
+                    f"could not read {path.name} as .jsonl: line {number} is not a JSON object"
+                )
+            else:
+                unreadable += 1
+    frame: pd.DataFrame = pd.DataFrame.from_records(records)
+    return frame, lines, unreadable
+
+
+def _plain_jsonl(path: Path) -> bool:
+    return path.suffix.lower() == ".jsonl"
+
+
+@contextlib.contextmanager
+def named_lines(path: Path, lines: Sequence[int] | None = None) -> Iterator[None]:
+    """In a plain ``.jsonl`` file, a DatasetError about data row N names the file's line
+    instead (``lines[N]``; without ``lines``, the N-th line that is not blank, as Arrow
+    reads it), so that the number is the one an editor shows."""
+    try:
+        yield
+    except DatasetError as exc:
+        prefix = f"row {exc.row}: "
+        if exc.row is None or not _plain_jsonl(path) or not str(exc).startswith(prefix):
+            raise
+        line = lines[exc.row] if lines is not None else _line_of_row(path, exc.row)
+        raise DatasetError(
+            f"{path.name} line {line}: {str(exc)[len(prefix) :]}", column=exc.column, row=exc.row
+        ) from None
+
+
+def _line_of_row(path: Path, row: int) -> int:
+    """The number of the ``row``-th (from 0) line of ``path`` that is not blank."""
+    with path.open("rb") as fh:
+        seen = -1
+        for number, raw in enumerate(fh, start=1):
+            seen += bool(raw.strip())
+            if seen == row:
+                return number
+    return row + 1  # pragma: no cover - the row came from this file
 
 
 def _load_file_in_bulk(
@@ -231,11 +326,8 @@ def _read_file(path: Path) -> pd.DataFrame:
     except DatasetError:
         raise
     except Exception as exc:  # pandas/pyarrow/json raise many types; messages may quote data
-        bad = _bad_json_line(path) if suffix == ".jsonl" else None
-        if bad is not None:
-            detail = f"line {bad[0]} {bad[1]}"
-        elif isinstance(exc, UnicodeDecodeError):
-            detail = f"byte {exc.start} {_NOT_UTF8}"
+        if isinstance(exc, UnicodeDecodeError):
+            detail = _where_not_utf8(path, exc)
         else:
             detail = type(exc).__name__
         raise DatasetError(f"could not read {path.name} as {suffix}: {detail}") from exc
@@ -244,23 +336,17 @@ def _read_file(path: Path) -> pd.DataFrame:
 _NOT_UTF8 = "is not UTF-8 text (if the file is Latin-1, convert it: iconv -f latin1 -t utf-8)"
 
 
-def _bad_json_line(path: Path) -> tuple[int, str] | None:
-    """The number of the first line of an (uncompressed) JSON-lines file that is not a UTF-8
-    JSON object, and what is wrong with it, to name it in the error; None if none is found."""
-    if path.suffix.lower() in _COMPRESSIONS:
-        return None
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                if not isinstance(json.loads(line), dict):
-                    return number, "is not a JSON object"
-            except UnicodeDecodeError:
-                return number, _NOT_UTF8
-            except (ValueError, RecursionError):
-                return number, "is not a JSON object"
-    return None
+def _where_not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """The first line of ``path`` that is not UTF-8, as the error names it (the reader's
+    byte offset counts from its own buffer, not from the start of the file)."""
+    if path.suffix.lower() not in _COMPRESSIONS:
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return f"line {number} {_NOT_UTF8}"
+    return f"the text {_NOT_UTF8}"  # compressed: where in the file is not known
 
 
 def _read_json_file(path: Path) -> pd.DataFrame:

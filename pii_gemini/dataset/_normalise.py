@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,19 +23,22 @@ from .._exceptions import DatasetError
 from ._schemas import SCHEMAS, detect_schema, normalize_language
 from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
 
-__all__ = ["check_row", "normalise_frame", "row_error"]
+__all__ = ["check_row", "normalise_frame", "row_error", "skip_reason"]
 
 logger = logging.getLogger("pii_gemini.dataset")  # the package's logger, as users configure it
 
 
-def _languages_of(frame: pd.DataFrame) -> tuple[np.ndarray[Any, np.dtype[np.object_]], set[int]]:
-    """Normalised language per row, and the rows whose language cell is not a scalar.
+def _languages_of(
+    frame: pd.DataFrame,
+) -> tuple[np.ndarray[Any, np.dtype[np.object_]], set[int], set[int]]:
+    """Normalised language per row, the rows whose language cell is not a scalar, and those
+    whose language holds a lone surrogate (``_surrogate_rows``).
 
     Factorised, so the mapping runs once per distinct value; a list or dict in a cell (which
     cannot be factorised) makes that row malformed instead of failing the whole load.
     """
     if "language" not in frame.columns:
-        return np.full(len(frame), None, dtype=object), set()
+        return np.full(len(frame), None, dtype=object), set(), set()
     column = frame["language"]
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -41,9 +46,10 @@ def _languages_of(frame: pd.DataFrame) -> tuple[np.ndarray[Any, np.dtype[np.obje
         values = column.tolist()
         bad = {i for i, v in enumerate(values) if not _is_scalar(v)}
         out = np.array([None if i in bad else normalize_language(v) for i, v in enumerate(values)])
-        return out.astype(object), bad
+        return out.astype(object), bad, _surrogate_rows(values)
     table = np.array([normalize_language(u) for u in uniques] + [None], dtype=object)
-    return table[codes], set()  # code -1 (missing) picks the trailing None
+    lone = np.flatnonzero(np.isin(codes, sorted(_surrogate_rows(list(uniques)))))
+    return table[codes], set(), set(lone.tolist())  # code -1 (missing) picks the trailing None
 
 
 def _is_scalar(value: object) -> bool:
@@ -55,17 +61,32 @@ def _is_scalar(value: object) -> bool:
     return not isinstance(value, (tuple, frozenset))
 
 
-def _ids_of(frame: pd.DataFrame) -> pd.Series:
-    for column in ("id", "uid"):
-        if column in frame.columns:
-            ids = frame[column]
-            if ids.isna().any():
-                row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-                raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
-            as_text: pd.Series = ids.astype(str).reset_index(drop=True)
-            return as_text
-    numbers: pd.Series = pd.Series(np.arange(len(frame)).astype(str))
-    return numbers
+def _id_column(frame: pd.DataFrame) -> str | None:
+    """The column the ids are read from (``id``, else ``uid``); None numbers the rows."""
+    return next((c for c in ("id", "uid") if c in frame.columns), None)
+
+
+def _ids_of(frame: pd.DataFrame, positions: np.ndarray[Any, Any] | None) -> pd.Series:
+    """The ids of the kept rows (all rows when ``positions`` is None), as text."""
+    column = _id_column(frame)
+    if column is None:
+        numbers = np.arange(len(frame)) if positions is None else positions
+        numbered: pd.Series = pd.Series(numbers.astype(str))
+        return numbered
+    ids = frame[column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
+    return _as_text(ids, positions)
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+def _surrogate_rows(values: Sequence[object]) -> set[int]:
+    """Positions whose string holds a lone surrogate (half of a cut emoji, or a byte that was
+    not UTF-8): no UTF-8 file or Arrow string can hold one."""
+    return {i for i, v in enumerate(values) if type(v) is str and _SURROGATE.search(v)}
 
 
 @contextlib.contextmanager
@@ -89,6 +110,10 @@ def _bad_strings(series: pd.Series) -> set[int]:
     return set(np.flatnonzero(bad).tolist())
 
 
+def _lone(column: str) -> str:
+    return f"{column} holds a lone surrogate (not valid Unicode text)"
+
+
 def check_row(
     schema: str, source: object, target: object, mask: object, span_labels: object
 ) -> list[dict[str, Any]]:
@@ -102,6 +127,12 @@ def check_row(
         if exc.column == "source_text":
             exc.column = SCHEMAS[schema][0]
         raise
+
+
+def skip_reason(exc: RowError) -> str:
+    """How a skipped row is counted in ``attrs["skipped_reasons"]``: by the column at fault
+    (the detail, with its offsets, would make every row a group of its own)."""
+    return f"malformed {exc.column!r}"
 
 
 def row_error(row: int, exc: RowError) -> DatasetError:
@@ -123,19 +154,45 @@ def normalise_frame(
 
     Keeps the rows whose language is in ``languages`` (all when None), at most ``limit``
     good ones; a malformed row raises DatasetError, or is counted in
-    ``attrs["skipped_rows"]`` and dropped with ``errors="skip"``.
+    ``attrs["skipped_rows"]`` (by reason in ``attrs["skipped_reasons"]``) and dropped with
+    ``errors="skip"``. A lone surrogate in a text or id column makes its row malformed:
+    Arrow's strings refuse it when the result is built, and only then are the cells looked
+    for and the frame normalised again with those rows malformed (no cost when clean).
     """
     name = detect_schema([str(c) for c in frame.columns], schema)
+    try:
+        return _normalise(frame, name, languages, limit, errors, {})
+    except UnicodeEncodeError:
+        id_col = _id_column(frame)
+        lone: dict[int, tuple[str, str]] = {}
+        for column in (*SCHEMAS[name][:2], *([id_col] if id_col else [])):
+            rows = _surrogate_rows(frame[column].tolist())
+            lone.update(dict.fromkeys(rows, (column, _lone(column))))
+        if not lone:
+            raise
+        return _normalise(frame, name, languages, limit, errors, lone)
+
+
+def _normalise(
+    frame: pd.DataFrame,
+    name: str,
+    languages: frozenset[str] | None,
+    limit: int | None,
+    errors: str,
+    lone: dict[int, tuple[str, str]],
+) -> pd.DataFrame:
+    """``normalise_frame`` for schema ``name``; ``lone`` are rows already known malformed."""
     src_col, tgt_col, mask_col = SCHEMAS[name]
-    lang, bad_langs = _languages_of(frame)
+    lang, bad_langs, surrogate_langs = _languages_of(frame)
     candidates: Sequence[int]
     if languages is not None and "language" not in frame.columns:
         raise DatasetError(
             "cannot filter by language: the data has no 'language' column", column="language"
         )
     if languages is not None:
-        wanted_rows = pd.Series(lang).isin(languages).to_numpy().copy()
-        wanted_rows[sorted(bad_langs)] = True  # a malformed row is reported, not filtered out
+        wanted_rows = pd.Series(lang, dtype=object).isin(languages).to_numpy().copy()
+        # a malformed row is reported, not filtered out
+        wanted_rows[sorted(bad_langs | surrogate_langs)] = True
         candidates = np.flatnonzero(wanted_rows).tolist()
     else:
         candidates = range(len(frame))
@@ -146,6 +203,8 @@ def normalise_frame(
     # rows known to be malformed before their spans are read: row -> (column, reason)
     bad_rows = dict.fromkeys(_bad_strings(frame[tgt_col]), (tgt_col, f"{tgt_col} is not a string"))
     bad_rows.update(dict.fromkeys(bad_langs, ("language", "language is not a string")))
+    bad_rows.update(lone)
+    bad_rows.update(dict.fromkeys(surrogate_langs, ("language", _lone("language"))))
     legacy = name == "legacy"
     span_labels = (
         frame["span_labels"].tolist() if legacy and "span_labels" in frame.columns else None
@@ -176,7 +235,7 @@ def normalise_frame(
 
     good: list[int] = []
     out_masks: list[list[dict[str, Any]]] = []
-    skipped = 0
+    reasons: Counter[str] = Counter()
     done = 0
     with _gc_paused():
         # chunks: the first covers the limit; later ones only replace skipped rows
@@ -195,17 +254,16 @@ def normalise_frame(
                     except RowError as exc:
                         if errors == "raise":
                             raise row_error(row, exc) from None
-                        skipped += 1
+                        reasons[skip_reason(exc)] += 1
                         continue
                 good.append(row)
                 out_masks.append(spans)
 
     positions = np.asarray(good, dtype=np.intp)
-    ids = _ids_of(frame)
     every = len(good) == len(frame)  # nothing filtered or skipped: no take() copies needed
     result: pd.DataFrame = pd.DataFrame(
         {
-            "id": ids if every else ids.take(positions).reset_index(drop=True),
+            "id": _ids_of(frame, None if every else positions),
             "source_text": _as_text(frame[src_col], None if every else positions),
             "target_text": _as_text(frame[tgt_col], None if every else positions),
             "privacy_mask": pd.Series(out_masks, dtype=object, index=pd.RangeIndex(len(good))),
@@ -213,7 +271,8 @@ def normalise_frame(
         }
     )
     result.attrs["schema"] = name
-    result.attrs["skipped_rows"] = skipped
+    skipped = result.attrs["skipped_rows"] = sum(reasons.values())
+    result.attrs["skipped_reasons"] = dict(reasons)
     if skipped:
         logger.warning("skipped %d malformed row(s) of %d", skipped, skipped + len(good))
     return result

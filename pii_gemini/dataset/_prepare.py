@@ -33,7 +33,7 @@ from .._exceptions import DatasetError
 from ._arrow import SPAN_TYPE, Unsupported, open_batches
 from ._bulk import NORMALISED_ARROW, BulkNormaliser
 from ._jsonl import json_lines, write_lines
-from ._load import check_options, file_suffix, load_pii_dataset
+from ._load import check_options, file_suffix, load_pii_dataset, named_lines
 from ._prompts import PromptBuilder
 from ._split import check_split, count_test_rows
 
@@ -53,6 +53,7 @@ class PrepareSummary:
     test_rows: int
     skipped_rows: int
     streamed: bool  # read and written batch by batch (Parquet/JSONL), else loaded whole
+    skipped_reasons: tuple[tuple[str, int], ...] = ()  # (reason, rows), most frequent first
 
 
 def prepare_files(
@@ -83,9 +84,10 @@ def prepare_files(
         normaliser = _streaming(source, wanted, limit, errors)
         if normaliser is not None:
             try:
-                offsets = _write_all(normaliser[0].tables(normaliser[1]), builder, fh)
+                with named_lines(Path(os.fspath(source)).expanduser()):
+                    offsets = _write_all(normaliser[0].tables(normaliser[1]), builder, fh)
                 streamed = True
-                skipped = normaliser[0].skipped
+                skipped, reasons = normaliser[0].skipped, dict(normaliser[0].reasons)
             except Unsupported:  # met a row Arrow cannot take: start again with pandas
                 fh.seek(0)
                 fh.truncate()
@@ -93,6 +95,7 @@ def prepare_files(
             frame = load_pii_dataset(source, split=split, language=language, limit=limit,
                                      errors=errors)  # fmt: skip
             skipped = int(frame.attrs.get("skipped_rows", 0) or 0)
+            reasons = dict(frame.attrs.get("skipped_reasons") or {})
             offsets = _write_all(_tables_of(frame), builder, fh)
         fh.flush()
         n = len(offsets) - 1
@@ -105,7 +108,8 @@ def prepare_files(
         else:
             _split_shuffled(part, offsets, np.random.default_rng(int(seed)).permutation(n),
                             n_test, out)  # fmt: skip
-    return PrepareSummary(train_path, test_path, n - n_test, n_test, skipped, streamed)
+    by_count = tuple(sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
+    return PrepareSummary(train_path, test_path, n - n_test, n_test, skipped, streamed, by_count)
 
 
 def _streaming(

@@ -10,9 +10,9 @@ second; a line that fails carries its error in ``status`` (modelled on the docum
 output format, the timing is ours).
 
 ``list`` serves the documented ``filter`` (SOURCES["vertex-batch-list"], read 2026-12-04)
-more strictly than Google: ``AND`` of ``display_name``/``state`` ``=``/``!=`` and
-``labels.k=v`` terms only; any other term (``OR``, ``NOT``, wildcards, times) is a 400, so
-a client can never take a filter we ignored for an empty answer. ``displayName`` is
+more strictly than Google (``_filters``): ``AND`` of ``display_name``/``state`` ``=``/``!=``
+and ``labels.k=v`` terms only; any other term (``OR``, ``NOT``, wildcards, times) is a 400,
+so a client can never take a filter we ignored for an empty answer. ``displayName`` is
 required on create, as the page says (google-genai always sends one).
 """
 
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._filters import list_filter
 from ._generate import generate
 from ._server import HttpError, Request, Response, Router, rfc3339
 
@@ -74,37 +73,20 @@ def _json(job: BatchJob) -> dict[str, Any]:
     return out
 
 
-_TERM_RE = re.compile(
-    r"(?P<field>display_name|displayName|state|labels\.[a-z0-9_-]+)\s*(?P<op>!=|=)\s*"
-    r'(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))'
-)
+_FILTER_FIELDS = ("display_name", "displayName", "state")
 
 
-def _matcher(raw: str) -> Callable[[BatchJob], bool]:
-    """A list ``filter`` as a predicate; a 400 for any term this emulator does not model."""
-    tests: list[Callable[[BatchJob], bool]] = []
-    for term in (t.strip() for t in raw.split(" AND ")) if raw.strip() else ():
-        found = _TERM_RE.fullmatch(term)
-        if found is None:
-            raise HttpError(400, f"Unsupported filter term: {term}", "INVALID_ARGUMENT")
-        name, equal = found["field"], found["op"] == "="
-        value = found["quoted"] if found["quoted"] is not None else found["bare"]
-
-        def test(job: BatchJob, name: str = name, value: str = value, equal: bool = equal) -> bool:
-            if name.startswith("labels."):
-                actual: str | None = job.labels.get(name[7:])
-            else:
-                actual = job.state if name == "state" else job.display_name
-            return (actual == value) == equal
-
-        tests.append(test)
-    return lambda job: all(t(job) for t in tests)
+def _field(job: BatchJob, name: str) -> str | None:
+    """One field of ``job`` as a list filter reads it."""
+    if name.startswith("labels."):
+        return job.labels.get(name[len("labels.") :])
+    return job.state if name == "state" else job.display_name
 
 
 def register(router: Router, host: Any) -> None:
     """Add the batchPredictionJobs routes (create, get, list, cancel) to ``router``."""
     loc = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
-    jobs: dict[str, BatchJob] = {}
+    jobs: dict[str, BatchJob] = host.vertex.batch_jobs  # emptied by Emulator.reset()
 
     def model_of(name: str) -> tuple[str, str]:
         """(FakeService model, base model) for a batch ``model``: a tuned model resource
@@ -191,7 +173,7 @@ def register(router: Router, host: Any) -> None:
 
     def list_jobs(req: Request) -> Response:
         where = f"projects/{req.params['project']}/locations/{req.params['location']}/"
-        wanted = _matcher(req.arg("filter") or "")
+        wanted = list_filter(req.arg("filter") or "", _FILTER_FIELDS, _field)
         found = [j for j in jobs.values() if j.name.startswith(where) and wanted(j)]
         size = int(req.arg("pageSize") or 100)
         start = int(req.arg("pageToken") or 0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
-import re
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, Protocol
 
 from ..backends._catalogue import bare_model
 from ._era import Host
+from ._filters import list_filter
 from ._gemini_routes import VERTEX_MODEL_PREFIX
 from ._generate import count_tokens_json, generate
 from ._server import HttpError, Request, Response, Router, rfc3339
@@ -116,6 +116,7 @@ class VertexState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     jobs: dict[str, VertexJob] = field(default_factory=dict)
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    batch_jobs: dict[str, Any] = field(default_factory=dict)  # _batch_routes.BatchJob by id
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000000001))
 
     def next_id(self) -> str:
@@ -126,6 +127,7 @@ class VertexState:
         with self.lock:
             self.jobs.clear()
             self.objects.clear()
+            self.batch_jobs.clear()
             self._ids = itertools.count(1000000001)
 
 
@@ -163,12 +165,13 @@ def _examples_from_jsonl(data: bytes, uri: str) -> list[tuple[str, str]]:
     return examples
 
 
-_LABEL_FILTER_RE = re.compile(r'labels\.([a-z0-9_-]+)\s*=\s*"?([a-z0-9_-]*)"?')
-
-
-def _label_filter(raw: str | None) -> dict[str, str]:
-    """``labels.k="v" AND ...`` of a list filter -> {k: v}; other terms are ignored."""
-    return dict(_LABEL_FILTER_RE.findall(raw or ""))
+def _job_field(job: dict[str, Any], name: str) -> str | None:
+    """A field of a listed TuningJob (its JSON) as a list filter reads it: ``state`` or a
+    label; a TuningJob has no display name (``_filters`` refuses any other field)."""
+    if name.startswith("labels."):
+        value = (job.get("labels") or {}).get(name[len("labels.") :])
+        return None if value is None else str(value)
+    return str(job.get(name, "")) or None
 
 
 def _read_object(host: _Host, uri: str) -> bytes:
@@ -387,13 +390,13 @@ def register(router: Router, host: _Host) -> None:
                 for j in host.vertex.jobs.values()
                 if j.in_project(req.params["project"]) and j.location == req.params["location"]
             ]
-        wanted = _label_filter(req.arg("filter"))
-        jobs = [j for j in jobs if all(j.labels.get(k) == v for k, v in wanted.items())]
+        listed = [tuning_job_json(j, host.service) for j in jobs]
+        wanted = list_filter(req.arg("filter") or "", ("state",), _job_field)
+        listed = [j for j in listed if wanted(j)]
         size = int(req.arg("pageSize") or 100)
         start = int(req.arg("pageToken") or 0)
-        page = jobs[start : start + size]
-        out: dict[str, Any] = {"tuningJobs": [tuning_job_json(j, host.service) for j in page]}
-        if start + size < len(jobs):
+        out: dict[str, Any] = {"tuningJobs": listed[start : start + size]}
+        if start + size < len(listed):
             out["nextPageToken"] = str(start + size)
         return 200, out
 

@@ -41,6 +41,9 @@ def _corrupt(row: dict[str, Any], how: str) -> dict[str, Any]:
         spans[0]["start"] += 1
     elif how == "out_of_range" and spans:
         spans[-1]["end"] = len(row["source_text"]) + 3
+    elif how == "past_the_end" and spans:  # same length as the value, wholly past the text
+        n = len(row["source_text"]) + 40
+        spans[-1]["start"], spans[-1]["end"] = n, n + len(spans[-1]["value"])
     elif how == "numbered_label" and spans:
         spans[0]["label"] = spans[0]["label"] + "_2"
     elif how == "bad_label" and spans:
@@ -86,8 +89,8 @@ def _corrupt_legacy(row: dict[str, Any], how: str) -> dict[str, Any]:
 
 _HOW = st.sampled_from(
     ["none", "unordered", "value", "same_length_value", "offsets", "out_of_range",
-     "numbered_label", "bad_label", "missing_key", "null_start", "no_source", "no_target",
-     "no_mask", "empty_mask", "language_name"]
+     "past_the_end", "numbered_label", "bad_label", "missing_key", "null_start", "no_source",
+     "no_target", "no_mask", "empty_mask", "language_name"]
 )  # fmt: skip
 
 
@@ -165,6 +168,19 @@ def test_canonical_files_take_the_bulk_path(
             df = load_pii_dataset(path)
             check_normalised(df)
             assert len(df) == len(rows) and df.attrs["schema"] == name
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_span_past_the_end_of_the_last_row_is_a_malformed_row(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Its offsets fail the range check; comparing its bytes anyway read past the buffer."""
+    path = tmp_path / f"rows{suffix}"
+    _write([*_BASE[:-1], _corrupt(_BASE[-1], "past_the_end")], path)
+    with pytest.raises(DatasetError) as info:
+        load_pii_dataset(path)
+    assert (info.value.row, info.value.column) == (len(_BASE) - 1, "privacy_mask")
+    assert len(load_pii_dataset(path, errors="skip")) == len(_BASE) - 1
 
 
 def test_a_file_arrow_cannot_take_is_read_with_pandas(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from _dataset_rows import check_normalised, current_row
 
 from pii_gemini._exceptions import ConfigError, DatasetError
 from pii_gemini.dataset import load_pii_dataset
+from pii_gemini.dataset._prepare import prepare_files
 from pii_gemini.synthetic import generate_rows
 
 
@@ -143,3 +144,62 @@ def test_a_latin1_file_is_named_as_not_utf8(tmp_path: Path, suffix: str) -> None
     with pytest.raises(DatasetError, match=r"not UTF-8.*iconv -f latin1 -t utf-8") as info:
         load_pii_dataset(path)
     assert "René" not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
+def test_latin1_past_the_first_lines_names_its_line_in_load_and_prepare(
+    tmp_path: Path, suffix: str
+) -> None:
+    """ASCII at first (so Arrow's reader takes the file), Latin-1 on line 5: the error names
+    line 5, the encoding and the fix, whichever reader meets it, in load and in prepare."""
+    rows = [current_row(id=i) for i in range(8)]
+    rows[4 if suffix == ".jsonl" else 3]["source_text"] += " René"  # after a header or "["
+    path = tmp_path / f"latin1{suffix}"
+    if suffix == ".jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    elif suffix == ".json":
+        text = "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n"
+    else:
+        frame = pd.DataFrame(rows).assign(privacy_mask=lambda f: f["privacy_mask"].map(json.dumps))
+        text = frame.to_csv(index=False)
+    path.write_bytes(text.encode("latin-1"))
+    expected = r"line 5 is not UTF-8 text.*iconv -f latin1 -t utf-8"
+    for errors in ("raise", "skip"):
+        with pytest.raises(DatasetError, match=expected) as info:
+            load_pii_dataset(path, errors=errors)
+        assert "René" not in str(info.value)
+        with pytest.raises(DatasetError, match=expected):
+            prepare_files(path, tmp_path / "out", test_size=2, errors=errors)
+
+
+def _jsonl_with_gaps(path: Path, bad_line: str) -> Path:
+    """Rows on lines 1, 3 and 6; line 2 and 5 blank, line 4 ``bad_line`` (so row != line)."""
+    good = [json.dumps(current_row(id=i)) for i in range(3)]
+    path.write_text("\n".join([good[0], "", good[1], bad_line, "  ", good[2]]) + "\n")
+    return path
+
+
+def test_jsonl_errors_name_the_file_line_not_the_row(tmp_path: Path) -> None:
+    """Blank lines count: the message names line 4 of the file, where the editor shows it."""
+    spans = [{"value": "Omar", "start": 50, "end": 54, "label": "FIRSTNAME"}]
+    bad_row = json.dumps(current_row(id=9, privacy_mask=spans))
+    path = _jsonl_with_gaps(tmp_path / "gaps.jsonl", bad_row)
+    with pytest.raises(DatasetError, match=r"gaps\.jsonl line 4: column 'privacy_mask'") as info:
+        load_pii_dataset(path)
+    assert (info.value.row, info.value.column) == (2, "privacy_mask")
+    not_json = _jsonl_with_gaps(tmp_path / "broken.jsonl", '{"source_text": "Omar')
+    with pytest.raises(DatasetError, match=r"broken\.jsonl.*line 4 is not a JSON object"):
+        load_pii_dataset(not_json)
+
+
+def test_skip_drops_unparseable_jsonl_lines_and_counts_them_by_reason(tmp_path: Path) -> None:
+    path = _jsonl_with_gaps(tmp_path / "broken.jsonl", '{"source_text": "Omar')
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(current_row(id=5, source_text=None)) + "\n[1, 2]\n")
+    df = load_pii_dataset(path, errors="skip")
+    assert df["id"].tolist() == ["0", "1", "2"]
+    assert df.attrs["skipped_rows"] == 3
+    assert df.attrs["skipped_reasons"] == {
+        "line is not a JSON object": 2,
+        "malformed 'source_text'": 1,
+    }

@@ -68,3 +68,29 @@ def test_skipped_rows_are_logged_under_the_package_name_without_pii(
     [record] = caplog.records
     assert record.name == "pii_gemini.dataset"  # the name users configure, whatever module logs
     assert record.getMessage() == "skipped 1 malformed row(s) of 3"
+
+
+_LONE = "\ud800"  # half of a surrogate pair: not a character, UTF-8 (and Arrow) cannot hold it
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("language", _LONE),
+        ("id", "a" + _LONE),
+        ("target_text", "Dear [FIRSTNAME], call [PHONENUMBER]." + _LONE),
+        ("source_text", "Dear Omar, call 555-0100." + _LONE),
+    ],
+)
+@pytest.mark.parametrize("language", [None, "en"])
+def test_a_lone_surrogate_in_a_string_column_is_a_malformed_row(
+    column: str, value: str, language: str | None
+) -> None:
+    rows = pd.DataFrame([current_row(id=f"r{i}") for i in range(3)], dtype=object)
+    rows.at[1, column] = value
+    with pytest.raises(DatasetError) as info:
+        load_pii_dataset(rows, language=language)
+    assert (info.value.column, info.value.row) == (column, 1)
+    assert _LONE not in str(info.value) and "surrogate" in str(info.value)
+    kept = load_pii_dataset(rows, language=language, errors="skip")
+    assert kept["id"].tolist() == ["r0", "r2"] and kept.attrs["skipped_rows"] == 1

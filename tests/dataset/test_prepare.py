@@ -111,3 +111,25 @@ def test_nothing_is_replaced_when_the_split_is_impossible(tmp_path: Path) -> Non
         prepare_files(path, out, language="it")
     assert (out / "train.jsonl").read_text() == "keep me\n"
     assert sorted(p.name for p in out.iterdir()) == ["train.jsonl"]  # no temporary files left
+
+
+def test_skip_counts_unparseable_lines_and_bad_rows_by_reason(tmp_path: Path) -> None:
+    path = _write(_ROWS.head(30), tmp_path / "rows.jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    broken = json.loads(lines[7])
+    broken["source_text"] = None
+    lines[3] = '{"source_text": "Omar'
+    lines[7] = json.dumps(broken)
+    path.write_text("\n".join([*lines[:10], "", *lines[10:]]) + "\n", encoding="utf-8")
+    summary = prepare_files(path, tmp_path / "out", test_size=5, errors="skip")
+    assert (summary.train_rows, summary.test_rows, summary.skipped_rows) == (23, 5, 2)
+    assert dict(summary.skipped_reasons) == {
+        "line is not a JSON object": 1,
+        "malformed 'source_text'": 1,
+    }
+    with pytest.raises(DatasetError, match=r"rows\.jsonl.*line 4 is not a JSON object"):
+        prepare_files(path, tmp_path / "out")
+    lines[3] = lines[4]
+    path.write_text("\n".join([*lines[:6], "", *lines[6:]]) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"rows\.jsonl line 9: column 'source_text'"):
+        prepare_files(path, tmp_path / "out")  # line 8 of the rows, after one blank line

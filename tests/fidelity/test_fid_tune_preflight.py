@@ -244,3 +244,48 @@ def test_tuner_records_the_inferred_contract_and_vertex_steps_and_loss() -> None
         job.wait(progress=False)
         with pytest.raises(ConfigError, match="no training loss"):
             job.plot_loss()
+
+
+# -- the model card of an earlier tune ------------------------------------------------------
+
+
+def test_a_card_naming_an_earlier_model_is_kept_not_overwritten_silently(
+    cli: Cli, lines: Path
+) -> None:
+    """Tuning again from the same folder used to replace the first model's card without a
+    word. The earlier card is kept beside it (and that is said); the new card keeps the
+    prompt contract read from the card and records the new model."""
+    card = lines / "model-card.json"
+    train = str(lines / "train.jsonl")
+    code, _, err = cli("tune", train, "--model-id", "first", "--epochs", "1")
+    assert code == 0, err
+    before = card.read_text()
+    code, out, err = cli("tune", train, "--model-id", "second", "--epochs", "1")
+    assert code == 0, err
+    kept = lines / "model-card.first.json"
+    assert f"recorded the tuned model tunedModels/first: kept as {kept}" in err
+    assert kept.read_text() == before
+    old, new = json.loads(before), json.loads(card.read_text())
+    assert new["model"] == _field(out, "model") == "tunedModels/second"
+    assert {k: v for k, v in new["contract"].items() if k != "token"} == {
+        k: v for k, v in old["contract"].items() if k != "token"
+    }
+    code, _, err = cli("tune", train, "--model-id", "first-2", "--epochs", "1")
+    assert code == 0 and (lines / "model-card.second.json").is_file(), err
+    assert kept.read_text() == before  # an earlier copy is never replaced
+
+
+def test_preparing_again_keeps_the_card_of_the_model_tuned_from_the_folder(
+    cli: Cli, lines: Path, tmp_path: Path
+) -> None:
+    """`prepare` into a folder whose card records a tuned model used to reset it silently."""
+    card = lines / "model-card.json"
+    code, _, err = cli("tune", str(lines / "train.jsonl"), "--model-id", "tuned", "--epochs", "1")
+    assert code == 0, err
+    tuned = card.read_text()
+    data = write_dataset(tmp_path / "again.jsonl", 60, seed=4)
+    code, _, err = cli("prepare", str(data), "--out", str(lines), "--test-size", "10")
+    assert code == 0, err
+    assert "recorded the tuned model tunedModels/tuned: kept as" in err
+    assert (lines / "model-card.tuned.json").read_text() == tuned
+    assert json.loads(card.read_text())["model"] == ""  # the new data's card: no model yet

@@ -39,13 +39,13 @@ def test_prepare_skip_names_the_malformed_line(
     rows.insert(3, '{"source_text": "broken')
     src = tmp_path / "rows.jsonl"
     src.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    rc = main(["prepare", str(src), "--errors", "skip", "--out", str(tmp_path / "p")])
-    err = capsys.readouterr().err
-    assert rc in (0, 3)
-    if rc == 3:
-        assert "line 4" in err
-    else:
-        assert (tmp_path / "p" / "train.jsonl").exists()
+    out = str(tmp_path / "p")
+    rc = main(["prepare", str(src), "--errors", "skip", "--test-size", "2", "--out", out])
+    assert rc == 0  # the line is skipped and counted, as --errors skip says
+    assert "skipped 1 rows (line is not a JSON object: 1)" in capsys.readouterr().out
+    assert (tmp_path / "p" / "train.jsonl").exists()
+    rc = main(["prepare", str(src), "--test-size", "2", "--out", out])
+    assert rc == 3 and "line 4 is not a JSON object" in capsys.readouterr().err
 
 
 def test_plot_loss_into_a_missing_folder_is_a_library_error_or_works(tmp_path: Path) -> None:
