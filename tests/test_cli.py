@@ -245,6 +245,12 @@ def test_follow_up_hints_keep_the_backend_and_state(
     job = _field(started.out, "job")
     hint = f"follow it with: pii-gemini status {job} --backend fake --state {state}"
     assert hint in started.out
+    early = run(  # the model is still training: mask refuses, pointing at the same backend
+        "mask", str(prepared / "test.jsonl"), str(tmp_path / "early.jsonl"),
+        "--model", _field(started.out, "model"), "--state", str(state),
+    )  # fmt: skip
+    assert early.code != 0
+    assert f"pii-gemini status JOB --backend fake --state {state}" in early.err
     monkeypatch.setattr(FakeBackend, "name", "local")  # a job on another backend
     elsewhere = _tune(run, prepared)
     assert elsewhere.code == 0, elsewhere.err

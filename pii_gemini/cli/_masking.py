@@ -26,8 +26,8 @@ from ..dataset import PromptBuilder
 from ._common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
-    PROG,
     UsageError,
+    command,
     echo,
     existing_file,
     hint,
@@ -48,7 +48,7 @@ _REVERSIBLE = ("numbered", "surrogate")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def _check_model_ready(backend: Backend, model: str) -> str:
+def _check_model_ready(args: argparse.Namespace, backend: Backend, model: str) -> str:
     """Refuse to mask with a tuned model that is still training or has failed.
 
     Otherwise every row would be sent, fail and be written as failed. Names the backend does
@@ -63,7 +63,8 @@ def _check_model_ready(backend: Backend, model: str) -> str:
     if info.state is not JobState.SUCCEEDED:
         raise TuningError(
             f"model {model} is {info.state.value}, not ready to generate; "
-            f"follow its job with `{PROG} status` (or `{PROG} models list`)"
+            f"follow its job with `{command(args, backend, 'status', 'JOB')}` "
+            f"(find it with `{command(args, backend, 'models', 'list')}`)"
         )
     return info.base_model or model
 
@@ -90,7 +91,7 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         raise UsageError(f"--vault needs a reversible --operator ({', '.join(_REVERSIBLE)})")
     params = _operator_params(args.operator)
     with open_backend(args) as backend:
-        base = _check_model_ready(backend, args.model)
+        base = _check_model_ready(args, backend, args.model)
         # The model's training contract decides the prompt and the answer format; an
         # explicit --target must agree with it.
         masker = Masker.for_model(
