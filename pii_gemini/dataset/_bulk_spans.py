@@ -225,7 +225,8 @@ def legacy_spans(
         )
     ]  # fmt: skip
     value = pa.array(values, pa.string())
-    entry = pc.binary_join_element_wise("'[", name, "]': ", pa.array(map(repr, values)), "")
+    reprs = pa.array(list(map(repr, values)), pa.string())  # typed: no values is no null array
+    entry = pc.binary_join_element_wise("'[", name, "]': ", reprs, "")
     lengths = np.bincount(parents, minlength=n).astype(np.int32)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])

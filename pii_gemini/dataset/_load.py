@@ -128,7 +128,9 @@ def _read_jsonl(path: Path, errors: str) -> tuple[pd.DataFrame, list[int], int]:
                 )
             else:
                 unreadable += 1
-    frame: pd.DataFrame = pd.DataFrame.from_records(records)
+    # object dtype: a lone surrogate must reach the checks that name its row and column,
+    # not fail here in pandas' conversion to its Arrow-backed str dtype
+    frame: pd.DataFrame = pd.DataFrame(records, dtype=object)
     return frame, lines, unreadable
 
 

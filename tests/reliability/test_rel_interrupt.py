@@ -33,7 +33,7 @@ def opened(args):
     yield Slow()
 
 _masking.open_backend = opened
-_masking._check_model_ready = lambda backend, model: None
+_masking._check_model_ready = lambda args, backend, model: model
 sys.exit(main(["mask", sys.argv[1], sys.argv[2], "--model", "tunedModels/x", "-q",
                "--concurrency", "2"]))
 """

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pii_gemini import PiiGeminiError
@@ -129,6 +129,28 @@ def _jsonable(value: Any) -> Any:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(frame=raw_frames(), options=_LOAD_OPTIONS)
+@example(  # found by this test: pandas' str dtype refused the lone surrogate (bare error)
+    frame=pd.DataFrame(
+        {"source_text": [None], "target_text": [None], "privacy_mask": ["\ud800"]}, dtype=object
+    ),
+    options={"errors": "raise", "language": None, "limit": None},
+)
+@example(  # found by this test: an all-null legacy row left an untyped Arrow array
+    frame=pd.DataFrame(
+        {
+            c: [None]
+            for c in (
+                "source_text",
+                "target_text",
+                "privacy_mask",
+                "unmasked_text",
+                "masked_text",
+                "span_labels",
+            )
+        }
+    ),
+    options={"errors": "raise", "language": None, "limit": None},
+)
 def test_load_pii_dataset_on_any_jsonl_file_raises_only_library_errors(
     tmp_path: Path, frame: pd.DataFrame, options: dict[str, Any]
 ) -> None:
