@@ -22,10 +22,12 @@ from typing import BinaryIO
 from ._exceptions import StorageError
 
 __all__ = [
+    "RunLockedError",
     "atomic_write",
     "clean_stale_temps",
     "create_exclusive",
     "fsync_dir",
+    "run_lock",
     "storage_errors",
     "temp_path",
 ]
@@ -147,3 +149,29 @@ def clean_stale_temps(target: Path) -> int:
                     path.unlink()
                     removed += 1
     return removed
+
+
+class RunLockedError(Exception):
+    """Another live process holds the run lock of this output."""
+
+
+@contextlib.contextmanager
+def run_lock(target: Path) -> Iterator[None]:
+    """Hold ``.<target>.lock`` (an empty 0600 file beside ``target``) exclusively, without
+    waiting: two runs writing one output would interleave their lines. The kernel drops a
+    ``flock`` when its process dies, so a killed run never blocks the next one. The file is
+    left in place (removing it would race with a process opening it) and holds nothing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, no check
+        yield
+        return
+    fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunLockedError(str(target)) from None
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock

@@ -18,6 +18,7 @@ import logging
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from .._exceptions import (
     PiiGeminiError,
     StorageError,
 )
-from .._files import storage_errors
+from .._files import RunLockedError, run_lock, storage_errors
 from .._io import InputRow, count_rows, iter_rows
 from .._types import MaskResult, MaskStatus
 from ..vault import Vault, VaultLog, check_vault_path
@@ -92,14 +93,37 @@ class FileJob:
         options: FileJobOptions,
         report: Callable[[MaskSummary], None],
     ) -> MaskSummary:
-        """Mask ``in_path`` into ``out_path``; ``report`` gets the summary even on failure."""
-        o = options
+        """Mask ``in_path`` into ``out_path``; ``report`` gets the summary even on failure.
+
+        One run at a time per output: a second one (another process or thread) is refused
+        before it reads or sends anything, as its lines would interleave with the first's.
+        """
         if out_path.suffix.lower() not in _OUTPUT_SUFFIXES:
             raise ConfigError(
                 f"output is written as JSON lines; use a .jsonl path, not {out_path.name}"
             )
         if in_path.exists() and out_path.exists() and in_path.resolve() == out_path.resolve():
             raise ConfigError("output_path must differ from input_path")
+        # Nothing to lock yet without an input to read or a folder to write in (_run names
+        # the problem; a new folder is created with the output's first line).
+        ready = in_path.is_file() and out_path.parent.is_dir()
+        try:
+            with storage_errors(out_path, "lock"), run_lock(out_path) if ready else nullcontext():
+                return self._run(in_path, out_path, options, report)
+        except RunLockedError:
+            raise ConfigError(
+                f"another run is writing {out_path.name} (its lock .{out_path.name}.lock is "
+                "held); wait for it to end, or write to another path"
+            ) from None
+
+    def _run(
+        self,
+        in_path: Path,
+        out_path: Path,
+        options: FileJobOptions,
+        report: Callable[[MaskSummary], None],
+    ) -> MaskSummary:
+        o = options
         vault_log = self._vault_log(o, out_path)
         with storage_errors(in_path, "read"):
             rows = _read(iter_rows(in_path, o.text_column, o.id_column, chunk_size=o.chunk_size),
