@@ -50,6 +50,7 @@ def test_demo_writes_mask_records_and_a_gold_file_that_evaluate_scores(
         assert "value" not in json.dumps(first["spans"])  # offsets and labels, as mask
     gold = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
     assert len(gold) == 10 and {"id", "source_text", "privacy_mask"} <= set(gold[0])
+    assert (out / "test.jsonl").stat().st_mode & 0o777 == 0o600  # source text, as prepare's
     # the commands the docs show, on the demo's files, give the demo's figures
     code, report, err = run("evaluate", str(out / "predictions_tuned.jsonl"),
                             "--gold", str(out / "test.jsonl"))  # fmt: skip

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._credentials import backend_name, make_backend
 from .._exceptions import ConfigError, DatasetError, PiiGeminiError
+from .._files import atomic_write
 from .._redact import redact
 from ..backends._fake_state import FakeState, fake_speed, state_path
 from ..backends.base import Backend
@@ -122,9 +123,12 @@ def read_table(path: str) -> pd.DataFrame:
 
 
 def write_jsonl(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` as JSON lines, creating the folder."""
+    """Write ``df`` as JSON lines, creating the folder; 0600 and atomic, as ``prepare``
+    writes its files: the rows hold source text."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_json(path, orient="records", lines=True, force_ascii=False)
+    text = df.to_json(orient="records", lines=True, force_ascii=False) or ""
+    with atomic_write(path) as fh:
+        fh.write(text.encode("utf-8"))
 
 
 @contextmanager
