@@ -20,8 +20,9 @@ __all__ = ["MaskRun", "MaskSummary", "Progress", "failure_kind", "is_input_error
 
 _PROGRESS_EVERY_S = 0.5  # seconds between progress-bar postfix refreshes
 _SHOWN_KINDS = 3  # failure kinds a summary line lists; the rest are counted
-#: Where a row is (``line 12``, ``byte 3``, ``row 7``): dropped from a reason to group it.
-_ROW_DETAIL = re.compile(r"\b(line|byte|row|column|position)s? \d+")
+#: Where a row is (``line 12``, ``byte 3``, ``row 7``, ``item 4`` of a JSON array):
+#: dropped from a reason to group it.
+_ROW_DETAIL = re.compile(r"\b(line|byte|row|column|position|item)s? \d+")
 #: How the errors of unusable input rows begin (``_io``, ``Masker``'s shortcut): the row
 #: itself is wrong, so masking it again cannot help; the input must be fixed.
 _INPUT_ERRORS = ("input ", "row is not valid UTF-8", "row has no ")

@@ -311,3 +311,13 @@ def test_unmask_missing_field_lists_the_fields_there_are(
     assert main(["unmask", str(src), str(cli_env / "o.jsonl"), "--vault", str(vault)]) == 3
     err = capsys.readouterr().err
     assert "no 'masked_text' field; its fields: 'row', 'text'" in err and "Bob" not in err
+
+
+def test_items_of_a_json_array_that_fail_alike_group_as_one_kind(tmp_path: Path) -> None:
+    """The trial: 5 bad items of a .json array printed as 5 kinds ("item 3", "item 6", ...)."""
+    src = tmp_path / "in.json"
+    src.write_text('[{"source_text": "Mail bob@example.org"}, 1, 2, 3]', encoding="utf-8")
+    summary = Masker(ScriptedBackend(), MODEL).mask_file(src, tmp_path / "out.jsonl",
+                                                         progress=False)  # fmt: skip
+    assert summary.failed == 3 and len(summary.failure_reasons) == 1, summary.failure_reasons
+    assert "item N" in summary.failure_reasons[0][0]
