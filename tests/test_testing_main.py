@@ -49,6 +49,10 @@ def test_the_cli_masks_through_a_standalone_emulator(
                     "--model", "models/gemini-2.5-flash-lite"]  # fmt: skip
             assert cli.main(argv) == 0, capsys.readouterr().err
             assert json.loads(out.read_text(encoding="utf-8"))["status"] == "ok"
+            # only the printed token passes (the trial's wrong token listed models, exit 0)
+            monkeypatch.setenv("PII_GEMINI_ACCESS_TOKEN", "wrong-token")
+            assert cli.main(["--backend", "vertex", "-q", "models", "list"]) != 0
+            assert "wrong-token" not in capsys.readouterr().err
         finally:
             server.send_signal(stop)
             code = server.wait(timeout=20)

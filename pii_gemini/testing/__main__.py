@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 
 from ..backends._catalogue import CURRENT_ERA, ERAS
-from . import Emulator
+from . import DEFAULT_BEARER_TOKEN, Emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--era", default=CURRENT_ERA, choices=ERAS,
                         help=f"the Google it models (default {CURRENT_ERA})")  # fmt: skip
     args = parser.parse_args(argv)
-    with Emulator(host=args.host, port=args.port, era=args.era) as emu:
+    # the token it prints is the one it accepts: a wrong one gets 401, as from Google
+    emulator = Emulator(
+        host=args.host, port=args.port, era=args.era, bearer_token=DEFAULT_BEARER_TOKEN
+    )
+    with emulator as emu:
         print(f"pii_gemini emulator (era {emu.era}) serving at {emu.url}", flush=True)
         print("point pii-gemini --backend gemini|vertex at it with:", flush=True)
         for key, value in emu.environment().items():
