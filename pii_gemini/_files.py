@@ -159,19 +159,25 @@ class RunLockedError(Exception):
 def run_lock(target: Path) -> Iterator[None]:
     """Hold ``.<target>.lock`` (an empty 0600 file beside ``target``) exclusively, without
     waiting: two runs writing one output would interleave their lines. The kernel drops a
-    ``flock`` when its process dies, so a killed run never blocks the next one. The file is
-    left in place (removing it would race with a process opening it) and holds nothing."""
+    ``flock`` when its process dies, so a killed run never blocks the next one (an empty
+    lock file is then left behind). The holder removes the file before it lets go: a run
+    that opened it just then may still lock the removed file while a third creates a new
+    one, a three-way race this accepts to leave no stray files."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory locks, no check
         yield
         return
-    fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    lock_path = target.with_name(f".{target.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise RunLockedError(str(target)) from None
-        yield
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)  # still held: nobody else is in between
     finally:
         os.close(fd)  # closing drops the lock
