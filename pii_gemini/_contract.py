@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, PermissionDeniedError
 from ._types import TrainingContract, TuningSpec
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "check_prompter",
     "contract_from_description",
     "contract_of",
+    "credentials_rejected",
     "description_with_contract",
     "infer_contract",
     "infer_target",
@@ -168,6 +169,16 @@ def check_prompter(contract: TrainingContract, prompter: object, model: str) -> 
             )
 
 
+def credentials_rejected(exc: BaseException) -> bool:
+    """True when ``exc`` says no request can pass (a wrong API key: 400 API_KEY_INVALID,
+    401), as opposed to a 403 or 404 for a name that is not a model of this backend.
+
+    Looking a model up is the first request of a run, so callers that treat a failed
+    lookup as "not a tuned model" re-raise these instead of sending rows that must fail.
+    """
+    return isinstance(exc, PermissionDeniedError) and exc.code != 403
+
+
 def contract_of(backend: Any, model: str, retry: Any = None) -> TrainingContract | None:
     """The contract stored with ``model``, or None (a base model, none stored, or the
     model cannot be described: then masking cannot check and goes on as configured)."""
@@ -176,7 +187,9 @@ def contract_of(backend: Any, model: str, retry: Any = None) -> TrainingContract
 
     try:
         info = Retrier(retry).call(backend.get_model, model)
-    except (BackendError, ConfigError):
+    except (BackendError, ConfigError) as exc:
+        if credentials_rejected(exc):
+            raise
         return None
     contract = getattr(info, "contract", None)
     return contract if isinstance(contract, TrainingContract) else None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .._contract import credentials_rejected
 from .._cost import masking_cost
 from .._exceptions import (
     BackendError,
@@ -58,7 +59,9 @@ def _check_model_ready(args: argparse.Namespace, backend: Backend, model: str) -
     """
     try:
         info = backend.get_model(model)
-    except (BackendError, ConfigError):  # not a tuned model (name) of this backend
+    except (BackendError, ConfigError) as exc:  # not a tuned model (name) of this backend
+        if credentials_rejected(exc):
+            raise  # a wrong key: stop before any row is sent
         return model
     if info.state is not JobState.SUCCEEDED:
         raise TuningError(

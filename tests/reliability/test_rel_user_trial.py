@@ -19,6 +19,7 @@ from pii_gemini.cli import main
 from pii_gemini.testing import fake_backend
 
 BASE = "models/gemini-2.5-flash-lite"
+TUNED = "tunedModels/ticket-masker-abc123"
 _KEY_INVALID = {
     "code": 400,
     "message": "API key not valid. Please pass a valid API key.",
@@ -57,12 +58,17 @@ def test_wrong_api_key_stops_mask_before_any_row(
     out = cli_env / "out.jsonl"
     with fake_backend() as emu:
         monkeypatch.setenv("GEMINI_API_KEY", "wrong-key-0123456789")  # read first
+        # A tuned model is looked up before any row is sent, and the lookup finds the key
+        # wrong (it was taken for "not a tuned model" and up to --concurrency rows went).
+        rc_tuned = main(["--backend", "gemini", "mask", str(src), str(out), "--model", TUNED])
+        sent_tuned = emu.requests_to(":generateContent")
         rc = main(["--backend", "gemini", "mask", str(src), str(out), "--model", BASE, "-q"])
         sent = emu.requests_to(":generateContent")
     err = capsys.readouterr().err
-    assert rc == 1 and len(sent) <= 8  # at most the requests in flight (--concurrency 8)
+    assert rc_tuned == 1 and sent_tuned == []
+    assert rc == 1 and len(sent) <= 8  # a base model is not looked up: the rows in flight
     assert not out.exists() or not read_jsonl(out)  # no row written as failed
-    assert err.count("\n") == 1 and "PermissionDeniedError" in err
+    assert err.count("\n") == 2 and err.count("PermissionDeniedError") == 2
     assert "API_KEY_INVALID" in err and "GEMINI_API_KEY" in err
     assert "wrong-key-0123456789" not in err
 
@@ -74,6 +80,13 @@ def test_wrong_api_key_is_fatal_for_the_library(tmp_path: Path) -> None:
         with pytest.raises(PermissionDeniedError, match="GOOGLE_API_KEY"):
             masker.mask_file(src, tmp_path / "out.jsonl", progress=False)
         assert len(emu.requests_to(":generateContent")) <= 2  # the ones in flight, no more
+
+
+def test_wrong_api_key_stops_masker_for_model_before_any_row(tmp_path: Path) -> None:
+    with fake_backend() as emu, emu.gemini_backend(api_key="wrong-key") as backend:
+        with pytest.raises(PermissionDeniedError, match="GOOGLE_API_KEY"):
+            Masker.for_model(backend, TUNED, retry=fast_retry())
+        assert emu.requests_to(":generateContent") == []
 
 
 def test_api_key_invalid_is_a_permission_error_in_both_sdk_paths() -> None:
