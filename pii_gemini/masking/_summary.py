@@ -119,8 +119,11 @@ class MaskSummary:
         return f"{self.left_failed} {rows} failed" + (f": {', '.join(parts)}" if parts else "")
 
     def __str__(self) -> str:
+        # "3 of 5 rows masked": rows that came back failed, blocked, empty or cut hold no
+        # masked text, so they are not counted as masked
+        masked = f"{self.ok}" if self.ok == self.done else f"{self.ok} of {self.done}"
         text = (
-            f"{self.done} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
+            f"{masked} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
             f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
             f"resumed={self.skipped_resumed} redone={self.redone} "
