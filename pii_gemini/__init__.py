@@ -35,6 +35,7 @@ from ._exceptions import (
     TuningJobCancelled,
     TuningJobFailed,
     TuningTimeout,
+    VaultMismatchError,
 )
 from ._presidio import from_presidio, to_presidio
 from ._report import EvaluationReport
@@ -53,6 +54,7 @@ from ._types import (
     TuningJobInfo,
     TuningSpec,
 )
+from ._unmaskfile import UnmaskSummary, unmask_file
 from ._version import __version__
 from .backends import Backend, FakeBackend
 from .dataset import PromptBuilder, load_pii_dataset, train_test_split
@@ -107,7 +109,9 @@ __all__ = [
     "TuningJobInfo",
     "TuningSpec",
     "TuningTimeout",
+    "UnmaskSummary",
     "Vault",
+    "VaultMismatchError",
     "__version__",
     "anonymize",
     "from_presidio",
@@ -116,6 +120,7 @@ __all__ = [
     "to_presidio",
     "train_test_split",
     "unmask",
+    "unmask_file",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

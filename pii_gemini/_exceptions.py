@@ -5,6 +5,7 @@ Every error the library raises on purpose derives from ``PiiGeminiError``:
 * PiiGeminiError
   x ConfigError                 - a bad argument or a missing credential/setting
   x DatasetError                - input data that is missing, malformed or of an unknown schema
+    - VaultMismatchError        - a vault that is not the one a masked file was masked with
   x StorageError                - a file could not be read or written (a full disk, no
                                   permission, not a folder); also an OSError. What is written
                                   is kept: fix it and run again to resume
@@ -50,6 +51,7 @@ __all__ = [
     "TuningJobCancelled",
     "TuningJobFailed",
     "TuningTimeout",
+    "VaultMismatchError",
 ]
 
 
@@ -71,6 +73,15 @@ class DatasetError(PiiGeminiError):
         super().__init__(message)
         self.column = column
         self.row = row
+
+
+class VaultMismatchError(DatasetError):
+    """A vault other than the one a masked file (or text) was masked with.
+
+    Tokens are numbered per vault, so another vault would fill them with other people's
+    values: ``unmask`` (and resuming a masking run) refuses it. The message names the files
+    and the vault ids, never a value.
+    """
 
 
 class StorageError(PiiGeminiError, OSError):

@@ -1,18 +1,22 @@
 """The vault's file format: an append-only log of entries, and the older JSON document.
 
 Version 2 (written since 0.1) is JSON lines: a header ``{"format": "pii_gemini.vault",
-"version": 2}`` then one entry ``{"token", "original", "label", "kind"}`` per line. New
-entries are appended and fsynced (``append``), so saving costs what was added, not the
-whole vault; a kill mid-append leaves one torn last line, which readers ignore and the next
-writer cuts. ``write_all`` rewrites the file atomically (the compaction, e.g. of a version-1
-file). Version 1 is one JSON document ``{"format", "version": 1, "entries": [...]}``, still
-read. Every file is created 0600 (see ``_files``); nothing here logs or quotes an entry.
+"version": 2, "id": "<32 hex>"}`` then one entry ``{"token", "original", "label", "kind"}``
+per line. New entries are appended and fsynced (``append``), so saving costs what was added,
+not the whole vault; a kill mid-append leaves one torn last line, which readers ignore and
+the next writer cuts. ``write_all`` rewrites the file atomically (the compaction, e.g. of a
+version-1 file). Version 1 is one JSON document ``{"format", "version": 1, "entries": [...]}``,
+still read. The ``id`` (random, kept for the file's life; see ``Vault.id``) names the vault's
+token numbering: the lines masked with it carry it, and ``unmask`` refuses another vault's.
+A file written before ids existed has none (``vault_id`` None). Every file is created 0600
+(see ``_files``); nothing here logs or quotes an entry.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +25,16 @@ from ._exceptions import ConfigError
 from ._files import atomic_write, create_exclusive, fsync_dir
 from ._io import json_line
 
-__all__ = ["FORMAT", "Parsed", "append", "parse", "parse_document", "read", "write_all"]
+__all__ = [
+    "FORMAT",
+    "Parsed",
+    "append",
+    "check_id",
+    "parse",
+    "parse_document",
+    "read",
+    "write_all",
+]
 
 FORMAT = "pii_gemini.vault"
 _DOCUMENT_VERSION = 1
@@ -29,15 +42,17 @@ _LOG_VERSION = 2
 _FIELDS = ("token", "original", "label", "kind")
 
 Record = tuple[str, str, str, str]  # token, original, label, kind
+_ID = re.compile(r"[0-9a-f]{8,64}")  # what a vault id looks like (new ones: 32 hex digits)
 
 
 @dataclass(frozen=True)
 class Parsed:
-    """What a vault file holds: its entries, the bytes they end at, and its version."""
+    """What a vault file holds: its entries, the bytes they end at, its version and id."""
 
     records: tuple[Record, ...]
     clean_end: int  # bytes up to the end of the last complete entry (a torn tail after it)
     version: int  # 0 for an empty file
+    vault_id: str | None = None  # None: written before vault ids (or an empty file)
 
 
 def _record(item: object, where: str) -> Record:
@@ -48,8 +63,23 @@ def _record(item: object, where: str) -> Record:
     raise ConfigError(f"vault entry {where} needs string token/original/label/kind")
 
 
-def parse_document(data: str | bytes) -> tuple[Record, ...]:
-    """The entries of a version-1 JSON document (``Vault.to_json``); ConfigError if bad."""
+def check_id(vault_id: object) -> str:
+    """``vault_id`` if it looks like a vault id (8 to 64 lower-case hex digits), else a
+    ConfigError."""
+    if not isinstance(vault_id, str) or not _ID.fullmatch(vault_id):
+        raise ConfigError("a vault id must be 8 to 64 lower-case hex digits")
+    return vault_id
+
+
+def _vault_id(obj: dict[str, object]) -> str | None:
+    """The ``id`` of a header or document (None when it has none); ConfigError if malformed."""
+    vault_id = obj.get("id")
+    return None if vault_id is None else check_id(vault_id)
+
+
+def parse_document(data: str | bytes) -> tuple[tuple[Record, ...], str | None]:
+    """The entries and id of a version-1 JSON document (``Vault.to_json``); ConfigError if
+    bad."""
     try:
         obj = json.loads(data)
     except (ValueError, TypeError, RecursionError) as exc:
@@ -61,7 +91,7 @@ def parse_document(data: str | bytes) -> tuple[Record, ...]:
     entries = obj.get("entries")
     if not isinstance(entries, list):
         raise ConfigError("vault data needs an 'entries' list")
-    return tuple(_record(item, str(i)) for i, item in enumerate(entries))
+    return tuple(_record(item, str(i)) for i, item in enumerate(entries)), _vault_id(obj)
 
 
 def _header(line: bytes) -> dict[str, object] | None:
@@ -80,11 +110,15 @@ def parse(data: bytes, name: str) -> Parsed:
     header = _header(data[: first_end if first_end >= 0 else len(data)])
     if header is None or header.get("version") != _LOG_VERSION:
         try:
-            return Parsed(parse_document(data), len(data), _DOCUMENT_VERSION)
+            return Parsed(*_with_end(parse_document(data), len(data)))
         except ConfigError as exc:
             raise ConfigError(f"{name} is not a pii_gemini vault file ({exc})") from None
+    try:
+        vault_id = _vault_id(header)
+    except ConfigError as exc:
+        raise ConfigError(f"{name} line 1: {exc}") from None
     if first_end < 0:
-        return Parsed((), 0, _LOG_VERSION)  # the header itself is torn
+        return Parsed((), 0, _LOG_VERSION, vault_id)  # the header's newline is torn
     body_start = first_end + 1
     clean = data.rfind(b"\n") + 1  # a last line without its newline is torn: left out
     body = data[body_start:clean].rstrip(b"\n")
@@ -102,7 +136,13 @@ def parse(data: bytes, name: str) -> Parsed:
     records = [
         _record(item, f"{i + 2} of {name}") for i, item in enumerate(items) if item is not None
     ]
-    return Parsed(tuple(records), clean, _LOG_VERSION)
+    return Parsed(tuple(records), clean, _LOG_VERSION, vault_id)
+
+
+def _with_end(
+    document: tuple[tuple[Record, ...], str | None], end: int
+) -> tuple[tuple[Record, ...], int, int, str | None]:
+    return document[0], end, _DOCUMENT_VERSION, document[1]
 
 
 def read(path: Path) -> Parsed:
@@ -118,26 +158,32 @@ def _lines(records: Iterable[Record]) -> bytes:
     return b"".join(json_line(dict(zip(_FIELDS, r, strict=True))) for r in records)
 
 
-def _header_line() -> bytes:
-    return json_line({"format": FORMAT, "version": _LOG_VERSION})
+def _header_line(vault_id: str | None) -> bytes:
+    header: dict[str, object] = {"format": FORMAT, "version": _LOG_VERSION}
+    if vault_id is not None:
+        header["id"] = vault_id
+    return json_line(header)
 
 
-def write_all(path: Path, records: Iterable[Record]) -> None:
-    """Replace ``path`` atomically with a log holding ``records`` (mode 0600)."""
+def write_all(path: Path, records: Iterable[Record], vault_id: str | None) -> None:
+    """Replace ``path`` atomically with a log of ``records`` under ``vault_id`` (0600)."""
     with atomic_write(path, mode=0o600) as fh:
-        fh.write(_header_line())
+        fh.write(_header_line(vault_id))
         fh.write(_lines(records))
 
 
-def append(path: Path, records: Iterable[Record], *, cut_at: int | None = None) -> None:
-    """Append ``records`` to the log at ``path`` durably; create it (0600) if missing.
+def append(
+    path: Path, records: Iterable[Record], vault_id: str | None, *, cut_at: int | None = None
+) -> None:
+    """Append ``records`` to the log at ``path`` durably; create it (0600, its header naming
+    ``vault_id``) if missing.
 
     ``cut_at`` first truncates a torn tail (the ``clean_end`` of the last ``parse``).
     """
     data = _lines(records)
     if not path.exists():
         fd = create_exclusive(path, 0o600)
-        data = _header_line() + data
+        data = _header_line(vault_id) + data
         fsync_parent = True
     else:
         fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))

@@ -11,6 +11,15 @@ and only those are filled; everything else stays as it is and is counted
 (:meth:`Vault.restore`). A value whose token already occurs in the text being masked gets
 another token, so the tokens issued for a text never collide with what it held before.
 
+**Identity.** Tokens are numbered per vault (``[FIRSTNAME_1]`` is the first name *this*
+vault saw), so a text masked with one vault must never be unmasked with another: it would get
+another person's values. Every vault has a random :attr:`Vault.id`, kept in its file's header
+for the file's life (saving, loading, extending and resuming keep it); every line
+``mask_file`` writes with a vault names it (``vault``), and :func:`unmask` /
+:meth:`Vault.restore` given that ``vault_id=`` raise ``VaultMismatchError`` for another one.
+A file written before ids existed has none (``id`` None): it is still read, unchecked, and
+gets an id the first time ``mask_file`` extends it.
+
 A vault holds raw PII. Its ``repr`` shows counts only; :meth:`Vault.save` writes it with
 0600 permissions through an atomic replace (an append-only log, see ``_vaultfile``; ``VaultLog``
 appends only what is new) and refuses the directory of the masked output it belongs to
@@ -22,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -30,7 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import _vaultfile
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, VaultMismatchError
 from ._files import clean_stale_temps
 
 __all__ = [
@@ -57,6 +67,17 @@ _BARE = r"(?<![\w\[])(?P<rl>[A-Z][A-Z0-9_]*?)_(?P<rn>\d+)(?![\w\]])"
 _PLACEHOLDERS = re.compile(f"{_BRACKETED}|{_BARE}")
 
 Kind = Literal["placeholder", "surrogate"]
+_ID_BYTES = 16  # a vault id: 128 random bits, 32 hex digits
+
+
+def new_vault_id() -> str:
+    """A fresh random vault id (32 lower-case hex digits)."""
+    return secrets.token_hex(_ID_BYTES)
+
+
+def short_id(vault_id: str | None) -> str:
+    """How messages show a vault id: its first 8 digits, or that it has none."""
+    return f"id {vault_id[:8]}" if vault_id else "no id (written by an older pii_gemini)"
 
 
 @dataclass(frozen=True)
@@ -144,10 +165,12 @@ class Vault:
     """Placeholder/surrogate -> original value, consistent both ways.
 
     The same ``(label, original)`` gets the same token wherever that token is free; a token
-    maps to one original. Thread-safe for concurrent masking with one shared vault.
+    maps to one original. Thread-safe for concurrent masking with one shared vault. A new
+    vault gets a random :attr:`id` (``vault_id=`` names one, e.g. to rebuild a vault).
     """
 
-    def __init__(self, entries: Iterable[VaultEntry] = ()) -> None:
+    def __init__(self, entries: Iterable[VaultEntry] = (), *, vault_id: str | None = None) -> None:
+        self._id: str | None = new_vault_id() if vault_id is None else _vaultfile.check_id(vault_id)
         self._lock = threading.RLock()
         self._entries: dict[str, VaultEntry] = {}
         self._order: list[VaultEntry] = []  # insertion order, for incremental saving
@@ -170,6 +193,29 @@ class Vault:
     def __iter__(self) -> Iterator[VaultEntry]:
         with self._lock:
             return iter(list(self._order))
+
+    @property
+    def id(self) -> str | None:
+        """The vault's random id (32 hex digits), which the outputs masked with it name;
+        None for a vault read from a file written before ids existed (see ``ensure_id``)."""
+        return self._id
+
+    def ensure_id(self) -> str:
+        """The vault's id, given one now if it has none (an old vault about to be used)."""
+        with self._lock:
+            if self._id is None:
+                self._id = new_vault_id()
+            return self._id
+
+    def check_id(self, vault_id: str | None, what: str = "the text") -> None:
+        """Raise ``VaultMismatchError`` unless ``vault_id`` (the id a masked text names;
+        None: it names none, nothing to check) is this vault's id. ``what`` names the text."""
+        if vault_id is not None and vault_id != self._id:
+            raise VaultMismatchError(
+                f"{what} was masked with another vault ({short_id(vault_id)}), not this one "
+                f"({short_id(self._id)}): its tokens would be filled with other values; "
+                "use the vault it was masked with"
+            )
 
     def __repr__(self) -> str:
         with self._lock:
@@ -302,14 +348,19 @@ class Vault:
                 self._pattern = re.compile("|".join(parts))
             return self._pattern
 
-    def restore(self, text: str, *, tokens: Iterable[str] | None = None) -> Unmasked:
+    def restore(
+        self, text: str, *, tokens: Iterable[str] | None = None, vault_id: str | None = None
+    ) -> Unmasked:
         """``text`` with originals restored, and what was filled or left.
 
         With ``tokens`` (those issued for this text) only they are filled; without, every
-        token of the vault is (the whole vault is trusted to belong to this text).
+        token of the vault is (the whole vault is trusted to belong to this text). With
+        ``vault_id`` (the ``vault`` field of a ``mask_file`` line) a text masked with another
+        vault raises ``VaultMismatchError`` (see :meth:`check_id`).
         """
         if not isinstance(text, str):
             raise ConfigError(f"text to unmask must be a str, got {type(text).__name__}")
+        self.check_id(vault_id)
         scope = None if tokens is None else frozenset(tokens)
         if scope is None:
             pattern = self._global_pattern()
@@ -334,9 +385,11 @@ class Vault:
 
         return Unmasked(pattern.sub(fill, text), restored, left)
 
-    def unmask(self, text: str, *, tokens: Iterable[str] | None = None) -> str:
+    def unmask(
+        self, text: str, *, tokens: Iterable[str] | None = None, vault_id: str | None = None
+    ) -> str:
         """``text`` with the originals of its tokens put back (see :meth:`restore`)."""
-        return self.restore(text, tokens=tokens).text
+        return self.restore(text, tokens=tokens, vault_id=vault_id).text
 
     def placeholder_keys_in(self, text: str) -> frozenset[str]:
         """Normalised ``[LABEL_N]`` keys that :func:`unmask` would read in ``text``."""
@@ -346,9 +399,10 @@ class Vault:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (holds raw PII: handle like the original data)."""
-        return {
-            "format": _vaultfile.FORMAT,
-            "version": 1,
+        doc: dict[str, object] = {"format": _vaultfile.FORMAT, "version": 1}
+        if self._id is not None:
+            doc["id"] = self._id
+        return doc | {
             "entries": [
                 {"token": e.token, "original": e.original, "label": e.label, "kind": e.kind}
                 for e in self.entries_since(0)
@@ -362,11 +416,14 @@ class Vault:
     @classmethod
     def from_json(cls, data: str | bytes) -> Vault:
         """Rebuild a vault from :meth:`to_json` output; ConfigError when malformed."""
-        return cls._of_records(_vaultfile.parse_document(data))
+        return cls._of_records(*_vaultfile.parse_document(data))
 
     @classmethod
-    def _of_records(cls, records: Iterable[tuple[str, str, str, str]]) -> Vault:
+    def _of_records(
+        cls, records: Iterable[tuple[str, str, str, str]], vault_id: str | None
+    ) -> Vault:
         vault = cls()
+        vault._id = vault_id
         vault._merge(records)
         return vault
 
@@ -389,13 +446,14 @@ class Vault:
         output should not find the key to it beside it.
         """
         target = check_vault_path(Path(path), masked_output, allow_same_dir)
-        _vaultfile.write_all(target, _records(self.entries_since(0)))
+        _vaultfile.write_all(target, _records(self.entries_since(0)), self._id)
         return target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vault:
         """Read a vault written by :meth:`save` or ``VaultLog`` (or a version-1 file)."""
-        return cls._of_records(_vaultfile.read(Path(path)).records)
+        parsed = _vaultfile.read(Path(path))
+        return cls._of_records(parsed.records, parsed.vault_id)
 
 
 def _records(entries: Iterable[VaultEntry]) -> list[tuple[str, str, str, str]]:
@@ -425,8 +483,10 @@ class VaultLog:
     writes (and fsyncs) only the entries added since, so saving costs what is new.
 
     A torn last line (a kill mid-append) is ignored on reading and cut by the next append;
-    a version-1 file, or a vault holding entries the file lacks, is compacted once
-    (rewritten atomically). Used by ``Masker.mask_file(vault_path=...)``.
+    a version-1 file, a file without an id, or a vault holding entries the file lacks, is
+    compacted once (rewritten atomically). The vault takes the file's id (its entries are
+    the file's, extended); a file without one gets the vault's. Used by
+    ``Masker.mask_file(vault_path=...)``.
     """
 
     def __init__(self, path: Path, vault: Vault) -> None:
@@ -437,7 +497,7 @@ class VaultLog:
         self._compact = False
 
     def open(self) -> int:
-        """Merge the file's entries into the vault; return how many it held."""
+        """Merge the file's entries (and id) into the vault; return how many it held."""
         clean_stale_temps(self.path)  # a killed compaction's copy of the vault
         count = 0
         if self.path.exists():
@@ -445,8 +505,10 @@ class VaultLog:
             count = len(parsed.records)
             known = {r[0] for r in parsed.records}
             foreign = any(e.token not in known for e in self._vault.entries_since(0))
-            self._vault._merge(parsed.records)
-            self._compact = parsed.version == 1 or foreign
+            self._vault._merge(parsed.records)  # a token bound elsewhere: ConfigError
+            if parsed.vault_id is not None:
+                self._vault._id = parsed.vault_id
+            self._compact = parsed.version == 1 or foreign or parsed.vault_id is None
             if not self._compact:
                 self._written = count
                 if parsed.clean_end < self.path.stat().st_size:
@@ -455,20 +517,23 @@ class VaultLog:
 
     def append(self) -> None:
         """Make every entry of the vault durable in the file."""
+        vault_id = self._vault.ensure_id()
         if self._compact:
             snapshot = self._vault.entries_since(0)
-            _vaultfile.write_all(self.path, _records(snapshot))
+            _vaultfile.write_all(self.path, _records(snapshot), vault_id)
             self._compact, self._written = False, len(snapshot)
             return
         new = self._vault.entries_since(self._written)
         if not new and self._cut_at is None:
             return
-        _vaultfile.append(self.path, _records(new), cut_at=self._cut_at)
+        _vaultfile.append(self.path, _records(new), vault_id, cut_at=self._cut_at)
         self._cut_at = None
         self._written += len(new)
 
 
-def unmask(text: str, vault: Vault, *, tokens: Iterable[str] | None = None) -> str:
+def unmask(
+    text: str, vault: Vault, *, tokens: Iterable[str] | None = None, vault_id: str | None = None
+) -> str:
     """Restore original values into ``text`` (e.g. an LLM's answer to masked text).
 
     Replaced: exact surrogates (case-sensitive; a surrogate that starts or ends with a word
@@ -476,8 +541,10 @@ def unmask(text: str, vault: Vault, *, tokens: Iterable[str] | None = None) -> s
     numbered placeholders known to the vault, tolerating letter case, inner whitespace
     ("[ firstname _ 1 ]"), leading zeros, and missing brackets for an upper-case whole-token
     ``FIRSTNAME_1``. Unknown placeholders and ``[LABEL]`` without a number stay as they are.
-    With ``tokens`` (the tokens issued for this text) only those are filled.
+    With ``tokens`` (the tokens issued for this text) only those are filled. With
+    ``vault_id`` (the id the masked text names: a ``mask_file`` line's ``vault``) another
+    vault than the one it was masked with raises ``VaultMismatchError``.
     """
     if not isinstance(vault, Vault):
         raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
-    return vault.unmask(text, tokens=tokens)
+    return vault.unmask(text, tokens=tokens, vault_id=vault_id)

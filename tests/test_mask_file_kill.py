@@ -129,6 +129,8 @@ def test_killed_run_resumes_with_one_result_per_row(tmp_path: Path, variant: str
     ref.mkdir()
     shutil.copy(tmp_path / "out.jsonl.state", ref / "out.jsonl.state")
     (ref / "secrets").mkdir()
+    if variant == "vault":  # ... and the vault's id (which every line names)
+        Vault(vault_id=Vault.load(vault).id).save(ref / "secrets" / "vault.jsonl")
     _finish(_run(src, ref / "out.jsonl", 0.0, variant, ref / "secrets" / "vault.jsonl"))
 
     report = _finish(_run(src, dst, 0.0, variant, vault))

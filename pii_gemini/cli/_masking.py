@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .._contract import credentials_rejected
 from .._cost import masking_cost
@@ -20,7 +18,6 @@ from .._exceptions import (
     StorageError,
     TuningError,
 )
-from .._files import atomic_write
 from .._types import JobState
 from ..backends.base import Backend
 from ..dataset import PromptBuilder
@@ -40,13 +37,11 @@ from ._common import (
 
 if TYPE_CHECKING:
     from ..masking import MaskSummary
-    from ..vault import Vault
     from ._common import Subparsers
 
 _HASH_KEY_ENV = "PII_GEMINI_HASH_KEY"
 _OPERATORS = ("replace", "numbered", "redact", "mask_chars", "hash", "surrogate")
 _REVERSIBLE = ("numbered", "surrogate")
-_JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def _check_model_ready(args: argparse.Namespace, backend: Backend, model: str) -> str:
@@ -195,103 +190,28 @@ def _stopped(exc: QuotaExhaustedError | CircuitOpenError, summary: MaskSummary |
     return EXIT_INCOMPLETE
 
 
-@dataclass
-class _Restored:
-    """What an unmask run did: tokens filled, placeholder-like strings left, rows unscoped."""
-
-    restored: int = 0
-    left: int = 0
-    unscoped: int = 0
-
-    def __str__(self) -> str:
-        text = f"{self.restored} restored, {self.left} left"
-        if self.left:
-            text += " (placeholder-like strings the vault did not issue for their text)"
-        if self.unscoped:
-            text += (
-                f"; {self.unscoped} rows had no `tokens` field: any token of the vault was filled"
-            )
-        return text
-
-
 def _cmd_unmask(args: argparse.Namespace) -> int:
-    from ..vault import Vault
+    from .._unmaskfile import unmask_file
 
     src = existing_file(args.input)
     dst = Path(args.output).expanduser()
-    vault_path = Path(args.vault).expanduser()
-    if dst.exists() and dst.resolve() == src.resolve():
-        raise ConfigError("OUT must differ from IN")
-    if dst.exists() and dst.resolve() == vault_path.resolve():
-        raise ConfigError("OUT must differ from --vault")
-    if dst.is_dir():
-        raise DatasetError(f"output path {args.output} is a folder, not a file")
-    if (dst.exists() or dst.is_symlink()) and not args.force:
-        raise DatasetError(
-            f"output file {args.output} already exists; choose a new path, or pass --force "
-            "to replace it"
-        )
-    vault = Vault.load(vault_path)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    done = _Restored()
-    # the result holds the original PII: a private temp file (O_EXCL, 0600), then renamed
-    with atomic_write(dst, mode=0o600) as out:
-        if src.suffix.lower() in _JSONL_SUFFIXES:
-            n = _unmask_jsonl(src, out, vault, args.column, done)
-            what = f"{n} rows ({args.column})"
-        else:
-            try:
-                text = src.read_bytes().decode("utf-8")
-            except UnicodeDecodeError:
-                raise DatasetError(f"{src.name} is not UTF-8 text") from None
-            result = vault.restore(text)
-            done.restored, done.left = result.restored, result.left
-            out.write(result.text.encode("utf-8", "surrogatepass"))
-            what = "text"
+    vault = Path(args.vault).expanduser()
+    done = unmask_file(src, dst, vault, column=args.column, force=args.force)
+    what = "text" if done.text else f"{done.rows} rows ({args.column})"
     echo(f"unmasked {what}: {dst}; {done}")
+    if done.text:
+        hint(
+            "warning: a text file names no vault, so pii-gemini cannot check that "
+            f"{vault.name} is the vault of the masked text it answers; make sure it is"
+        )
+    elif done.unverified:
+        rows = "row" if done.unverified == 1 else "rows"
+        hint(
+            f"warning: {done.unverified} {rows} of {src.name} name no vault id (masked before "
+            f"vault ids, or not by `mask --vault`): pii-gemini cannot check that {vault.name} "
+            "is the vault they were masked with; make sure it is"
+        )
     return EXIT_OK
-
-
-def _unmask_jsonl(src: Path, out: IO[bytes], vault: Vault, column: str, done: _Restored) -> int:
-    """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept.
-
-    A line with a ``tokens`` list (the output of ``mask`` with a vault) has only those
-    tokens filled; other lines are unmasked with the whole vault (counted as unscoped).
-    """
-    from .._io import json_line, list_names
-
-    n = 0
-    with src.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except (ValueError, RecursionError):
-                raise DatasetError(f"line {number} of {src.name} is not valid UTF-8 JSON") from None
-            if not isinstance(record, dict) or column not in record:
-                fields = (
-                    f"; its fields: {list_names(list(record))}" if isinstance(record, dict) else ""
-                )
-                raise DatasetError(
-                    f"line {number} of {src.name} has no {column!r} field{fields}", column=column
-                )
-            value = record[column]
-            if isinstance(value, str):
-                tokens = record.get("tokens")
-                scoped = isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)
-                done.unscoped += not scoped
-                result = vault.restore(value, tokens=tokens if scoped else None)
-                done.restored += result.restored
-                done.left += result.left
-                record[column] = result.text
-            elif value is not None:
-                raise DatasetError(
-                    f"line {number} of {src.name}: {column!r} is not text", column=column
-                )
-            out.write(json_line(record))
-            n += 1
-    return n
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:

@@ -6,10 +6,12 @@ output (``_outfile``: the output, its private state file, the redo journal). **T
 where a row's checkpoint is written and where resume decides what to redo**: lines are
 flushed as written and fsynced every ``chunk_size`` rows; with a vault, a batch of lines is
 written only after the vault entries holding its tokens were appended to the vault log
-(``VaultLog``). On resume the output is checked against the input row by row (row number,
-id, keyed hash) before anything is cut or written; rows written ``ok`` (or blocked, empty,
-truncated) are skipped and prefill the cache; rows written ``failed`` are masked again
-(``retry_failed``) and their new lines go to the redo journal, merged at the end.
+(``VaultLog``); each line names the vault's id (``vault``). On resume the output is checked
+against the input row by row (row number, id, keyed hash) before anything is cut or written,
+and its vault id against the vault's (another vault would reuse its tokens for other
+values); rows written ``ok`` (or blocked, empty, truncated) are skipped and prefill the
+cache; rows written ``failed`` are masked again (``retry_failed``) and their new lines go to
+the redo journal, merged at the end.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._checkpoint import complete_records
 from .._exceptions import (
     CircuitOpenError,
     ConfigError,
     DatasetError,
     PiiGeminiError,
     StorageError,
+    VaultMismatchError,
 )
 from .._files import RunLockedError, run_lock, storage_errors
 from .._io import InputRow, count_rows, iter_rows
 from .._types import MaskResult, MaskStatus
-from ..vault import Vault, VaultLog, check_vault_path
+from ..vault import Vault, VaultLog, check_vault_path, short_id
 from ._breaker import error_name
 from ._executor import Executor
 from ._outfile import OutputFile
@@ -138,10 +142,14 @@ class FileJob:
                 f"output file {out_path.name} has more rows than the input; it was written "
                 "from another input (use resume=False or a new path)"
             )
+        loaded = 0
         if vault_log is not None:
             with storage_errors(vault_log.path, "read the vault"):
                 loaded = vault_log.open()  # always: a vault file is extended, never overwritten
-            if resuming and written and not loaded:
+        vault_id = None if self._vault is None else self._vault.ensure_id()
+        if resuming and written:
+            self._check_vault(out_path, vault_log)
+            if vault_log is not None and not loaded:
                 logger.warning(
                     "resuming %d written rows without their vault entries in %s: their "
                     "tokens cannot be unmasked with this vault", written, vault_log.path.name,
@@ -224,7 +232,7 @@ class FileJob:
                     row, redo = pending.popleft()
                     record = record_of(
                         row, result, self._row_key(row, out), o.id_column, o.include_source,
-                        with_tokens=self._vault is not None,
+                        vault_id=vault_id,
                     )  # fmt: skip
                     if vault_log is None:
                         write(redo, record)
@@ -269,6 +277,29 @@ class FileJob:
                 "--vault-same-dir on the command line)"
             )
         return VaultLog(check_vault_path(o.vault_path, None, True), self._vault)
+
+    def _check_vault(self, out_path: Path, vault_log: VaultLog | None) -> None:
+        """Refuse to resume an output masked with another vault (or a lost one): the new
+        vault would number its tokens afresh, giving the written rows' tokens other values.
+        An output of an older version names no vault: it is resumed as before."""
+        first = next(complete_records(out_path), None)
+        written_id = None if first is None else first.get("vault")
+        if not isinstance(written_id, str) or self._vault is None:
+            return
+        if written_id == self._vault.id:
+            return
+        if vault_log is None:
+            given = f"the vault given ({short_id(self._vault.id)})"
+        elif vault_log.path.exists():
+            given = f"vault file {vault_log.path.name} ({short_id(self._vault.id)})"
+        else:
+            given = f"a new vault file {vault_log.path.name} (it does not exist yet)"
+        raise VaultMismatchError(
+            f"output file {out_path.name} was masked with another vault "
+            f"({short_id(written_id)}) than {given}: resuming would give its written tokens "
+            "other values; resume with the vault it was masked with, or start over with "
+            "resume=False (or a new output path)"
+        )
 
     def _row_key(self, row: InputRow, out: OutputFile) -> str | None:
         if not isinstance(row.text, str) or row.error is not None:

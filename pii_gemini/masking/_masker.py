@@ -186,7 +186,12 @@ class Masker:
         return result
 
     def unmask(
-        self, text: str, vault: Vault | None = None, *, tokens: Iterable[str] | None = None
+        self,
+        text: str,
+        vault: Vault | None = None,
+        *,
+        tokens: Iterable[str] | None = None,
+        vault_id: str | None = None,
     ) -> str:
         """``text`` (the masked text, or e.g. an LLM's answer to it) with the originals of
         its numbered placeholders and surrogates put back, from ``vault`` or ``self.vault``.
@@ -194,7 +199,8 @@ class Masker:
         Pass ``tokens=result.tokens`` (the tokens issued for that text) so that only they
         are filled: a placeholder the text held before masking, or another row's token,
         then stays as it is. Placeholders are recognised despite small changes (case,
-        spacing, leading zeros); see ``vault.unmask``.
+        spacing, leading zeros); see ``vault.unmask``. ``vault_id`` (a ``mask_file`` line's
+        ``vault``) refuses another vault than the text's (``VaultMismatchError``).
         """
         vault = vault if vault is not None else self.vault
         if vault is None:
@@ -204,7 +210,7 @@ class Masker:
             )
         if not isinstance(vault, Vault):
             raise ConfigError(f"vault must be a Vault, got {type(vault).__name__}")
-        return vault.unmask(text, tokens=tokens)
+        return vault.unmask(text, tokens=tokens, vault_id=vault_id)
 
     def mask_many(self, texts: Iterable[str], *, progress: bool = False) -> list[MaskResult]:
         """Mask ``texts`` concurrently; one result per text, in input order.
@@ -294,8 +300,9 @@ class Masker:
         One output line per input row, in input order: ``row`` (0-based), ``id`` (with
         ``id_column``), ``status``, ``masked_text``, ``error``, ``finish_reason``, ``spans``
         (offsets and labels; values only with ``include_source``), ``safety_net_spans``,
-        ``faithful``, ``chatter``, ``tokens`` (with a vault: the tokens issued for the row,
-        what ``unmask`` may fill) and ``key`` (a keyed hash of the row's cache key: the
+        ``faithful``, ``chatter``, ``tokens`` and ``vault`` (with a vault: the tokens issued
+        for the row, what ``unmask`` may fill, and the id of the vault they belong to) and
+        ``key`` (a keyed hash of the row's cache key: the
         secret is in ``OUT.state``, 0600, so the output alone lets nobody test guesses of
         the source). The output is 0600 with ``include_source``, else 0644. Lines are
         flushed as written and fsynced every ``chunk_size`` rows.
@@ -310,7 +317,9 @@ class Masker:
 
         ``vault_path`` keeps ``self.vault`` there as an append-only log (0600), refusing the
         output's directory unless ``vault_allow_same_dir``; an existing vault file is read
-        first and extended, never overwritten. Lines are written per ``chunk_size`` rows,
+        first and extended, never overwritten (it keeps its id). Resuming with another vault
+        than the output's (or with a new one, its file lost) raises ``VaultMismatchError``:
+        it would number tokens afresh. Lines are written per ``chunk_size`` rows,
         each batch only after the vault entries holding its tokens were appended, so every
         token in the output can be unmasked even after a kill.
         """

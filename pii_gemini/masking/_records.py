@@ -23,11 +23,11 @@ def record_of(
     key: str | None,
     id_column: str | None,
     include_source: bool,
-    with_tokens: bool,
+    vault_id: str | None,
 ) -> dict[str, Any]:
     """The output line for ``row``: status, masked text, spans (values only with
-    ``include_source``), flags, the vault ``tokens`` issued for it (``with_tokens``) and
-    ``key`` (a keyed hash: see ``_outfile``)."""
+    ``include_source``), flags, with a vault (``vault_id``) the ``tokens`` issued for it and
+    the ``vault`` they belong to, and ``key`` (a keyed hash: see ``_outfile``)."""
     record: dict[str, Any] = {"row": row.index}
     if id_column is not None:
         record["id"] = row.id
@@ -41,8 +41,9 @@ def record_of(
         faithful=result.faithful,
         chatter=result.chatter,
     )
-    if with_tokens:
+    if vault_id is not None:
         record["tokens"] = list(result.tokens)
+        record["vault"] = vault_id
     record["key"] = key
     if include_source:
         record["source_text"] = row.text if isinstance(row.text, str) else None
