@@ -266,7 +266,8 @@ def unmask_mismatches(out: Path, vault_path: Path, rows: list[dict[str, Any]]) -
             continue
         ok += 1
         source = _LONE.sub("\ufffd", rows[record["row"]]["source_text"])
-        if vault.unmask(record["masked_text"], tokens=record["tokens"]) != source:
+        text, tokens = record["masked_text"], record["tokens"]
+        if vault.unmask(text, tokens=tokens, vault_id=record["vault"]) != source:
             bad += 1
     return bad, ok
 

@@ -16,14 +16,15 @@ vault saw), so a text masked with one vault must never be unmasked with another:
 another person's values. Every vault has a random :attr:`Vault.id`, kept in its file's header
 for the file's life (saving, loading, extending and resuming keep it); every line
 ``mask_file`` writes with a vault names it (``vault``), and :func:`unmask` /
-:meth:`Vault.restore` given that ``vault_id=`` raise ``VaultMismatchError`` for another one.
+:meth:`Vault.restore` given that ``vault_id=`` raise ``VaultMismatchError`` for another
+one (:func:`check_vault_id`).
 A file written before ids existed has none (``id`` None): it is still read, unchecked, and
 gets an id the first time ``mask_file`` extends it.
 
 A vault holds raw PII. Its ``repr`` shows counts only; :meth:`Vault.save` writes it with
-0600 permissions through an atomic replace (an append-only log, see ``_vaultfile``; ``VaultLog``
-appends only what is new) and refuses the directory of the masked output it belongs to
-(``masked_output=``) unless ``allow_same_dir=True``.
+0600 permissions through an atomic replace (an append-only log, see ``_vaultfile``;
+``_vaultlog.VaultLog`` appends only what is new) and refuses the directory of the masked
+output it belongs to (``masked_output=``) unless ``allow_same_dir=True``.
 """
 
 from __future__ import annotations
@@ -41,14 +42,13 @@ from typing import Literal
 
 from . import _vaultfile
 from ._exceptions import ConfigError, VaultMismatchError
-from ._files import clean_stale_temps
 
 __all__ = [
     "PLACEHOLDER_LABEL_RE",
     "Unmasked",
     "Vault",
     "VaultEntry",
-    "VaultLog",
+    "check_vault_id",
     "count_placeholders",
     "unmask",
 ]
@@ -207,16 +207,6 @@ class Vault:
                 self._id = new_vault_id()
             return self._id
 
-    def check_id(self, vault_id: str | None, what: str = "the text") -> None:
-        """Raise ``VaultMismatchError`` unless ``vault_id`` (the id a masked text names;
-        None: it names none, nothing to check) is this vault's id. ``what`` names the text."""
-        if vault_id is not None and vault_id != self._id:
-            raise VaultMismatchError(
-                f"{what} was masked with another vault ({short_id(vault_id)}), not this one "
-                f"({short_id(self._id)}): its tokens would be filled with other values; "
-                "use the vault it was masked with"
-            )
-
     def __repr__(self) -> str:
         with self._lock:
             labels = sorted({e.label for e in self._order})
@@ -356,11 +346,11 @@ class Vault:
         With ``tokens`` (those issued for this text) only they are filled; without, every
         token of the vault is (the whole vault is trusted to belong to this text). With
         ``vault_id`` (the ``vault`` field of a ``mask_file`` line) a text masked with another
-        vault raises ``VaultMismatchError`` (see :meth:`check_id`).
+        vault raises ``VaultMismatchError`` (see :func:`check_vault_id`).
         """
         if not isinstance(text, str):
             raise ConfigError(f"text to unmask must be a str, got {type(text).__name__}")
-        self.check_id(vault_id)
+        check_vault_id(self, vault_id)
         scope = None if tokens is None else frozenset(tokens)
         if scope is None:
             pattern = self._global_pattern()
@@ -446,7 +436,7 @@ class Vault:
         output should not find the key to it beside it.
         """
         target = check_vault_path(Path(path), masked_output, allow_same_dir)
-        _vaultfile.write_all(target, _records(self.entries_since(0)), self._id)
+        _vaultfile.write_all(target, records_of(self.entries_since(0)), self._id)
         return target
 
     @classmethod
@@ -456,7 +446,19 @@ class Vault:
         return cls._of_records(parsed.records, parsed.vault_id)
 
 
-def _records(entries: Iterable[VaultEntry]) -> list[tuple[str, str, str, str]]:
+def check_vault_id(vault: Vault, vault_id: str | None, what: str = "the text") -> None:
+    """Raise ``VaultMismatchError`` unless ``vault_id`` (the id a masked text names; None:
+    it names none, nothing to check) is ``vault``'s id. ``what`` names the text."""
+    if vault_id is not None and vault_id != vault.id:
+        raise VaultMismatchError(
+            f"{what} was masked with another vault ({short_id(vault_id)}), not this one "
+            f"({short_id(vault.id)}): its tokens would be filled with other values; "
+            "use the vault it was masked with"
+        )
+
+
+def records_of(entries: Iterable[VaultEntry]) -> list[tuple[str, str, str, str]]:
+    """The file records (token, original, label, kind) of ``entries``."""
     return [(e.token, e.original, e.label, e.kind) for e in entries]
 
 
@@ -476,59 +478,6 @@ def check_vault_path(
     if not target.parent.is_dir():
         raise ConfigError(f"the directory for vault file {target.name} does not exist")
     return target
-
-
-class VaultLog:
-    """A vault kept on disk as it grows: ``open`` merges the file into the vault, ``append``
-    writes (and fsyncs) only the entries added since, so saving costs what is new.
-
-    A torn last line (a kill mid-append) is ignored on reading and cut by the next append;
-    a version-1 file, a file without an id, or a vault holding entries the file lacks, is
-    compacted once (rewritten atomically). The vault takes the file's id (its entries are
-    the file's, extended); a file without one gets the vault's. Used by
-    ``Masker.mask_file(vault_path=...)``.
-    """
-
-    def __init__(self, path: Path, vault: Vault) -> None:
-        self.path = path
-        self._vault = vault
-        self._written = 0
-        self._cut_at: int | None = None
-        self._compact = False
-
-    def open(self) -> int:
-        """Merge the file's entries (and id) into the vault; return how many it held."""
-        clean_stale_temps(self.path)  # a killed compaction's copy of the vault
-        count = 0
-        if self.path.exists():
-            parsed = _vaultfile.read(self.path)
-            count = len(parsed.records)
-            known = {r[0] for r in parsed.records}
-            foreign = any(e.token not in known for e in self._vault.entries_since(0))
-            self._vault._merge(parsed.records)  # a token bound elsewhere: ConfigError
-            if parsed.vault_id is not None:
-                self._vault._id = parsed.vault_id
-            self._compact = parsed.version == 1 or foreign or parsed.vault_id is None
-            if not self._compact:
-                self._written = count
-                if parsed.clean_end < self.path.stat().st_size:
-                    self._cut_at = parsed.clean_end
-        return count
-
-    def append(self) -> None:
-        """Make every entry of the vault durable in the file."""
-        vault_id = self._vault.ensure_id()
-        if self._compact:
-            snapshot = self._vault.entries_since(0)
-            _vaultfile.write_all(self.path, _records(snapshot), vault_id)
-            self._compact, self._written = False, len(snapshot)
-            return
-        new = self._vault.entries_since(self._written)
-        if not new and self._cut_at is None:
-            return
-        _vaultfile.append(self.path, _records(new), vault_id, cut_at=self._cut_at)
-        self._cut_at = None
-        self._written += len(new)
 
 
 def unmask(

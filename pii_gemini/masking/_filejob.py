@@ -37,7 +37,8 @@ from .._exceptions import (
 from .._files import RunLockedError, run_lock, storage_errors
 from .._io import InputRow, count_rows, iter_rows
 from .._types import MaskResult, MaskStatus
-from ..vault import Vault, VaultLog, check_vault_path, short_id
+from .._vaultlog import VaultLog
+from ..vault import Vault, check_vault_path, short_id
 from ._breaker import error_name
 from ._executor import Executor
 from ._outfile import OutputFile
@@ -148,7 +149,7 @@ class FileJob:
                 loaded = vault_log.open()  # always: a vault file is extended, never overwritten
         vault_id = None if self._vault is None else self._vault.ensure_id()
         if resuming and written:
-            self._check_vault(out_path, vault_log)
+            _check_vault(out_path, self._vault, vault_log)
             if vault_log is not None and not loaded:
                 logger.warning(
                     "resuming %d written rows without their vault entries in %s: their "
@@ -278,29 +279,6 @@ class FileJob:
             )
         return VaultLog(check_vault_path(o.vault_path, None, True), self._vault)
 
-    def _check_vault(self, out_path: Path, vault_log: VaultLog | None) -> None:
-        """Refuse to resume an output masked with another vault (or a lost one): the new
-        vault would number its tokens afresh, giving the written rows' tokens other values.
-        An output of an older version names no vault: it is resumed as before."""
-        first = next(complete_records(out_path), None)
-        written_id = None if first is None else first.get("vault")
-        if not isinstance(written_id, str) or self._vault is None:
-            return
-        if written_id == self._vault.id:
-            return
-        if vault_log is None:
-            given = f"the vault given ({short_id(self._vault.id)})"
-        elif vault_log.path.exists():
-            given = f"vault file {vault_log.path.name} ({short_id(self._vault.id)})"
-        else:
-            given = f"a new vault file {vault_log.path.name} (it does not exist yet)"
-        raise VaultMismatchError(
-            f"output file {out_path.name} was masked with another vault "
-            f"({short_id(written_id)}) than {given}: resuming would give its written tokens "
-            "other values; resume with the vault it was masked with, or start over with "
-            "resume=False (or a new output path)"
-        )
-
     def _row_key(self, row: InputRow, out: OutputFile) -> str | None:
         if not isinstance(row.text, str) or row.error is not None:
             return None
@@ -329,6 +307,30 @@ class FileJob:
         result = result_of_record(record, text)
         if result is not None:
             self._executor.prefill(self._key(text), result)
+
+
+def _check_vault(out_path: Path, vault: Vault | None, vault_log: VaultLog | None) -> None:
+    """Refuse to resume an output masked with another vault (or a lost one): the new
+    vault would number its tokens afresh, giving the written rows' tokens other values.
+    An output of an older version names no vault: it is resumed as before."""
+    first = next(complete_records(out_path), None)
+    written_id = None if first is None else first.get("vault")
+    if not isinstance(written_id, str) or vault is None:
+        return
+    if written_id == vault.id:
+        return
+    if vault_log is None:
+        given = f"the vault given ({short_id(vault.id)})"
+    elif vault_log.path.exists():
+        given = f"vault file {vault_log.path.name} ({short_id(vault.id)})"
+    else:
+        given = f"a new vault file {vault_log.path.name} (it does not exist yet)"
+    raise VaultMismatchError(
+        f"output file {out_path.name} was masked with another vault "
+        f"({short_id(written_id)}) than {given}: resuming would give its written tokens "
+        "other values; resume with the vault it was masked with, or start over with "
+        "resume=False (or a new output path)"
+    )
 
 
 def _read(rows: Iterator[InputRow], path: Path) -> Iterator[InputRow]:
