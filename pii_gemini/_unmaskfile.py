@@ -1,6 +1,7 @@
 """``unmask_file``: put the original values back into a masked file, with its own vault only.
 
-A JSONL file (``.jsonl``/``.ndjson``, e.g. the output of ``mask_file``) is read line by line
+A JSONL file (``.jsonl``/``.ndjson``, or a ``.json`` whose first line is a JSON object: the
+output of ``mask_file``, whatever its suffix) is read line by line
 and only its ``column`` is rewritten. A line's ``tokens`` limit what is filled to the tokens
 issued for it; its ``vault`` names the vault it was masked with, and **a line naming another
 vault stops the whole file** (``VaultMismatchError``, nothing written): tokens are numbered
@@ -105,7 +106,7 @@ def unmask_file(
     dst.parent.mkdir(parents=True, exist_ok=True)
     counts = _Counts()
     with atomic_write(dst, mode=0o600) as out:
-        if src.suffix.lower() in _JSONL_SUFFIXES:
+        if _is_jsonl(src):
             _unmask_jsonl(src, out, vault, vault_file.name, column, counts)
         else:
             try:
@@ -117,6 +118,20 @@ def unmask_file(
             return UnmaskSummary(0, result.restored, result.left, 0, 1, text=True)
     return UnmaskSummary(counts.rows, counts.restored, counts.left, counts.unscoped,
                          counts.unverified)  # fmt: skip
+
+
+def _is_jsonl(src: Path) -> bool:
+    """True for a ``.jsonl``/``.ndjson`` file, and a ``.json`` one whose first line is a
+    whole JSON object (a ``mask_file`` output may be called ``.json``)."""
+    suffix = src.suffix.lower()
+    if suffix != ".json":
+        return suffix in _JSONL_SUFFIXES
+    with src.open("rb") as fh:
+        first = next((line for line in fh if line.strip()), b"")
+    try:
+        return isinstance(json.loads(first), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _unmask_jsonl(

@@ -78,6 +78,20 @@ def test_unmask_file_refuses_the_vault_of_another_run(
     assert done.rows == 3 and done.unverified == 0 and done.restored > 0
 
 
+def test_a_mask_output_named_json_is_read_as_lines_and_checked(
+    folders: tuple[Path, Path],
+) -> None:
+    data, keys = folders
+    src = _input(data / "a.jsonl", _ROWS_A)
+    _mask(src, data / "out.json", keys / "a.vault")
+    _mask(_input(data / "b.jsonl", _ROWS_B), data / "out_b.json", keys / "b.vault")
+    with pytest.raises(VaultMismatchError):
+        unmask_file(data / "out.json", data / "restored.json", keys / "b.vault")
+    done = unmask_file(data / "out.json", data / "restored.json", keys / "a.vault")
+    assert not done.text and done.rows == 3
+    assert [r["masked_text"] for r in read_jsonl(data / "restored.json")] == _ROWS_A
+
+
 def test_each_line_names_its_vault_and_restore_checks_it(folders: tuple[Path, Path]) -> None:
     data, keys = folders
     out_a, vault_a, _, vault_b = _two_runs(data, keys, _ROWS_B)
@@ -189,6 +203,9 @@ def test_cli_unmask_refuses_the_vault_of_another_run(
         assert main([*argv, "--vault", str(keys / f"{name}.vault"), "--no-safety-net", "-q"]) == 0
         runs.append(out)
     capsys.readouterr()
+    again = ["mask", str(data / "a.jsonl"), str(runs[0]), "--model", MODEL, "--operator"]
+    rc = main([*again, "numbered", "--vault", str(keys / "b.vault"), "--no-safety-net", "-q"])
+    assert rc == 3 and "--no-resume" in capsys.readouterr().err  # resuming with another vault
     restored = data / "restored.jsonl"
     rc = main(["unmask", str(runs[0]), str(restored), "--vault", str(keys / "b.vault")])
     captured = capsys.readouterr()
