@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -64,15 +65,6 @@ class UnmaskSummary:
         return out
 
 
-@dataclass
-class _Counts:
-    rows: int = 0
-    restored: int = 0
-    left: int = 0
-    unscoped: int = 0
-    unverified: int = 0
-
-
 def unmask_file(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
@@ -104,7 +96,7 @@ def unmask_file(
         )
     vault = Vault.load(vault_file)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    counts = _Counts()
+    counts: Counter[str] = Counter()  # UnmaskSummary's fields
     with atomic_write(dst, mode=0o600) as out:
         if _is_jsonl(src):
             _unmask_jsonl(src, out, vault, vault_file.name, column, counts)
@@ -116,8 +108,8 @@ def unmask_file(
             result = vault.restore(text)
             out.write(result.text.encode("utf-8", "surrogatepass"))
             return UnmaskSummary(0, result.restored, result.left, 0, 1, text=True)
-    return UnmaskSummary(counts.rows, counts.restored, counts.left, counts.unscoped,
-                         counts.unverified)  # fmt: skip
+    c = counts
+    return UnmaskSummary(c["rows"], c["restored"], c["left"], c["unscoped"], c["unverified"])
 
 
 def _is_jsonl(src: Path) -> bool:
@@ -135,7 +127,7 @@ def _is_jsonl(src: Path) -> bool:
 
 
 def _unmask_jsonl(
-    src: Path, out: IO[bytes], vault: Vault, vault_name: str, column: str, counts: _Counts
+    src: Path, out: IO[bytes], vault: Vault, vault_name: str, column: str, counts: Counter[str]
 ) -> None:
     """Unmask ``column`` of every JSON line of ``src`` into ``out``; other fields kept."""
     with src.open("rb") as fh:
@@ -161,25 +153,25 @@ def _unmask_jsonl(
             if isinstance(value, str):
                 tokens = record.get("tokens")
                 scoped = isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)
-                counts.unscoped += not scoped
+                counts["unscoped"] += not scoped
                 result = vault.restore(value, tokens=tokens if scoped else None)
-                counts.restored += result.restored
-                counts.left += result.left
+                counts["restored"] += result.restored
+                counts["left"] += result.left
                 record[column] = result.text
             elif value is not None:
                 raise DatasetError(
                     f"line {number} of {src.name}: {column!r} is not text", column=column
                 )
             out.write(json_line(record))
-            counts.rows += 1
+            counts["rows"] += 1
 
 
 def _check_line(
-    vault_id: object, vault: Vault, src: str, vault_name: str, number: int, counts: _Counts
+    vault_id: object, vault: Vault, src: str, vault_name: str, number: int, counts: Counter[str]
 ) -> None:
     """Count a line naming no vault; refuse one naming another vault than ``vault``'s."""
     if vault_id is None:
-        counts.unverified += 1
+        counts["unverified"] += 1
         return
     if not isinstance(vault_id, str):
         raise DatasetError(f"line {number} of {src}: 'vault' is not a vault id")

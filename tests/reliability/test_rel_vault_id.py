@@ -160,12 +160,19 @@ def test_a_partial_output_unmasks_with_its_complete_vault(folders: tuple[Path, P
         unmask_file(out_a, data / "restored.jsonl", vault_a, force=True)
 
 
-def test_legacy_files_without_ids_still_unmask_counted_as_unverified(
-    folders: tuple[Path, Path],
-) -> None:
+@pytest.fixture
+def legacy(folders: tuple[Path, Path]) -> tuple[Path, Path, Path]:
+    """(data folder, an output and its vault as the previous version wrote them: no ids)."""
     data, keys = folders
     out_a, vault_a, _, _ = _two_runs(data, keys, _ROWS_B)
     _strip_ids(out_a, vault_a)
+    return data, out_a, vault_a
+
+
+def test_legacy_files_without_ids_still_unmask_counted_as_unverified(
+    legacy: tuple[Path, Path, Path],
+) -> None:
+    data, out_a, vault_a = legacy
     assert Vault.load(vault_a).id is None
     done = unmask_file(out_a, data / "restored.jsonl", vault_a)
     assert done.unverified == 3
@@ -219,11 +226,9 @@ def test_cli_unmask_refuses_the_vault_of_another_run(
 
 
 def test_cli_unmask_of_legacy_files_warns_and_restores(
-    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    legacy: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, keys = folders
-    out_a, vault_a, _, _ = _two_runs(data, keys, _ROWS_B)
-    _strip_ids(out_a, vault_a)
+    data, out_a, vault_a = legacy
     restored = data / "restored.jsonl"
     assert main(["unmask", str(out_a), str(restored), "--vault", str(vault_a)]) == 0
     err = capsys.readouterr().err
@@ -232,11 +237,9 @@ def test_cli_unmask_of_legacy_files_warns_and_restores(
 
 
 def test_an_old_vault_extended_by_a_new_run_gets_an_id_and_old_outputs_still_unmask(
-    folders: tuple[Path, Path],
+    legacy: tuple[Path, Path, Path],
 ) -> None:
-    data, keys = folders
-    out_a, vault_a, _, _ = _two_runs(data, keys, _ROWS_B)
-    _strip_ids(out_a, vault_a)
+    data, out_a, vault_a = legacy
     src_c, out_c = _input(data / "c.jsonl", _ROWS_B), data / "out_c.jsonl"
     _mask(src_c, out_c, vault_a)  # the same (old) vault, extended by this version
     vault_id = Vault.load(vault_a).id
