@@ -447,8 +447,10 @@ def test_no_pii_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     (tmp_path / "v").mkdir()
     _write(src, texts[::-1])
-    make(operator="numbered").mask_file(src, dst, progress=False)
-    _write(src, texts)  # a resume that does not match...
+    make(operator="numbered").mask_file(
+        src, dst, vault_path=tmp_path / "v" / "vault.json", progress=False
+    )
+    _write(src, texts)  # a resume (with the same vault) that does not match...
     caplog.set_level(logging.DEBUG)
     with pytest.raises(Exception, match="does not match"):
         make(operator="numbered").mask_file(

@@ -160,16 +160,17 @@ def _advise_on_failures(summary: MaskSummary) -> None:
         hint("run the same command again (later) to retry the other failed rows")
 
 
-#: How the library names what ``mask`` spells as an option, in its error messages.
+#: How the library names what ``mask`` and ``unmask`` spell as an option, in its error messages.
 _OPTION_WORDS = (
     ("resume=False (--no-resume)", "--no-resume"),
     ("resume=False", "--no-resume"),
     ("vault_allow_same_dir=True, --vault-same-dir on the command line", "--vault-same-dir"),
+    ("force=True (--force)", "--force"),
 )
 
 
 def _option_words(message: str) -> str:
-    """``message`` with the library's keyword arguments replaced by ``mask``'s options."""
+    """``message`` with the library's keyword arguments replaced by the command's options."""
     for library, option in _OPTION_WORDS:
         message = message.replace(library, option)
     return message
@@ -196,7 +197,11 @@ def _cmd_unmask(args: argparse.Namespace) -> int:
     src = existing_file(args.input)
     dst = Path(args.output).expanduser()
     vault = Path(args.vault).expanduser()
-    done = unmask_file(src, dst, vault, column=args.column, force=args.force)
+    try:
+        done = unmask_file(src, dst, vault, column=args.column, force=args.force)
+    except (DatasetError, ConfigError) as exc:  # the library's advice, in options' words
+        exc.args = (_option_words(str(exc)), *exc.args[1:])
+        raise
     what = "text" if done.text else f"{done.rows} rows ({args.column})"
     echo(f"unmasked {what}: {dst}; {done}")
     if done.text:
