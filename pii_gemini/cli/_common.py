@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pandas as pd
 
@@ -26,6 +26,8 @@ from ..backends.base import Backend
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+N = TypeVar("N", int, float)
 
 PROG = "pii-gemini"
 EXIT_OK = 0
@@ -41,7 +43,22 @@ _TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 
 
 class UsageError(Exception):
-    """A bad combination of options found after parsing (exit code 2)."""
+    """A bad option, value or combination of options (exit code 2): printed as every error is,
+    ``pii-gemini: error: UsageError: <message>``, the message naming the option."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are UsageErrors, printed by ``main`` in the one error
+    form of ``pii-gemini`` instead of argparse's usage block and ``prog: error:`` line.
+
+    ``argument --concurrency: must be ...`` becomes ``--concurrency: must be ... (see
+    pii-gemini mask --help)``: short, naming the option, saying where the options are listed.
+    Sub-command parsers are of this class too (``add_subparsers`` uses the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        message = message.removeprefix("argument ")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def echo(text: str = "") -> None:
@@ -70,24 +87,34 @@ def exit_code(exc: PiiGeminiError) -> int:
 
 def positive_float(raw: str) -> float:
     """Argument type: a number > 0."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    value = _number(raw, float, "a number > 0")
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {raw}")
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {raw}")
+    return value
+
+
+def non_negative_float(raw: str) -> float:
+    """Argument type: a number >= 0."""
+    value = _number(raw, float, "a number >= 0")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {raw}")
     return value
 
 
 def positive_int(raw: str) -> int:
     """Argument type: an integer >= 1."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    value = _number(raw, int, "an integer >= 1")
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {raw}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {raw}")
     return value
+
+
+def _number(raw: str, kind: Callable[[str], N], allowed: str) -> N:
+    """``raw`` read as ``kind``; an argument error saying what is ``allowed`` when it is not."""
+    try:
+        return kind(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {raw!r}") from None
 
 
 def existing_file(path: str) -> Path:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._build import build_description
 from .._credentials import BACKEND_NAMES
@@ -24,10 +23,14 @@ from ._common import (
     EXIT_RUNTIME,
     EXIT_USAGE,
     PROG,
+    Parser,
     UsageError,
     exit_code,
     print_error,
 )
+
+if TYPE_CHECKING:
+    from ._common import Subparsers
 
 __all__ = ["build_parser", "main"]
 
@@ -75,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress bars",
     )  # fmt: skip
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Fine-tune Gemini to mask personal data (PII), mask files, evaluate.",
         parents=[common],
@@ -83,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__} ({build_description()})"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # sub-command parsers are Parsers too (add_subparsers makes them of the parser's class)
+    sub = cast(
+        "Subparsers", parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    )
     for add_parsers in _GROUPS:
         add_parsers(sub, common)
     return parser
@@ -93,8 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pii-gemini`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
+        args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+        if extra:  # said here, where the sub-command whose --help lists the options is known
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(extra)} (see {PROG} {args.command} --help)"
+            )
+    except UsageError as exc:  # a bad option or value (Parser.error)
+        print_error(f"{UsageError.__name__}: {exc}")
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse: --help/--version (0)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     for key, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, key):
@@ -108,8 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error("interrupted")
         return EXIT_INTERRUPTED
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print_error(str(exc))
+        print_error(f"{UsageError.__name__}: {exc}")
         return EXIT_USAGE
     except PiiGeminiError as exc:
         if args.verbose:

@@ -16,6 +16,7 @@ from ._common import (
     echo,
     hint,
     keep_earlier_card,
+    non_negative_float,
     open_backend,
     poll_interval,
     positive_float,
@@ -268,7 +269,7 @@ def _add_wait_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="PNG", help="save the loss curve (needs --wait)")
     p.add_argument(
         "--poll-interval",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help="seconds between polls (default 10; 0.1 with the fake backend)",
     )

@@ -123,7 +123,7 @@ def test_plot_on_vertex_is_refused_before_anything_is_sent(cli: Cli, lines: Path
     with fake_backend() as emu:
         code, _, err = cli("--backend", "vertex", "tune", str(lines / "train.jsonl"),
                            "--wait", "--plot", "loss.png")  # fmt: skip
-        assert code == 2 and "loss" in err and "vertex" in err
+        assert code == 2 and "loss" in err and "Vertex AI" in err
         assert _uploads_and_creates(emu) == []
         job = "projects/p/locations/us-central1/tuningJobs/1"
         code, _, err = cli("--backend", "vertex", "status", job, "--wait", "--plot", "l.png")

@@ -1,0 +1,44 @@
+"""Running ``pii-gemini`` in process for the tests in tests/cli (fixtures shared by them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pii_gemini import cli
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+Runner = Callable[..., Run]
+
+
+def make_runner(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    speed: str | None = "0",
+) -> Runner:
+    """``cli.main`` with a private fake state file (and a fake speed, unless None)."""
+    monkeypatch.setenv("PII_GEMINI_FAKE_STATE", str(tmp_path / "state" / "fake.pkl"))
+    if speed is None:
+        monkeypatch.delenv("PII_GEMINI_FAKE_SPEED", raising=False)
+    else:
+        monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", speed)
+    monkeypatch.delenv("PII_GEMINI_BACKEND", raising=False)
+
+    def _run(*argv: str) -> Run:
+        code = cli.main(["-q", *argv])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return _run
