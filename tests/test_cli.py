@@ -197,8 +197,7 @@ def test_job_keeps_training_between_invocations(
                 _field(started.out, "model"))  # fmt: skip
     assert early.code == 1 and "RUNNING" in early.err
     assert not (prepared / "early.jsonl").exists()  # no row was sent
-    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")  # let it finish on the next poll
-    waited = run("status", job, "--wait")
+    waited = run("status", job, "--wait", "--fake-speed", "0")  # let it finish on the next poll
     assert waited.code == 0, waited.err
     assert _field(waited.out, "state") == "SUCCEEDED"
 
@@ -214,8 +213,7 @@ def test_status_takes_the_tuned_model_name_as_the_docs_say(
     assert _field(status.out, "job") == _field(started.out, "job")
     assert _field(status.out, "state") == "RUNNING"
     assert int(_field(status.out, "progress").split()[0].split("/")[1]) == 30
-    monkeypatch.setenv("PII_GEMINI_FAKE_SPEED", "0")
-    waited = run("status", "tunedModels/by-model-name", "--wait")
+    waited = run("status", "tunedModels/by-model-name", "--wait", "--fake-speed", "0")
     assert waited.code == 0 and _field(waited.out, "state") == "SUCCEEDED", waited.err
 
 

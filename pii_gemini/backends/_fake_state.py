@@ -3,12 +3,14 @@
 ``pii-gemini tune`` in one process and ``status``/``mask`` in the next must see the same fake
 models, so the CLI loads a ``FakeService`` from a pickle file (``--state`` or
 ``PII_GEMINI_FAKE_STATE``; default ``~/.cache/pii-gemini/fake-state.pkl``) and saves it back,
-merged under a file lock. Jobs advance with the wall clock at ``PII_GEMINI_FAKE_SPEED``
-simulated steps per second.
+merged under a file lock. Jobs advance with the wall clock, each at the simulated steps
+per second it was started with (``--fake-speed``, else ``PII_GEMINI_FAKE_SPEED``, else 400),
+saved with it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import tempfile
@@ -42,17 +44,18 @@ def state_path(option: str | None = None) -> Path:
     return Path(cache).expanduser() / "pii-gemini" / "fake-state.pkl"
 
 
-def fake_speed(option: str | None = None) -> float:
+def fake_speed(option: str | float | None = None) -> float:
     """Steps per second: ``option``, else ``$PII_GEMINI_FAKE_SPEED``, else the default."""
     raw = option if option is not None else os.environ.get(SPEED_ENV)
     if raw is None:
         return DEFAULT_SPEED
+    origin = "--fake-speed" if option is not None else f"${SPEED_ENV}"
     try:
         speed = float(raw)
     except ValueError:
-        raise ConfigError(f"fake speed must be a number of steps per second, got {raw!r}") from None
-    if speed < 0:
-        raise ConfigError(f"fake speed must be >= 0, got {speed:g}")
+        speed = -1.0
+    if not speed >= 0:  # also NaN
+        raise ConfigError(f"{origin} must be a number of steps per second >= 0, got {raw!r}")
     return speed
 
 
@@ -117,24 +120,48 @@ class FakeState:
     Two CLI processes may run at once (``tune --wait`` in one shell, ``status`` in another),
     so saving re-reads the file under a lock and keeps the models other processes created
     or deleted meanwhile; for a model both touched, this process's view wins.
+
+    Each job is saved with its speed (steps per second, as a ``Progression``), so a later
+    process runs it at the speed it was started with. ``speed`` is ``--fake-speed``: when
+    given, it is the speed of the jobs this process starts and, for this process only, of
+    every loaded job (``status JOB --fake-speed 0`` finishes it); when None, new jobs run at
+    ``$PII_GEMINI_FAKE_SPEED`` or the default, and so do jobs saved without a speed (by a
+    version of pii_gemini that did not keep it).
     """
 
-    def __init__(self, path: Path, speed: float) -> None:
+    def __init__(self, path: Path, speed: float | None = None) -> None:
         self.path = path
-        self.speed = speed
+        self.speed = fake_speed() if speed is None else fake_speed(speed)
+        self.override = speed is not None
         self._loaded: set[object] = set()
+        self._speeds: dict[object, Progression] = {}  # the saved speed of each loaded job
+
+    @property
+    def progression(self) -> Progression:
+        """How this process's jobs advance: ``speed`` steps per second (0 or inf: at once)."""
+        instant = self.speed in (0, math.inf)
+        return Progression.immediate() if instant else Progression.timed(self.speed)
 
     def load(self) -> FakeBackend:
-        """A FakeBackend holding the saved models; jobs advance with the wall clock."""
-        progression = Progression.immediate() if self.speed == 0 else Progression.timed(self.speed)
-        service = FakeService(progression=progression, clock=time.time)
+        """A FakeBackend holding the saved models; jobs advance with the wall clock, each at
+        its own saved speed unless ``--fake-speed`` overrides it."""
+        service = FakeService(progression=self.progression, clock=time.time)
         state = _read_state(self.path)
         if state is not None:
             try:
+                jobs = state["jobs"]
+                self._speeds = {
+                    name: job.progression
+                    for name, job in jobs.items()
+                    if getattr(job, "progression", None) is not None
+                }
+                if self.override:
+                    for job in jobs.values():
+                        job.progression = None  # the service's: --fake-speed of this command
                 service.import_state(state)
             except Exception as exc:
                 raise _unreadable(self.path, exc) from exc
-            self._loaded = set(state["jobs"])
+            self._loaded = set(jobs)
         return FakeBackend(service=service)
 
     def save(self, backend: Backend) -> None:
@@ -143,6 +170,8 @@ class FakeState:
         if service is None:
             return
         mine = service.export_state()
+        for name, job in mine["jobs"].items():  # each job keeps its own speed, or gets ours
+            job.progression = self._speeds.get(name) or self.progression
         with _locked(self.path):
             try:
                 disk = _read_state(self.path) or {}

@@ -141,11 +141,16 @@ class _Job:
     fail_at: int | None = None  # step at which an injected failure strikes
     fail_message: str = ""
     order: list[int] = field(default_factory=list)  # example order of the current epoch
+    # the job's own pace, else None: the service's (the CLI's saved fake jobs keep the
+    # --fake-speed they were started with; jobs pickled before this field read None)
+    progression: Progression | None = None
 
     def advance(self, progression: Progression, clock: Clock, now: Now, *, poll: bool) -> None:
-        """Run the steps due by now: per poll (only when ``poll``), by clock, or all."""
+        """Run the steps due by now: per poll (only when ``poll``), by clock, or all; at the
+        job's own progression when it has one, else at ``progression`` (the service's)."""
         if self.record.state != "CREATING":
             return
+        progression = self.progression or progression
         mode = progression.mode
         if mode == "polls" and poll:
             self.run_steps(progression.steps_per_poll, now)

@@ -21,7 +21,7 @@ from .._credentials import backend_name, make_backend
 from .._exceptions import ConfigError, DatasetError, PiiGeminiError
 from .._files import atomic_write
 from .._redact import redact
-from ..backends._fake_state import FakeState, fake_speed, state_path
+from ..backends._fake_state import FakeState, state_path
 from ..backends.base import Backend
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def open_backend(args: argparse.Namespace) -> Iterator[Backend]:
         with make_backend(name) as backend:
             yield backend
         return
-    store = FakeState(state_path(args.state), fake_speed(args.fake_speed))
+    store = FakeState(state_path(args.state), args.fake_speed)  # each job keeps its speed
     fake = store.load()
     try:
         yield fake

@@ -26,6 +26,7 @@ from ._common import (
     Parser,
     UsageError,
     exit_code,
+    non_negative_float,
     print_error,
 )
 
@@ -66,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--fake-speed",
         metavar="STEPS_PER_S",
+        type=non_negative_float,
         default=argparse.SUPPRESS,
-        help=f"fake training speed, 0 = instant (default: ${SPEED_ENV}, else {DEFAULT_SPEED:g})",
+        help=f"fake training speed of new jobs, 0 = instant (default: ${SPEED_ENV}, else "
+        f"{DEFAULT_SPEED:g}); a job keeps its speed, unless a later command gives this",
     )
     g.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
