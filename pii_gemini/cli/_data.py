@@ -4,6 +4,9 @@ see ``dataset._prepare``)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._contract import write_model_card
@@ -28,7 +31,32 @@ def _test_size(raw: str) -> int | float:
         raise argparse.ArgumentTypeError(f"not a row count or a fraction: {raw!r}") from None
 
 
+@contextmanager
+def _removed_if_failed(out: Path) -> Iterator[None]:
+    """Remove the folders of ``out`` that did not exist before, when the block fails and
+    they are still empty: a failed ``prepare`` (a bad input file) leaves no empty ``--out``
+    behind. Only empty folders it created go (``rmdir``): never a folder that was there
+    before, never a file."""
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in created:  # deepest first
+            try:
+                folder.rmdir()
+            except FileNotFoundError:  # never made (the failure came first)
+                continue
+            except OSError:  # not empty: something was written there, keep it (and above)
+                break
+        raise
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    with _removed_if_failed(Path(args.out).expanduser().resolve()):
+        return _prepare(args)
+
+
+def _prepare(args: argparse.Namespace) -> int:
     builder = PromptBuilder(target=args.target)
     summary = prepare_files(
         args.source,
