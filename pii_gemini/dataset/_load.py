@@ -21,6 +21,7 @@ import pandas as pd
 from .._exceptions import ConfigError, DatasetError
 from ._arrow import Unsupported, open_batches
 from ._bulk import BulkNormaliser, to_frame
+from ._json_array import NOT_OBJECT_ITEM, read_json_array
 from ._normalise import logger, normalise_frame
 from ._schemas import SCHEMAS, normalize_language
 
@@ -68,6 +69,11 @@ def load_pii_dataset(
                 return bulk
             if _plain_jsonl(path):
                 return _load_jsonl(path, schema, wanted, limit, errors)
+            array = read_json_array(path, errors)  # items that are not objects: as JSONL lines
+            if array is not None:
+                out = normalise_frame(array[0], schema=schema, languages=wanted, limit=limit,
+                                      errors=errors)  # fmt: skip
+                return _count_skipped(out, NOT_OBJECT_ITEM, array[1], path)
     frame = _read_source(source, split, hf_kwargs)
     return normalise_frame(frame, schema=schema, languages=wanted, limit=limit, errors=errors)
 
@@ -88,12 +94,16 @@ def _load_jsonl(
     with named_lines(path, lines):
         out = normalise_frame(frame, schema=schema, languages=languages, limit=limit,
                               errors=errors)  # fmt: skip
-    if unreadable:
-        logger.warning("skipped %d line(s) of %s that are not JSON objects", unreadable,
-                       path.name)  # fmt: skip
-        out.attrs["skipped_rows"] += unreadable
-        reasons = {_NOT_OBJECT_LINE: unreadable, **out.attrs["skipped_reasons"]}
-        out.attrs["skipped_reasons"] = reasons
+    return _count_skipped(out, _NOT_OBJECT_LINE, unreadable, path)
+
+
+def _count_skipped(out: pd.DataFrame, reason: str, count: int, path: Path) -> pd.DataFrame:
+    """Add ``count`` rows the reader skipped for ``reason`` (before normalising) to the
+    skipped rows ``out.attrs`` records."""
+    if count:
+        logger.warning("skipped %d row(s) of %s: %s", count, path.name, reason)
+        out.attrs["skipped_rows"] += count
+        out.attrs["skipped_reasons"] = {reason: count, **out.attrs["skipped_reasons"]}
     return out
 
 
