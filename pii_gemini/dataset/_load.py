@@ -51,9 +51,10 @@ def load_pii_dataset(
     ``schema`` forces ``"legacy"``, ``"current"`` or ``"masked_text"``; by default it is
     detected from the columns. ``language`` keeps rows whose language (normalised to an ISO
     code) is the given code or one of the given codes; ``limit`` keeps the first N rows after
-    that. ``errors="skip"`` drops malformed rows (and a JSONL file's lines that are not JSON
-    objects) instead of raising and records how many in ``df.attrs["skipped_rows"]``, and
-    how many for each reason in ``df.attrs["skipped_reasons"]``.
+    that. ``errors="skip"`` drops malformed rows (and a JSONL file's lines, or a ``.json``
+    array's items, that are not JSON objects) instead of raising and records how many in
+    ``df.attrs["skipped_rows"]``, and how many for each reason in
+    ``df.attrs["skipped_reasons"]``.
 
     Raises DatasetError for unreadable sources, unknown schemas, missing columns and
     malformed rows (naming the row and column; in a ``.jsonl`` file, the file's line
