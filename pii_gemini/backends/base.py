@@ -43,6 +43,8 @@ class Backend(ABC):
     reports_loss: ClassVar[bool] = True
     #: Why there is no loss, for the refusal of a loss plot (``reports_loss`` False).
     no_loss: ClassVar[str] = ""
+    #: False when a running job reports no completed steps (0 until it succeeds).
+    reports_steps: ClassVar[bool] = True
 
     def tunable_models(self) -> tuple[str, ...] | None:
         """The base models this backend's service tunes (``Tuner.tune`` refuses others

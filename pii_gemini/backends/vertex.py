@@ -134,6 +134,7 @@ class VertexBackend(VertexBatch, Backend):
         "adapter_size",
     )
     reports_loss: ClassVar[bool] = False
+    reports_steps: ClassVar[bool] = False  # only the total, from the tuning data statistics
     no_loss: ClassVar[str] = (
         "Vertex AI tuning jobs report no training loss to the API (it is in the job's "
         "Vertex AI Experiment, in the Cloud console)"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import TuningError
 from .._redact import redact
+from .._types import JobState
 from ._common import (
     EXIT_OK,
     PROG,
@@ -226,10 +227,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         echo(f"job:       {info.name}")
         echo(f"model:     {info.model}")
         echo(f"state:     {info.state.value}")
-        echo(
-            f"progress:  {info.completed_steps}/{info.total_steps} steps "
-            f"({info.completed_percent:.0f}%)"
-        )
+        echo(f"progress:  {_progress(info, backend)}")
         if info.snapshots:
             last = info.snapshots[-1]
             echo(f"last loss: {last.mean_loss:.4f} (step {last.step}, epoch {last.epoch})")
@@ -240,6 +238,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
         elif args.wait:  # already finished: nothing to wait for, but the plot was asked for
             _save_plot(job, args, "loss plot:")
     return EXIT_OK
+
+
+def _progress(info: Any, backend: Any) -> str:
+    """``completed/total steps (N%)``, or, on a service that reports no steps while the job
+    runs (Vertex: 0 until it succeeds), that it does not, rather than a stuck-looking 0."""
+    if backend.reports_steps or info.state is JobState.SUCCEEDED:
+        return f"{info.completed_steps}/{info.total_steps} steps ({info.completed_percent:.0f}%)"
+    total = f" ({info.total_steps} steps in all)" if info.total_steps else ""
+    return (
+        f"not reported by {_SERVICE.get(backend.name, backend.name)} until the job succeeds{total}"
+    )
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
