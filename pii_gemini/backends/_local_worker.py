@@ -17,7 +17,9 @@ traceback, without messages, goes to ``worker.log``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -31,10 +33,21 @@ from ._local_card import ModelCard
 from ._local_runtime import OPENMP_WAIT_ENV
 from ._local_store import ModelFolder, write_atomic
 
-__all__ = ["await_worker_exit", "main", "run", "start_worker", "supervise", "tidy"]
+__all__ = [
+    "await_worker_exit",
+    "main",
+    "reap",
+    "run",
+    "start_worker",
+    "supervise",
+    "tidy",
+    "worker_died",
+]
 
 _PRIVATE = 0o600
 _FINISH_WAIT_S = 10.0  # how long to wait for a finished worker to let go of its folder
+_EXIT_RECORD = "worker.exit"  # "PID STATUS" of the last worker that ended, by its starter
+_EXIT_RECORD_WAIT_S = 0.5  # how long a poll waits for the reaper to write it
 
 
 def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
@@ -56,9 +69,60 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
     finally:
         os.close(log)
         os.close(lock_fd)  # the child holds the lock now
-    # Reap the worker when it ends (no zombie, no "still running" warning for the handle).
-    threading.Thread(target=process.wait, name="pii-gemini-local-reaper", daemon=True).start()
+    # Reap the worker when it ends (no zombie, no "still running" warning for the handle)
+    # and record how it ended, for the error of a job whose workers keep dying.
+    threading.Thread(
+        target=reap, args=(process, folder), name="pii-gemini-local-reaper", daemon=True
+    ).start()
     return process.pid
+
+
+def reap(process: subprocess.Popen[bytes], folder: ModelFolder) -> None:
+    """Wait for the worker ``process`` to end and record its pid and exit status in
+    ``worker.exit`` (a negative status is the signal that killed it). Only the process that
+    started a worker can learn this, and only while it runs: a worker that outlives it
+    (``tune`` without ``--wait``) ends unrecorded."""
+    status = process.wait()
+    with contextlib.suppress(OSError):  # the folder was deleted meanwhile
+        write_atomic(folder.path / _EXIT_RECORD, f"{process.pid} {status}\n")
+
+
+def _last_exit(folder: ModelFolder) -> int | None:
+    """The exit status of the last worker (the one ``worker.pid`` names), when its starter
+    recorded it; waits a moment for a reaper that has not written it yet."""
+    deadline = time.monotonic() + _EXIT_RECORD_WAIT_S
+    while True:
+        try:
+            pid = int(folder.pid_path.read_text(encoding="utf-8"))
+            recorded, status = (folder.path / _EXIT_RECORD).read_text(encoding="utf-8").split()
+            if int(recorded) == pid:
+                return int(status)
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+def worker_died(times: int, status: int | None, log: Path) -> str:
+    """The error of a job whose worker died ``times`` times, the last one with exit
+    ``status`` (negative: killed by that signal; None: not known)."""
+    if status is None:
+        how = (
+            "how the last one ended is not known (the process that started it had ended; "
+            "a kill -9 or the out-of-memory killer leaves no trace in the log)"
+        )
+    elif status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        how = f"the last one was killed by {name}"
+        if name == "SIGKILL":
+            how += " (kill -9, or the kernel's out-of-memory killer: see dmesg)"
+    else:
+        how = f"the last one exited with code {status}"
+    return f"the training worker stopped {times} times without finishing: {how}; see {log}"
 
 
 def _spawn(folder: ModelFolder, lock_fd: int, log: int) -> subprocess.Popen[bytes]:
@@ -95,8 +159,7 @@ def supervise(folder: ModelFolder, card: ModelCard, *, mode: str, max_restarts: 
         elif card.restarts >= max_restarts:
             card = card.replace(
                 state=JobState.FAILED,
-                error=f"the training worker stopped {card.restarts + 1} times without "
-                f"finishing (out of memory?); see {folder.log_path}",
+                error=worker_died(card.restarts + 1, _last_exit(folder), folder.log_path),
             )
         else:
             folder.write_card(card.replace(restarts=card.restarts + 1))
