@@ -42,3 +42,11 @@ def make_runner(
         return Run(code, captured.out, captured.err)
 
     return _run
+
+
+def field(out: str, name: str) -> str:
+    """The value of the ``name: value`` line of a command's output."""
+    for line in out.splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name!r} line in {out!r}")

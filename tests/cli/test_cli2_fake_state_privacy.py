@@ -7,17 +7,9 @@ import json
 import stat
 from pathlib import Path
 
-import pytest
-from _cli2_support import Runner, make_runner
+from _cli2_support import Runner
 
 from pii_gemini.synthetic import write_dataset
-
-
-@pytest.fixture
-def run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    return make_runner(tmp_path, monkeypatch, capsys)
 
 
 def test_the_state_file_is_private_and_delete_removes_the_rows(run: Runner, tmp_path: Path) -> None:

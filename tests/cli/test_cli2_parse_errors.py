@@ -7,19 +7,11 @@ printed before: two formats for one kind of error, and a long block to read thro
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from _cli2_support import Runner, make_runner
+from _cli2_support import Runner
 
 ERROR_LINE = re.compile(r"^pii-gemini: error: UsageError: (?P<message>.+)$")
-
-
-@pytest.fixture
-def run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    return make_runner(tmp_path, monkeypatch, capsys)
 
 
 def _one_error_line(err: str) -> str:

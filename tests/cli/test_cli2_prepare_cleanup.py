@@ -5,16 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli2_support import Runner, make_runner
+from _cli2_support import Runner
 
 from pii_gemini.synthetic import write_dataset
-
-
-@pytest.fixture
-def run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    return make_runner(tmp_path, monkeypatch, capsys)
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _cli2_support import Runner, make_runner
+from _cli2_support import Runner
 
 from pii_gemini.synthetic import write_dataset
-
-
-@pytest.fixture
-def run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    return make_runner(tmp_path, monkeypatch, capsys)
 
 
 @pytest.fixture

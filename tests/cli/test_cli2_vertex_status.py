@@ -6,22 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from _cli2_support import Runner, make_runner
+from _cli2_support import Runner, field
 
 from pii_gemini.synthetic import write_dataset
 from pii_gemini.testing import Progression, fake_backend
-
-
-@pytest.fixture
-def run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Runner:
-    return make_runner(tmp_path, monkeypatch, capsys)
-
-
-def _field(out: str, name: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith(name))
 
 
 def test_vertex_status_says_progress_is_not_reported_until_the_job_succeeds(
@@ -33,15 +21,15 @@ def test_vertex_status_says_progress_is_not_reported_until_the_job_succeeds(
     with fake_backend(progression=Progression.per_poll(1)):  # 13 steps: 13 polls
         tuned = run("--backend", "vertex", "tune", str(prepared / "train.jsonl"), "--epochs", "1")
         assert tuned.code == 0, tuned.err
-        job = _field(tuned.out, "job")
+        job = field(tuned.out, "job")
         running = run("--backend", "vertex", "status", job)
-        assert _field(running.out, "state") in ("PENDING", "RUNNING")
-        progress = _field(running.out, "progress")
+        assert field(running.out, "state") in ("PENDING", "RUNNING")
+        progress = field(running.out, "progress")
         assert progress.startswith("not reported by Vertex AI"), progress
         assert "0/" not in progress
         done = run("--backend", "vertex", "status", job, "--wait", "--poll-interval", "0")
         assert done.code == 0, done.err
         finished = run("--backend", "vertex", "status", job)
-        assert _field(finished.out, "state") == "SUCCEEDED"
-        total = _field(finished.out, "progress").split()[0].split("/")
+        assert field(finished.out, "state") == "SUCCEEDED"
+        total = field(finished.out, "progress").split()[0].split("/")
         assert total[0] == total[1] != "0"
