@@ -13,7 +13,6 @@
         control.lock       taken by whoever checks on or restarts the worker
         cancel             exists once a cancel was asked for
         worker.log         the worker's stderr (class names and tracebacks, no messages)
-        worker.exit        "PID STATUS" of the last worker process that ended, if recorded
 
 The worker's liveness is its lock: the kernel drops a ``flock`` when its process dies, also
 on ``kill -9``, so a poll that can take ``worker.lock`` knows the worker is gone and may

@@ -17,7 +17,6 @@ traceback, without messages, goes to ``worker.log``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -35,19 +34,22 @@ from ._local_store import ModelFolder, write_atomic
 
 __all__ = [
     "await_worker_exit",
+    "exit_status",
     "main",
-    "reap",
     "run",
     "start_worker",
     "supervise",
     "tidy",
+    "track_worker",
     "worker_died",
 ]
 
 _PRIVATE = 0o600
 _FINISH_WAIT_S = 10.0  # how long to wait for a finished worker to let go of its folder
-_EXIT_RECORD = "worker.exit"  # "PID STATUS" of the last worker that ended, by its starter
-_EXIT_RECORD_WAIT_S = 0.5  # how long a poll waits for the reaper to write it
+_EXIT_WAIT_S = 0.5  # how long to wait for a dead worker's exit status (its reaper's wait)
+# the worker processes this process started, by pid: only a parent learns how one ended
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+_STARTED_LOCK = threading.Lock()
 
 
 def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
@@ -69,39 +71,40 @@ def start_worker(folder: ModelFolder, lock_fd: int, *, mode: str) -> int | None:
     finally:
         os.close(log)
         os.close(lock_fd)  # the child holds the lock now
-    # Reap the worker when it ends (no zombie, no "still running" warning for the handle)
-    # and record how it ended, for the error of a job whose workers keep dying.
-    threading.Thread(
-        target=reap, args=(process, folder), name="pii-gemini-local-reaper", daemon=True
-    ).start()
+    track_worker(process)
+    write_atomic(folder.pid_path, f"{process.pid}\n")  # the worker writes it too, once it runs
+    # Reap the worker when it ends (no zombie, no "still running" warning for the handle).
+    threading.Thread(target=process.wait, name="pii-gemini-local-reaper", daemon=True).start()
     return process.pid
 
 
-def reap(process: subprocess.Popen[bytes], folder: ModelFolder) -> None:
-    """Wait for the worker ``process`` to end and record its pid and exit status in
-    ``worker.exit`` (a negative status is the signal that killed it). Only the process that
-    started a worker can learn this, and only while it runs: a worker that outlives it
-    (``tune`` without ``--wait``) ends unrecorded."""
-    status = process.wait()
-    with contextlib.suppress(OSError):  # the folder was deleted meanwhile
-        write_atomic(folder.path / _EXIT_RECORD, f"{process.pid} {status}\n")
+def track_worker(process: subprocess.Popen[bytes]) -> None:
+    """Remember a worker process this process started, so that ``exit_status`` can tell how
+    it ended (only its parent can)."""
+    with _STARTED_LOCK:
+        _STARTED[process.pid] = process
+
+
+def exit_status(pid: int) -> int | None:
+    """How the worker process ``pid`` ended - its exit code, or minus the signal that killed
+    it - when this process started it; None when another did (a ``tune`` without ``--wait``
+    that has returned since) or it has not ended within a moment."""
+    with _STARTED_LOCK:
+        process = _STARTED.get(pid)
+    if process is None:
+        return None
+    try:
+        return process.wait(timeout=_EXIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _last_exit(folder: ModelFolder) -> int | None:
-    """The exit status of the last worker (the one ``worker.pid`` names), when its starter
-    recorded it; waits a moment for a reaper that has not written it yet."""
-    deadline = time.monotonic() + _EXIT_RECORD_WAIT_S
-    while True:
-        try:
-            pid = int(folder.pid_path.read_text(encoding="utf-8"))
-            recorded, status = (folder.path / _EXIT_RECORD).read_text(encoding="utf-8").split()
-            if int(recorded) == pid:
-                return int(status)
-        except (OSError, ValueError):
-            pass
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.02)
+    """``exit_status`` of the last worker of ``folder`` (the one ``worker.pid`` names)."""
+    try:
+        return exit_status(int(folder.pid_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
 
 
 def worker_died(times: int, status: int | None, log: Path) -> str:
@@ -109,8 +112,8 @@ def worker_died(times: int, status: int | None, log: Path) -> str:
     ``status`` (negative: killed by that signal; None: not known)."""
     if status is None:
         how = (
-            "how the last one ended is not known (the process that started it had ended; "
-            "a kill -9 or the out-of-memory killer leaves no trace in the log)"
+            "how the last one ended is not known here (only the process that started it can "
+            "tell; a kill -9 or the out-of-memory killer leaves no trace in the log)"
         )
     elif status < 0:
         try:

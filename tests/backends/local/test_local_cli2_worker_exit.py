@@ -1,9 +1,9 @@
 """A local job whose worker keeps dying says how the last worker ended and where its log is.
 
 It said "the training worker stopped N times without finishing (out of memory?)" whatever
-killed it. Now the process that started a worker records its exit status (when it is still
-there to see it) and the message gives the signal or exit code, or says it is not known.
-No torch needed: the workers here are plain Python processes.
+killed it. Now the process that started a worker (the only one that can) tells its signal or
+exit code, and another process says it is not known. No torch needed: the workers here are
+plain Python processes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from pii_gemini._types import Hyperparameters, JobState
 from pii_gemini.backends._local_card import ModelCard
 from pii_gemini.backends._local_store import ModelFolder
-from pii_gemini.backends._local_worker import reap, supervise
+from pii_gemini.backends._local_worker import supervise, track_worker
 
 
 def _running_job(tmp_path: Path) -> tuple[ModelFolder, ModelCard]:
@@ -39,17 +39,17 @@ def _running_job(tmp_path: Path) -> tuple[ModelFolder, ModelCard]:
     return folder, card
 
 
-def _worker_that(tmp_path: Path, folder: ModelFolder, code: str) -> None:
-    """Run a process as a worker that ends by ``code``, reaped as start_worker reaps one."""
+def _worker_that(folder: ModelFolder, code: str) -> None:
+    """Start a process as ``start_worker`` starts a worker, one that ends by ``code``."""
     process = subprocess.Popen([sys.executable, "-c", code])
+    track_worker(process)
     folder.pid_path.write_text(f"{process.pid}\n", encoding="utf-8")
-    reap(process, folder)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 def test_a_killed_worker_is_named_by_its_signal_and_log(tmp_path: Path) -> None:
     folder, card = _running_job(tmp_path)
-    _worker_that(tmp_path, folder, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    _worker_that(folder, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     failed = supervise(folder, card, mode="thread", max_restarts=2)
     assert failed.state is JobState.FAILED
     assert failed.error is not None
@@ -61,13 +61,14 @@ def test_a_killed_worker_is_named_by_its_signal_and_log(tmp_path: Path) -> None:
 
 def test_a_worker_that_exited_is_named_by_its_exit_code(tmp_path: Path) -> None:
     folder, card = _running_job(tmp_path)
-    _worker_that(tmp_path, folder, "import sys; sys.exit(3)")
+    _worker_that(folder, "import sys; sys.exit(3)")
     failed = supervise(folder, card, mode="thread", max_restarts=2)
     assert failed.error is not None and "exited with code 3" in failed.error
 
 
 def test_an_unknown_end_is_said_to_be_unknown(tmp_path: Path) -> None:
-    folder, card = _running_job(tmp_path)  # no record: its starter was gone when it died
+    folder, card = _running_job(tmp_path)
+    folder.pid_path.write_text("1\n", encoding="utf-8")  # a worker another process started
     failed = supervise(folder, card, mode="thread", max_restarts=2)
     assert failed.error is not None
     assert "not known" in failed.error and str(folder.log_path) in failed.error
