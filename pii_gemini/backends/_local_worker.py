@@ -125,7 +125,8 @@ def worker_died(times: int, status: int | None, log: Path) -> str:
             how += " (kill -9, or the kernel's out-of-memory killer: see dmesg)"
     else:
         how = f"the last one exited with code {status}"
-    return f"the training worker stopped {times} times without finishing: {how}; see {log}"
+    often = "once" if times == 1 else f"{times} times"
+    return f"the training worker stopped {often} without finishing: {how}; see {log}"
 
 
 def _spawn(folder: ModelFolder, lock_fd: int, log: int) -> subprocess.Popen[bytes]:

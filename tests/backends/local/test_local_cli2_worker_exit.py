@@ -68,8 +68,11 @@ def test_a_worker_that_exited_is_named_by_its_exit_code(tmp_path: Path) -> None:
 
 def test_an_unknown_end_is_said_to_be_unknown(tmp_path: Path) -> None:
     folder, card = _running_job(tmp_path)
+    card = card.replace(restarts=0)
+    folder.write_card(card)
     folder.pid_path.write_text("1\n", encoding="utf-8")  # a worker another process started
-    failed = supervise(folder, card, mode="thread", max_restarts=2)
+    failed = supervise(folder, card, mode="thread", max_restarts=0)
     assert failed.error is not None
+    assert "stopped once without" in failed.error
     assert "not known" in failed.error and str(folder.log_path) in failed.error
     assert "out of memory?" not in failed.error
