@@ -13,7 +13,7 @@ from .._contract import write_model_card
 from .._types import TrainingContract
 from ..dataset import PromptBuilder
 from ..dataset._prepare import prepare_files
-from ._common import EXIT_OK, echo, keep_earlier_card
+from ._common import EXIT_OK, echo, keep_earlier_card, positive_int
 
 if TYPE_CHECKING:
     from ._common import Subparsers
@@ -21,14 +21,22 @@ if TYPE_CHECKING:
 
 def _test_size(raw: str) -> int | float:
     """``--test-size``: a row count (``100``) or a fraction (``0.05``)."""
+    allowed = f"a row count >= 1 or a fraction between 0 and 1, got {raw!r}"
     try:
-        return int(raw)
+        count = int(raw)
     except ValueError:
         pass
+    else:
+        if count < 1:
+            raise argparse.ArgumentTypeError(f"must be {allowed}")
+        return count
     try:
-        return float(raw)
+        fraction = float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a row count or a fraction: {raw!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {allowed}") from None
+    if not 0 < fraction < 1:
+        raise argparse.ArgumentTypeError(f"must be {allowed}")
+    return fraction
 
 
 @contextmanager
@@ -92,7 +100,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", default=".", metavar="DIR", help="folder for train/test.jsonl")
     p.add_argument("--hf-split", default="train", help="dataset split to load (default train)")
     p.add_argument("--language", action="append", help="keep this language (repeatable)")
-    p.add_argument("--limit", type=int, help="keep the first N rows (after --language)")
+    p.add_argument("--limit", type=positive_int, help="keep the first N rows (after --language)")
     p.add_argument("--test-size", type=_test_size, default=100, help="rows or fraction (100)")
     p.add_argument("--split", choices=("head_tail", "shuffle"), default="head_tail")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split")
