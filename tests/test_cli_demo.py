@@ -56,7 +56,9 @@ def test_demo_writes_mask_records_and_a_gold_file_that_evaluate_scores(
                             "--gold", str(out / "test.jsonl"))  # fmt: skip
     assert code == 0, err
     demo_tuned, _ = _f1(printed, "strict span F1")
-    assert _f1(report, "strict_f1")[0] == pytest.approx(demo_tuned, abs=5e-4)
+    # the demo prints 3 decimals, evaluate 4, both rounded from the same value: 0.57446
+    # prints 0.574 and 0.5745, so they differ by up to 5e-4 + 5e-5
+    assert _f1(report, "strict_f1")[0] == pytest.approx(demo_tuned, abs=5.5e-4 + 1e-9)
 
 
 def test_demo_on_vertex_uses_the_backend_defaults(run: Cli, tmp_path: Path) -> None:
