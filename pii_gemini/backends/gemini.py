@@ -38,6 +38,7 @@ from .._redact import mask_secret, register_secret
 from .._types import (
     Generation,
     GenerationConfig,
+    JobState,
     TunedModelInfo,
     TuningJobInfo,
     TuningSpec,
@@ -281,34 +282,13 @@ class GeminiBackend(Backend):
         contract = contract_from_description(getattr(model, "description", None))
         if contract is None or contract.token != spec.client_token:
             return None  # that id exists, but another request made it
-        ops = self._client("operations")
-        with map_gemini_exceptions("list_operations"):
-            listed = list(
-                ops.list_operations(name=model.name, filter_="", retry=None, timeout=self.timeout)
-            )
-        if not listed:
-            return self.get_tuning_job(model.name)
-        from google.generativeai import operations as ops_lib
-
-        operation = ops_lib.CreateTunedModelOperation.from_proto(listed[0], ops)  # type: ignore[no-untyped-call]
-        with self._lock:
-            self._base_models[operation.name] = getattr(model, "base_model", "") or ""
-        return self._job_info(operation)
+        return self._job_of_model(model)
 
     def get_tuning_job(self, name: str) -> TuningJobInfo:
-        """Poll a job: an operation name, or a tuned model name (``tunedModels/...``)."""
+        """Poll a job: an operation name, or a tuned model name (``tunedModels/...``), which
+        is resolved to its job, as the fake and local backends do."""
         if "/operations/" not in name:
-            model = self._get_tuned_model(name)
-            info = model_info(model)
-            return TuningJobInfo(
-                name=name,
-                model=info.name,
-                state=info.state,
-                base_model=info.base_model,
-                total_steps=0,
-                completed_steps=0,
-                snapshots=info.snapshots,
-            )
+            return self._job_of_model(self._get_tuned_model(name))
         from google.generativeai import operations as ops_lib
 
         ops = self._client("operations")
@@ -330,6 +310,34 @@ class GeminiBackend(Backend):
                     return
                 name = running[0]
             ops.cancel_operation(name=name, retry=None, timeout=self.timeout)
+
+    def _job_of_model(self, model: Any) -> TuningJobInfo:
+        """The job of the tuned ``model``: its create operation (the step counts, snapshots),
+        found among the model's operations; else what the model itself tells (state and
+        snapshots; the steps only once it has succeeded, from its last snapshot)."""
+        from google.generativeai import operations as ops_lib
+
+        ops = self._client("operations")
+        with map_gemini_exceptions("list_operations"):
+            listed = list(
+                ops.list_operations(name=model.name, filter_="", retry=None, timeout=self.timeout)
+            )
+        if listed:
+            operation = ops_lib.CreateTunedModelOperation.from_proto(listed[0], ops)  # type: ignore[no-untyped-call]
+            with self._lock:
+                self._base_models[operation.name] = getattr(model, "base_model", "") or ""
+            return self._job_info(operation)
+        info = model_info(model)
+        done = info.snapshots[-1].step if info.snapshots and info.state is JobState.SUCCEEDED else 0
+        return TuningJobInfo(
+            name=info.name,
+            model=info.name,
+            state=info.state,
+            base_model=info.base_model,
+            total_steps=done,
+            completed_steps=done,
+            snapshots=info.snapshots,
+        )
 
     def _job_info(self, operation: Any) -> TuningJobInfo:
         """TuningJobInfo from a CreateTunedModelOperation (cached state, no network)."""

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 _CARD = "model-card.json"  # the local model card `prepare` starts and `tune` completes
-_SERVICE = {"vertex": "Vertex AI"}  # backends whose service decides the step count
+_SERVICE = {"vertex": "Vertex AI", "gemini": "the Gemini API"}  # names in messages
 
 
 def _card_path(args: argparse.Namespace) -> Path:
@@ -241,9 +241,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _progress(info: Any, backend: Any) -> str:
-    """``completed/total steps (N%)``, or, on a service that reports no steps while the job
-    runs (Vertex: 0 until it succeeds), that it does not, rather than a stuck-looking 0."""
-    if backend.reports_steps or info.state is JobState.SUCCEEDED:
+    """``completed/total steps (N%)``, or, when the service reports no steps while the job
+    runs (Vertex: 0 until it succeeds; the Gemini API for a model whose job it no longer
+    lists), that it does not, rather than a stuck-looking 0."""
+    if (backend.reports_steps and info.total_steps) or info.state is JobState.SUCCEEDED:
         return f"{info.completed_steps}/{info.total_steps} steps ({info.completed_percent:.0f}%)"
     total = f" ({info.total_steps} steps in all)" if info.total_steps else ""
     return (
