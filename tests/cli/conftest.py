@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli2_support import Runner, make_runner
+from _cli_support import Runner, make_runner
 
 
 @pytest.fixture

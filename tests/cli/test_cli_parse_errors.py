@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _cli2_support import Runner
+from _cli_support import Runner
 
 ERROR_LINE = re.compile(r"^pii-gemini: error: UsageError: (?P<message>.+)$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli2_support import Runner
+from _cli_support import Runner
 
 from pii_gemini.synthetic import write_dataset
 

@@ -7,7 +7,7 @@ import json
 import stat
 from pathlib import Path
 
-from _cli2_support import Runner
+from _cli_support import Runner
 
 from pii_gemini.synthetic import write_dataset
 

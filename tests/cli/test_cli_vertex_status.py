@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _cli2_support import Runner, field
+from _cli_support import Runner, field
 
 from pii_gemini.synthetic import write_dataset
 from pii_gemini.testing import Progression, fake_backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _cli2_support import Runner, field
+from _cli_support import Runner, field
 
 from pii_gemini.synthetic import write_dataset
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _cli2_support import Runner
+from _cli_support import Runner
 
 from pii_gemini.synthetic import write_dataset
 
