@@ -22,7 +22,7 @@ from ._align import RawAlignment, without_revealing
 from ._align import align_raw as _align
 from ._exceptions import ConfigError, DatasetError
 from ._gold import gold_row, net_row, render
-from ._hygiene import clean_and_fit, kept_values
+from ._hygiene import clean_and_fit, kept_values, without_indices
 from ._leaks import blank, leak_flags, value_groups
 from ._report import EvaluationReport, RowSpans, SpanScores
 from ._spanmath import caught, cross_overlaps, preserved, strict_matches
@@ -126,7 +126,7 @@ def evaluate(
             lead = bool(cleaned.removed_prefix) and not refused
         else:
             text, chatter, lead, refused = raw, False, False, False
-        exact = text.strip() == reference.strip()
+        exact = text.strip() == reference.strip() or _same_unindexed(text, reference, source)
         al = fitted if fitted is not None else _align(source, text, unfit=unfit)
         if not ALL_LABELS.issuperset(al.labels):  # an invented label: is it the value?
             al = _unrevealed(source, al, gold[3])
@@ -234,6 +234,12 @@ def evaluate(
         model=model,
         _spans=functools.partial(_row_spans, srcs, frame["prediction"].tolist(), refs, golds_in),
     )
+
+
+def _same_unindexed(text: str, reference: str, source: str) -> bool:
+    """``text`` equals ``reference`` once the ``_N`` indices of their placeholders are
+    dropped (``[FIRSTNAME_1]`` from ``mask --operator numbered`` or a legacy reference)."""
+    return without_indices(text.strip(), source) == without_indices(reference.strip(), source)
 
 
 def _unrevealed(source: str, al: RawAlignment, values: Sequence[str]) -> RawAlignment:

@@ -34,6 +34,7 @@ __all__ = [
     "normalize_placeholders",
     "repair",
     "texts_required",
+    "without_indices",
 ]
 
 _FENCE_RE = re.compile(r"```[\w-]*[ \t]*\n(.*?)\n?```", re.DOTALL)
@@ -271,6 +272,25 @@ def _fixed_placeholder(m: re.Match[str]) -> str:
         if len(_FIXED) < 4096:  # bounded: odd answers cannot grow it without end
             _FIXED[token] = fixed
     return fixed
+
+
+_INDEXED_RE = re.compile(r"\[[A-Z][A-Z0-9]*_\d+\]")  # a placeholder with an index, "[NAME_1]"
+
+
+def without_indices(text: str, source: str) -> str:
+    """``text`` with the ``_N`` index of each placeholder dropped: ``[FIRSTNAME_1]`` ->
+    ``[FIRSTNAME]``.
+
+    The index of the original 200k schema and of the ``numbered`` operator names an
+    occurrence or a value, not a label (the aligner and the gold spans read ``FIRSTNAME``
+    from both, see :data:`~pii_gemini.labels.PLACEHOLDER_RE`), so exact match compares texts
+    in this form. A bracketed token that ``source`` holds is text and stays as it is.
+    """
+    if "_" not in text or _INDEXED_RE.search(text) is None:
+        return text
+    if "[" not in source:
+        return PLACEHOLDER_RE.sub(r"[\1]", text)
+    return PLACEHOLDER_RE.sub(lambda m: m[0] if m[0] in source else f"[{m[1]}]", text)
 
 
 def invented_labels(masked: str, labels: Collection[str]) -> list[str]:

@@ -367,6 +367,33 @@ def test_mask_then_evaluate(
     assert not [v for v in values if len(v) > 3 and v in console]
 
 
+def test_evaluate_scores_numbered_output_like_replace(
+    run: Callable[..., Run], prepared: Path, tuned: str, tmp_path: Path
+) -> None:
+    # [FIRSTNAME_1] (numbered) and [FIRSTNAME] (replace) mask the same values: exact match
+    # was 0 for the numbered output while strict F1 agreed
+    test_file = str(prepared / "test.jsonl")
+    scores: dict[str, dict[str, float]] = {}
+    for operator in ("replace", "numbered"):
+        pred = tmp_path / f"{operator}.jsonl"
+        args = ["--model", tuned, "--id-column", "id", "--operator", operator]
+        if operator == "numbered":
+            (tmp_path / "keys").mkdir()
+            args += ["--vault", str(tmp_path / "keys" / "vault.json")]
+        masked = run("mask", test_file, str(pred), *args)
+        assert masked.code == 0, masked.err
+        ev = run("evaluate", str(pred), "--gold", test_file)
+        assert ev.code == 0, ev.err
+        scores[operator] = {
+            cells[1].strip(): float(cells[2])
+            for cells in (line.split("|") for line in ev.out.splitlines())
+            if len(cells) > 3 and cells[1].strip() in ("exact_match", "strict_f1", "leak_rate")
+        }
+    assert "[FIRSTNAME_1]" in (tmp_path / "numbered.jsonl").read_text(encoding="utf-8")
+    assert scores["replace"]["exact_match"] > 0
+    assert scores["numbered"] == scores["replace"]
+
+
 def test_mask_prints_its_summary_once_on_stdout(
     prepared: Path, tuned: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

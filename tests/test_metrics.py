@@ -98,6 +98,56 @@ def test_gold_masked_text_scores_perfectly(use: str) -> None:
     assert (r.to_dataframe()["strict_recall"] == 1.0).all()
 
 
+def _numbered(source: str, gold: list[dict[str, object]]) -> str:
+    """``source`` masked as the ``numbered`` operator does: ``[LABEL_N]``, N per value."""
+    seen: dict[tuple[str, str], int] = {}
+    per_label: dict[str, int] = {}
+    out, last = [], 0
+    for d in gold:
+        label, value = str(d["label"]), str(d["value"])
+        if (label, value) not in seen:
+            per_label[label] = per_label.get(label, 0) + 1
+            seen[label, value] = per_label[label]
+        out += [source[last : int(d["start"])], f"[{label}_{seen[label, value]}]"]  # type: ignore[call-overload]
+        last = int(d["end"])  # type: ignore[call-overload]
+    return "".join([*out, source[last:]])
+
+
+@pytest.mark.parametrize("use", ["gold_spans", "references", "both"])
+def test_numbered_placeholders_score_like_plain_ones(use: str) -> None:
+    # `mask --operator numbered` writes [FIRSTNAME_1], [FIRSTNAME_2]: the index names the
+    # value, not a different label, so exact match must not drop to 0 (it did; F1 was 1.0)
+    numbered = [_numbered(s, g) for s, g in zip(SOURCES, GOLD, strict=True)]
+    assert numbered[1] == (
+        "Meet [FIRSTNAME_1] at [BUILDINGNUMBER_1] [STREET_1] tomorrow, [FIRSTNAME_1]."
+    )
+    kwargs: dict[str, object] = {}
+    if use in ("gold_spans", "both"):
+        kwargs["gold_spans"] = GOLD
+    if use in ("references", "both"):
+        kwargs["references"] = REFERENCES
+    plain = metrics.evaluate(SOURCES, REFERENCES, **kwargs)  # type: ignore[arg-type]
+    r = metrics.evaluate(SOURCES, numbered, **kwargs)  # type: ignore[arg-type]
+    assert r.exact_match == plain.exact_match == 1.0
+    assert r.summary() == plain.summary()
+    assert r.rows()["exact"].tolist() == [True] * 4
+    # legacy references ([LABEL_N], the original 200k schema) against plain predictions too
+    legacy = metrics.evaluate(SOURCES, REFERENCES, references=numbered)
+    assert legacy.exact_match == 1.0 and legacy.strict.f1 == 1.0
+
+
+def test_numbered_exact_match_keeps_bracketed_text_of_the_source() -> None:
+    # a bracketed token the source holds is text: "[REF_1]" kept as "[REF]" is a change
+    source = "Ticket [REF_1] for Ann."
+    gold = [[{"value": "Ann", "start": 19, "end": 22, "label": "FIRSTNAME"}]]
+    right = metrics.evaluate([source], ["Ticket [REF_1] for [FIRSTNAME_1]."], gold_spans=gold)
+    wrong = metrics.evaluate([source], ["Ticket [REF] for [FIRSTNAME_1]."], gold_spans=gold)
+    assert right.exact_match == 1.0 and wrong.exact_match == 0.0
+    wrong_ref = metrics.evaluate([source], ["Ticket [REF] for [FIRSTNAME]."],
+                                 references=["Ticket [REF_1] for [FIRSTNAME_1]."])  # fmt: skip
+    assert wrong_ref.exact_match == 0.0
+
+
 def test_gold_with_chatter_still_perfect_spans_but_chatter_counted() -> None:
     preds = [f"Here is the anonymized output:\n\n{t}" for t in REFERENCES]
     r = metrics.evaluate(SOURCES, preds, gold_spans=GOLD)
