@@ -126,7 +126,9 @@ def evaluate(
             lead = bool(cleaned.removed_prefix) and not refused
         else:
             text, chatter, lead, refused = raw, False, False, False
-        exact = text.strip() == reference.strip() or _same_unindexed(text, reference, source)
+        exact = text.strip() == reference.strip() or (
+            ("_" in text or "_" in reference) and _same_unindexed(text, reference, source)
+        )
         al = fitted if fitted is not None else _align(source, text, unfit=unfit)
         if not ALL_LABELS.issuperset(al.labels):  # an invented label: is it the value?
             al = _unrevealed(source, al, gold[3])
@@ -140,14 +142,26 @@ def evaluate(
         if exact:
             strict_tp = n_gold
             tp_labels.extend(gold_labels)
-        else:
-            strict_tp = strict_matches(gold, al, tp_labels)
-        # lenient: overlapping any span, any label; char: the characters both cover
-        gold_hits, len_pred_hit, char_tp = cross_overlaps(gold[0], gold[1], al.starts, al.ends)
-        len_gold_hit = sum(gold_hits)
-        lenient_labels.extend(compress(gold_labels, gold_hits))
         char_gold = sum(gold[1]) - sum(gold[0])
-        char_pred = char_gold if exact else sum(al.ends) - sum(al.starts)
+        if al.starts == gold[0] and al.ends == gold[1]:
+            # the gold boundaries (a quarter of real answers): every span overlaps its twin
+            # and only it, so lenient and character counts are the gold's and strict
+            # compares the labels pairwise
+            if not exact:
+                same = list(map(str.__eq__, gold_labels, al.labels))
+                strict_tp = sum(same)
+                tp_labels.extend(compress(gold_labels, same))
+            len_gold_hit = len_pred_hit = n_gold
+            char_tp = char_pred = char_gold
+            lenient_labels.extend(gold_labels)
+        else:
+            if not exact:
+                strict_tp = strict_matches(gold, al, tp_labels)
+            # lenient: overlapping any span, any label; char: the characters both cover
+            gold_hits, len_pred_hit, char_tp = cross_overlaps(gold[0], gold[1], al.starts, al.ends)
+            len_gold_hit = sum(gold_hits)
+            lenient_labels.extend(compress(gold_labels, gold_hits))
+            char_pred = char_gold if exact else sum(al.ends) - sum(al.starts)
         groups = value_groups(gold[3]) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0
@@ -162,11 +176,13 @@ def evaluate(
             leaked, leaked_n = sum(flags_v), sum(flags_n)
             if leaked_n:
                 leak_labels.extend(compress(gold_labels, flags_n))
-        if raw != text:
+        if raw == text:
+            leaked_raw = leaked
+        elif "\x00" not in source and not any(map(raw.__contains__, groups)):
+            leaked_raw = 0  # no value in the answer at all (blanking only removes matches)
+        else:
             flags_raw = leak_flags(groups, n_gold, raw, reference, normalised=False)[0]
             leaked_raw = sum(flags_raw)
-        else:
-            leaked_raw = leaked
         kept, total = preserved(len(source), gold, al)
         # placeholders the model inserted (a bracketed label kept from the source is text):
         # the aligner's tags, which skip the same bracketed texts of the source

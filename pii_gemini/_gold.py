@@ -25,6 +25,7 @@ __all__ = ["Gold", "gold_row", "net_row", "render", "span_item"]
 
 _INDEX_RE = re.compile(r"_\d+$")
 _BY_START_END = itemgetter(0, 1)
+_START_END_LABEL = itemgetter("start", "end", "label")  # KeyError/TypeError: the checked path
 
 # a row's gold spans as parallel lists (starts, ends, labels, values), sorted by (start, end):
 # evaluate reads them thousands of times per second, so they are not built into Span objects
@@ -52,8 +53,7 @@ def gold_row(value: Any, source: str, row: int) -> Gold:
     try:  # the common case: dicts with int offsets and str labels, sorted, in the text
         if not isinstance(value, (list, tuple, np.ndarray)):
             raise _Unusual  # maybe a one-shot iterable: read it once, item by item
-        for item in value:
-            start, end, label = item["start"], item["end"], item["label"]
+        for start, end, label in map(_START_END_LABEL, value):
             if (
                 type(start) is not int
                 or type(end) is not int
