@@ -7,7 +7,6 @@ first, so a value such as "IP" never matches inside "[IPV4]".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 
 from .labels import PLACEHOLDER_RE
@@ -19,7 +18,9 @@ _DROP_SEPARATORS = str.maketrans("", "", _SEPARATORS)
 # the same for ASCII text, as bytes: one C pass that also lower-cases (casefold on ASCII)
 _ASCII_SEPARATORS = "".join(ch for ch in _SEPARATORS if ch.isascii()).encode("ascii")
 _ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-_LABEL_LIKE_RE = re.compile(r"[A-Z0-9_\[\]]+")
+# a value made only of these could match inside a placeholder ("IP" in "[IPV4]"); a value
+# that str.strip(_LABEL_CHARS) empties is one (what [A-Z0-9_\[\]]+ fullmatches, 3x cheaper)
+_LABEL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_[]"
 
 
 def norm(text: str) -> str:
@@ -89,7 +90,7 @@ def leak_flags(
     norm_values: list[str] | None = None
     for j, (value, idxs) in enumerate(groups.items()):
         n_spans = len(idxs)
-        if not blanking and _LABEL_LIKE_RE.fullmatch(value):
+        if not blanking and not value.strip(_LABEL_CHARS):  # (values are never blank)
             blanking = True  # a value like "IP" could match inside "[IPV4]"
         found = output.count(value)
         in_ref = reference

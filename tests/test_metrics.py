@@ -462,3 +462,25 @@ def test_raw_and_cleaned_leak_figures_side_by_side() -> None:
     s = metrics.evaluate(src, preds, gold_spans=gold).summary()
     assert s["leak_rate"] == 0.0 and s["rows_with_leak_rate"] == 0.0
     assert s["leak_rate_raw"] == 0.5 and s["rows_with_leak_rate_raw"] == 0.5
+
+
+def test_fast_paths_of_evaluate_keep_their_counts() -> None:
+    # the gold boundaries under other labels: strict misses, lenient and characters hit
+    r = metrics.evaluate(SOURCES[:1], ["Dear [NAME] [NAME], your card [CARD] is active."],
+                         gold_spans=GOLD[:1])  # fmt: skip
+    assert (r.strict.recall, r.lenient.recall, r.char.recall, r.char.precision) == (0, 1, 1, 1)
+    assert r.rows()["n_pred"].tolist() == [3] and r.per_label["support"].sum() == 3
+    # chatter that repeats a value leaks it in the raw answer only; chatter without one not
+    note = "\n\nNote: I replaced 4111-1111-1111-1111 with [CREDITCARDNUMBER]."
+    quiet = "\n\nNote: I replaced the card number."
+    leaky, clean = (metrics.evaluate(SOURCES[:1], [REFERENCES[0] + t], gold_spans=GOLD[:1])
+                    for t in (note, quiet))  # fmt: skip
+    assert (leaky.leak_rate, leaky.leak_rate_raw) == (0.0, 1 / 3)
+    assert (clean.leak_rate, clean.leak_rate_raw, clean.chatter_rate) == (0.0, 0.0, 1.0)
+    # a label-like value ("IP") is not counted inside a placeholder ("[IPV4]")
+    src = "Use IP 10.0.0.1 now"
+    gold = [[{"start": 4, "end": 6, "label": "JOBTYPE"}, {"start": 7, "end": 15, "label": "IPV4"}]]
+    kept = metrics.evaluate([src], ["Use IP [IPV4] now"], gold_spans=gold)
+    assert kept.leak_rate == 0.5 and kept.rows()["leaked"].tolist() == [1]
+    masked = metrics.evaluate([src], ["Use [JOBTYPE] [IPV4] now"], gold_spans=gold)
+    assert masked.leak_rate == 0.0 and masked.exact_match == 1.0
