@@ -80,13 +80,19 @@ def test_align_wrappers() -> None:
     assert detail.faithful and not detail.ambiguous
 
 
-@pytest.mark.parametrize("use", ["gold_spans", "references", "both"])
-def test_gold_masked_text_scores_perfectly(use: str) -> None:
+def _gold_kwargs(use: str) -> dict[str, object]:
+    """evaluate's gold arguments: ``gold_spans``, ``references`` or both."""
     kwargs: dict[str, object] = {}
     if use in ("gold_spans", "both"):
         kwargs["gold_spans"] = GOLD
     if use in ("references", "both"):
         kwargs["references"] = REFERENCES
+    return kwargs
+
+
+@pytest.mark.parametrize("use", ["gold_spans", "references", "both"])
+def test_gold_masked_text_scores_perfectly(use: str) -> None:
+    kwargs = _gold_kwargs(use)
     r = metrics.evaluate(SOURCES, REFERENCES, **kwargs)  # type: ignore[arg-type]
     assert r.n_rows == 4 and r.exact_match == 1.0
     for scores in (r.strict, r.lenient):
@@ -121,11 +127,7 @@ def test_numbered_placeholders_score_like_plain_ones(use: str) -> None:
     assert numbered[1] == (
         "Meet [FIRSTNAME_1] at [BUILDINGNUMBER_1] [STREET_1] tomorrow, [FIRSTNAME_1]."
     )
-    kwargs: dict[str, object] = {}
-    if use in ("gold_spans", "both"):
-        kwargs["gold_spans"] = GOLD
-    if use in ("references", "both"):
-        kwargs["references"] = REFERENCES
+    kwargs = _gold_kwargs(use)
     plain = metrics.evaluate(SOURCES, REFERENCES, **kwargs)  # type: ignore[arg-type]
     r = metrics.evaluate(SOURCES, numbered, **kwargs)  # type: ignore[arg-type]
     assert r.exact_match == plain.exact_match == 1.0
