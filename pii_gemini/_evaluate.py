@@ -135,15 +135,17 @@ def evaluate(
         if nets_in is not None:
             n_caught += caught(gold, al, net_row(nets_in[i], source, i))
         gold_labels = gold[2]
-        n_gold, n_pred = len(gold_labels), len(al.labels)
+        # an exact answer predicts the gold spans, whatever its alignment found
+        pred_labels = gold_labels if exact else al.labels
+        n_gold, n_pred = len(gold_labels), len(pred_labels)
         gold_labels_all.extend(gold_labels)
-        pred_labels_all.extend(al.labels)
+        pred_labels_all.extend(pred_labels)
         # strict: same boundaries and label (multiset)
         if exact:
             strict_tp = n_gold
             tp_labels.extend(gold_labels)
         char_gold = sum(gold[1]) - sum(gold[0])
-        if al.starts == gold[0] and al.ends == gold[1]:
+        if exact or (al.starts == gold[0] and al.ends == gold[1]):
             # the gold boundaries (a quarter of real answers): every span overlaps its twin
             # and only it, so lenient and character counts are the gold's and strict
             # compares the labels pairwise
@@ -161,7 +163,7 @@ def evaluate(
             gold_hits, len_pred_hit, char_tp = cross_overlaps(gold[0], gold[1], al.starts, al.ends)
             len_gold_hit = sum(gold_hits)
             lenient_labels.extend(compress(gold_labels, gold_hits))
-            char_pred = char_gold if exact else sum(al.ends) - sum(al.starts)
+            char_pred = sum(al.ends) - sum(al.starts)
         groups = value_groups(gold[3]) if not exact or raw != text else {}
         if exact:
             leaked = leaked_n = 0

@@ -486,3 +486,32 @@ def test_fast_paths_of_evaluate_keep_their_counts() -> None:
     assert kept.leak_rate == 0.5 and kept.rows()["leaked"].tolist() == [1]
     masked = metrics.evaluate([src], ["Use [JOBTYPE] [IPV4] now"], gold_spans=gold)
     assert masked.leak_rate == 0.0 and masked.exact_match == 1.0
+
+
+def test_an_exact_answer_predicts_the_gold_spans_whatever_the_aligner_returns() -> None:
+    """Scores of an exact answer are the gold's: precision cannot exceed 1 even when the
+    alignment of the answer drops a span (a strict F1 of 1.003 was seen so)."""
+    from unittest import mock
+
+    from pii_gemini import _evaluate
+
+    source = "Anna Berg, 12 Elm Road"
+    gold = _spans(source, [("FIRSTNAME", "Anna"), ("LASTNAME", "Berg")])
+    reference = "[FIRSTNAME] [LASTNAME], 12 Elm Road"
+    real_align, real_clean = _evaluate._align, _evaluate.clean_and_fit
+
+    def dropping(src: str, text: str, **kw: object) -> object:
+        al = real_align(src, text, **kw)
+        return al._replace(starts=al.starts[:1], ends=al.ends[:1], labels=al.labels[:1])
+
+    def unfitted(raw: str, src: str) -> object:
+        return real_clean(raw, src)._replace(fitted=None)  # so the answer is aligned
+
+    with (
+        mock.patch.object(_evaluate, "_align", dropping),
+        mock.patch.object(_evaluate, "clean_and_fit", unfitted),
+    ):
+        report = metrics.evaluate([source], [reference], gold_spans=[gold])
+    assert report.exact_match == 1.0
+    assert report.strict.precision == report.strict.recall == report.strict.f1 == 1.0
+    assert report.lenient.f1 == 1.0
