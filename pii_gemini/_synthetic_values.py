@@ -8,6 +8,7 @@ from fixed vocabularies.
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import random
 import string
@@ -18,7 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LOCALES"]
+__all__ = ["LOCALES", "REFERENCE_DAY"]
+
+REFERENCE_DAY = _dt.date(2026, 1, 1)
+"""The "today" generated dates, birth dates and times are drawn around (Faker's default is
+the clock, which made the same seed give other rows on another day, or second)."""
+_REFERENCE_MOMENT = _dt.datetime.combine(REFERENCE_DAY, _dt.time())
 
 LOCALES: dict[str, tuple[str, ...]] = {
     "en": ("en_US", "en_GB"),
@@ -109,6 +115,14 @@ def _time_form(moment: Any, fmt: str) -> str:
     return str(moment.hour) if moment.minute % 10 == 0 else str(moment.strftime(fmt))
 
 
+def _years_ago(years: int) -> _dt.date:
+    """The reference day ``years`` years earlier (later when negative); 29 February -> 28."""
+    try:
+        return REFERENCE_DAY.replace(year=REFERENCE_DAY.year - years)
+    except ValueError:
+        return REFERENCE_DAY.replace(year=REFERENCE_DAY.year - years, day=28)
+
+
 def _first_method(fake: Any, *names: str) -> Callable[[], Any]:
     """The first Faker provider method the locale has (e.g. state/region differ by country)."""
     for name in names:
@@ -129,12 +143,12 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
         return lambda: "".join(r.choice(string.digits) for _ in range(r.randint(lo, hi)))
 
     def date() -> str:
-        return str(fake.date_between("-5y", "+1y").strftime(r.choice(_DATE_FORMATS)))
+        day = fake.date_between(_years_ago(5), _years_ago(-1))
+        return str(day.strftime(r.choice(_DATE_FORMATS)))
 
-    def dob() -> str:
-        return str(
-            fake.date_of_birth(minimum_age=1, maximum_age=95).strftime(r.choice(_DATE_FORMATS))
-        )
+    def dob() -> str:  # aged 1 to 95 on the reference day
+        day = fake.date_between(_years_ago(96) + _dt.timedelta(days=1), _years_ago(1))
+        return str(day.strftime(r.choice(_DATE_FORMATS)))
 
     def amount() -> str:
         value = r.choice((r.uniform(1, 999), r.uniform(1_000, 999_999), float(r.randint(5, 5000))))
@@ -168,6 +182,12 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
         return str(_first_method(fake, "administrative_unit", "region", "state", "city")())
 
     state = _first_method(fake, "state", "administrative_unit", "region", "city")
+    city: Callable[[], str] = fake.city
+    cities = getattr(getattr(fake.city, "__self__", None), "cities", None)
+    if isinstance(cities, list):
+        # it_IT builds its city list from a set: its order (and so fake.city()) changed with
+        # the process's hash seed; the same seed must give the same rows
+        city = pick(sorted(cities))
     secondary = getattr(fake, "secondary_address", None)
     if secondary is None:
         secondary = lambda: r.choice(("Apt. ", "Bât. ", "Etage ", "Suite ")) + digits(1, 3)()  # noqa: E731
@@ -180,7 +200,7 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
         "BIC": fake.swift,
         "BITCOINADDRESS": base58(("1", "3"), 25, 33),
         "BUILDINGNUMBER": fake.building_number,
-        "CITY": fake.city,
+        "CITY": city,
         "COMPANYNAME": fake.company,
         "COUNTY": county,
         "CREDITCARDCVV": fake.credit_card_security_code,
@@ -222,7 +242,9 @@ def _value_makers(fake: Any, lang: str) -> dict[str, Callable[[], str]]:
         "SSN": fake.ssn,
         "STATE": state,
         "STREET": fake.street_name,
-        "TIME": lambda: _time_form(fake.date_time(), r.choice(_TIME_FORMATS)),
+        "TIME": lambda: _time_form(
+            fake.date_time(end_datetime=_REFERENCE_MOMENT), r.choice(_TIME_FORMATS)
+        ),
         "URL": fake.url,
         "USERAGENT": fake.user_agent,
         "USERNAME": fake.user_name,

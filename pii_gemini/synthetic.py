@@ -101,7 +101,8 @@ def generate_rows(
 ) -> pd.DataFrame:
     """Generate ``n`` synthetic rows in the raw ai4privacy-200k ``schema``.
 
-    Deterministic for a given ``(n, seed, schema, languages)``. ``languages`` are ISO codes
+    Deterministic for a given ``(n, seed, schema, languages)``, in any process on any day
+    (dates and times are drawn around 2026-01-01, not the clock). ``languages`` are ISO codes
     among ``LOCALES`` (rows are spread uniformly over them). Offsets are exact:
     ``source_text[start:end] == value`` for every span.
     """
