@@ -61,8 +61,7 @@ def _check_model_ready(args: argparse.Namespace, backend: Backend, model: str) -
     if info.state is not JobState.SUCCEEDED:
         raise TuningError(
             f"model {model} is {info.state.value}, not ready to generate; "
-            f"follow its job with `{command(args, backend, 'status', 'JOB')}` "
-            f"(find it with `{command(args, backend, 'models', 'list')}`)"
+            f"follow its job with `{command(args, backend, 'status', model)}`"
         )
     return info.base_model or model
 
