@@ -166,12 +166,30 @@ def _bytes_differ(
         np.cumsum(n[:-1], out=first[1:])
         total = int(first[-1] + n[-1])
         small = np.int32 if max(len(src_data), len(val_data)) < 2**31 else np.int64
-        at_value = np.repeat((lo[same] - first).astype(small), n) + np.arange(total, dtype=small)
-        shift = src_off[parents[idx[same]]] + start[idx[same]] - lo[same]
-        at_source = at_value + np.repeat(shift.astype(small), n)
-        mismatch = val_data[at_value] != src_data[at_source]
-        differ[same] = np.logical_or.reduceat(mismatch, first)
+        if total == int(val_off[-1] - val_off[0]) and len(same) == len(val_off) - 1:
+            values = val_data[val_off[0] : val_off[-1]]  # every span: the bytes as they lie
+        else:
+            values = val_data[_runs(lo[same], n, first, total, small)]
+        sources = src_data[_runs(src_off[parents[idx[same]]] + start[idx[same]], n, first, total,
+                                 small)]  # fmt: skip
+        differ[same] = np.logical_or.reduceat(values != sources, first)
     return differ
+
+
+def _runs(
+    at: np.ndarray[Any, Any],
+    n: np.ndarray[Any, Any],
+    first: np.ndarray[Any, Any],
+    total: int,
+    small: type[np.signedinteger[Any]],
+) -> np.ndarray[Any, Any]:
+    """The byte positions at[i], at[i] + 1, ..., at[i] + n[i] - 1 of every run, in one array
+    (``first``: where each run starts in it): one cumulative sum over steps of 1 that jump
+    to the next run's start."""
+    steps = np.ones(total, dtype=small)
+    steps[0] = at[0]
+    steps[first[1:]] = (at[1:] - (at[:-1] + n[:-1] - 1)).astype(small)
+    return np.cumsum(steps, dtype=small)
 
 
 def _buffers(array: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

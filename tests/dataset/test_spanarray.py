@@ -1,0 +1,170 @@
+"""pii_gemini.dataset._spanarray and the column-wise span checks.
+
+``privacy_mask`` is kept in Arrow (``pii_spans`` dtype) but reads as lists of span dicts on
+every path; the byte-wise value check of ``_bulk_spans`` agrees with the row-by-row check on
+hostile rows (offsets in and out of range, values off by a byte, non-ASCII text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from _dataset_rows import LEGACY_ROW, check_normalised, current_row
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pii_gemini.dataset import load_pii_dataset
+from pii_gemini.dataset._bulk_spans import current_spans
+from pii_gemini.dataset._spanarray import SPAN_LIST, SpanArray, span_series, spans_from_dicts
+from pii_gemini.dataset._spans import RowError, spans_current
+from pii_gemini.synthetic import generate_rows
+
+_ROWS = generate_rows(30, seed=5)
+
+
+def _by_rows(frame: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    """The spans as the row-by-row path's Python builder makes them (the reference)."""
+    pairs = zip(frame["source_text"], frame["privacy_mask"], strict=True)
+    return [spans_current(text, mask) for text, mask in pairs]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl", None])
+def test_privacy_mask_reads_as_lists_of_span_dicts(tmp_path: Path, suffix: str | None) -> None:
+    if suffix is None:
+        df = load_pii_dataset(_ROWS)
+    else:
+        path = tmp_path / f"rows{suffix}"
+        if suffix == ".parquet":
+            _ROWS.to_parquet(path)
+        else:
+            _ROWS.to_json(path, orient="records", lines=True, force_ascii=False)
+        df = load_pii_dataset(path)
+    expected = _by_rows(_ROWS)
+    column = df["privacy_mask"]
+    assert str(column.dtype) == "pii_spans"
+    assert column.tolist() == expected
+    assert list(column) == expected
+    assert [column.iloc[i] for i in range(len(df))] == expected
+    assert df.loc[3, "privacy_mask"] == expected[3]
+    assert [r.privacy_mask for r in df.itertuples()] == expected
+    as_numpy = column.to_numpy()
+    assert as_numpy.dtype == object and [type(m) for m in as_numpy] == [list] * len(df)
+    assert list(as_numpy) == expected
+    assert list(expected[0][0]) == ["value", "start", "end", "label"]
+    check_normalised(df)
+
+
+def test_slices_takes_and_concat_keep_the_span_dtype() -> None:
+    df = load_pii_dataset(_ROWS)
+    expected = _by_rows(_ROWS)
+    assert df.iloc[5:9]["privacy_mask"].tolist() == expected[5:9]
+    assert df.take([4, 0])["privacy_mask"].tolist() == [expected[4], expected[0]]
+    both = pd.concat([df, df], ignore_index=True)["privacy_mask"]
+    assert str(both.dtype) == "pii_spans" and both.tolist() == expected * 2
+    assert df.head(0)["privacy_mask"].tolist() == []
+
+
+def test_a_loaded_frame_survives_a_parquet_round_trip(tmp_path: Path) -> None:
+    """pandas cannot read back a nested ``pd.ArrowDtype`` column it saved itself; the named
+    ``pii_spans`` dtype reads back as itself."""
+    df = load_pii_dataset(_ROWS)
+    df.to_parquet(tmp_path / "saved.parquet")
+    again = pd.read_parquet(tmp_path / "saved.parquet")
+    pd.testing.assert_series_equal(again["privacy_mask"], df["privacy_mask"])
+    assert again["privacy_mask"].tolist() == _by_rows(_ROWS)
+    assert load_pii_dataset(tmp_path / "saved.parquet")["privacy_mask"].tolist() == _by_rows(_ROWS)
+
+
+def test_iteration_crosses_blocks_and_chunks() -> None:
+    rows = [[{"value": "a", "start": i, "end": i + 1, "label": "X"}] * (i % 3) for i in range(9000)]
+    array = spans_from_dicts(rows)
+    chunked = pa.chunked_array([array.slice(0, 5000), array.slice(5000)])
+    assert list(SpanArray(chunked)) == rows
+    assert span_series(array).tolist() == rows
+    assert spans_from_dicts([]).type == SPAN_LIST
+
+
+def test_the_legacy_row_gives_the_same_spans_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.jsonl"
+    pd.DataFrame([LEGACY_ROW] * 3).to_json(path, orient="records", lines=True, force_ascii=False)
+    by_file = load_pii_dataset(path)["privacy_mask"]
+    by_frame = load_pii_dataset(pd.DataFrame([LEGACY_ROW] * 3))["privacy_mask"]
+    assert by_file.tolist() == by_frame.tolist() and str(by_file.dtype) == "pii_spans"
+
+
+_ASCII = st.text(alphabet=st.sampled_from("abcdefgh -"), min_size=0, max_size=12)
+_TEXT = _ASCII | st.text(alphabet=st.sampled_from("ab é€\U0001f600-"), min_size=0, max_size=12)
+
+
+@st.composite
+def _rows(draw: Any) -> tuple[list[str], list[list[dict[str, Any]]]]:
+    """Texts (some non-ASCII) with spans in order, mostly true substrings; some with a value
+    off by one character or of another length, offsets out of range or past the end,
+    reversed, or out of order."""
+    texts = draw(st.lists(_TEXT, min_size=1, max_size=8))
+    masks = []
+    for text in texts:
+        cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
+        spans = []
+        for start, end in zip(cuts[::2], cuts[1::2], strict=False):
+            how = draw(st.sampled_from(["same"] * 6 + ["flip", "longer", "shorter", "other",
+                                                      "range", "reversed"]))  # fmt: skip
+            if how == "range":
+                start, end = draw(st.integers(-2, len(text) + 3)), draw(st.integers(-2, 20))
+            elif how == "reversed":
+                start, end = end, start
+            value = text[max(start, 0) : max(end, 0)]
+            if how == "flip" and value:
+                k = draw(st.integers(0, len(value) - 1))
+                value = value[:k] + ("b" if value[k] != "b" else "a") + value[k + 1 :]
+            elif how == "longer":
+                value += "a"
+            elif how == "shorter":
+                value = value[1:]
+            elif how == "other":
+                value = draw(_TEXT)
+            spans.append({"value": value, "start": start, "end": end, "label": "NAME"})
+        if len(spans) > 1 and draw(st.integers(0, 3)) == 0:
+            spans.reverse()
+        masks.append(spans)
+    return texts, masks
+
+
+def _accepted(text: str, spans: list[dict[str, Any]]) -> bool:
+    try:
+        spans_current(text, spans)
+    except RowError:
+        return False
+    return sorted(s["start"] for s in spans) == [s["start"] for s in spans]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_rows())
+def test_column_wise_checks_agree_with_the_row_checks(
+    rows: tuple[list[str], list[list[dict[str, Any]]]],
+) -> None:
+    """A row passes in bulk exactly when the row path accepts it as it is (unordered rows go
+    the careful path, which sorts them), and then with the same spans."""
+    texts, masks = rows
+    ok, spans = current_spans(spans_from_dicts(masks), pa.array(texts, pa.string()))
+    expected = [_accepted(t, m) for t, m in zip(texts, masks, strict=True)]
+    assert ok.tolist() == expected
+    got = spans.to_pylist()
+    for row in np.flatnonzero(ok).tolist():
+        assert got[row] == spans_current(texts[row], masks[row])
+
+
+def test_a_current_row_with_a_non_ascii_text_is_checked_by_characters() -> None:
+    row = current_row(
+        source_text="Zoé paid €5 to Omar",
+        privacy_mask=[
+            {"value": "Zoé", "start": 0, "end": 3, "label": "FIRSTNAME"},
+            {"value": "Omar", "start": 15, "end": 19, "label": "FIRSTNAME"},
+        ],
+    )
+    assert load_pii_dataset(pd.DataFrame([row]))["privacy_mask"].iloc[0][1]["value"] == "Omar"
