@@ -25,7 +25,6 @@ from ._spans import known_label
 __all__ = ["Bools", "current_spans", "legacy_spans", "nulls", "plain"]
 
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
-_LEGACY_ITEM = r"^\[*(?P<s>\d+), (?P<e>\d+), '(?P<l>[A-Za-z0-9_]+)'\]*$"  # "[[0, 5, 'O']"
 
 
 def plain(array: pa.Array) -> pa.Array:
@@ -222,29 +221,16 @@ def legacy_spans(
         return np.zeros(n, dtype=bool), empty
     items = pc.split_pattern(labels.fill_null(""), "], [")
     parents = np.asarray(pc.list_parent_indices(items), dtype=np.int64)
-    parts = pc.extract_regex(items.flatten(), _LEGACY_ITEM)
+    parsed, start, end, name = _legacy_items(items.flatten())
     bad = nulls(labels) | nulls(mask)
-    unparsed = np.asarray(parts.is_null(), dtype=bool)
-    bad[parents[unparsed]] = True
-    name = parts.field("l").fill_null("O")
-    pii = np.asarray(pc.not_equal(name, "O"), dtype=bool) & ~unparsed
+    bad[parents[~parsed]] = True
+    pii = parsed & np.asarray(pc.not_equal(name, "O"), dtype=bool)
     parents = parents[pii]
-    pii_idx = pa.array(np.flatnonzero(pii))
-    name = name.take(pii_idx)
-    start = np.asarray(parts.field("s").take(pii_idx).cast(pa.int64()), dtype=np.int64)
-    end = np.asarray(parts.field("e").take(pii_idx).cast(pa.int64()), dtype=np.int64)
+    name = name.filter(pa.array(pii))
+    start, end = start[pii], end[pii]
     _check_offsets(start, end, parents, source, bad)
-    texts = source.to_pylist()
-    values = [
-        "" if bad[p] or t is None else t[s:e]
-        for p, t, s, e in zip(
-            parents.tolist(), map(texts.__getitem__, parents.tolist()), start.tolist(),
-            end.tolist(), strict=True,
-        )
-    ]  # fmt: skip
-    value = pa.array(values, pa.string())
-    reprs = pa.array(list(map(repr, values)), pa.string())  # typed: no values is no null array
-    entry = pc.binary_join_element_wise("'[", name, "]': ", reprs, "")
+    value = _cut(source, start, end, parents, bad)
+    entry = pc.binary_join_element_wise("'[", name, "]': ", _reprs(value), "")
     lengths = np.bincount(parents, minlength=n).astype(np.int32)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -256,3 +242,94 @@ def legacy_spans(
         [value, pa.array(start), pa.array(end), labels_out], fields=list(SPAN_TYPE)
     )
     return ~bad, _lists(lengths, spans)
+
+
+_MAX_DIGITS = 18  # longer offsets do not fit int64: the careful path reports them
+
+
+def _legacy_items(
+    items: pa.Array,
+) -> tuple[Bools, np.ndarray[Any, Any], np.ndarray[Any, Any], pa.Array]:
+    """(parsed, start, end, label) of each ``span_labels`` item, canonical form only: any
+    ``[`` then ``START, END, 'LABEL'`` (ASCII digits; letters, digits and ``_``) then any
+    ``]`` - what the dataset wrote. Parsed with literal string kernels (a regex kernel over
+    millions of items costs more than the rest of the load); items that are not canonical
+    get 0, 0, "O" and ``parsed`` False."""
+    core = pc.utf8_rtrim(pc.utf8_ltrim(items, characters="["), characters="]")
+    split = pc.greater_equal(pc.count_substring(core, ", "), 2)
+    parts = pc.split_pattern(pc.if_else(split, core, "0, 0, 'O'"), ", ", max_splits=2)
+    first, second, third = (pc.list_element(parts, i) for i in range(3))
+    inner = pc.utf8_slice_codeunits(third, 1, -1)
+    parsed = np.asarray(split, dtype=bool)
+    for test in (
+        _offset_text(first),
+        _offset_text(second),
+        pc.starts_with(third, "'"),
+        pc.ends_with(third, "'"),
+        pc.greater_equal(pc.binary_length(third), 3),
+        pc.ascii_is_alnum(pc.replace_substring(inner, "_", "a")),
+    ):
+        parsed &= np.asarray(test, dtype=bool)
+    keep = pa.array(parsed)
+    start = np.asarray(pc.if_else(keep, first, "0").cast(pa.int64()), dtype=np.int64)
+    end = np.asarray(pc.if_else(keep, second, "0").cast(pa.int64()), dtype=np.int64)
+    return parsed, start, end, pc.if_else(keep, inner, "O")
+
+
+def _offset_text(text: pa.Array) -> pa.Array:
+    """ASCII digits that fit int64 (true/false per item)."""
+    short = pc.less_equal(pc.binary_length(text), _MAX_DIGITS)
+    return pc.and_(pc.ascii_is_decimal(text), short)
+
+
+def _cut(
+    source: pa.Array,
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    parents: np.ndarray[Any, Any],
+    bad: Bools,
+) -> pa.Array:
+    """``source[parent][start:end]`` of each span ("" in ``bad`` rows): bytes gathered with
+    numpy in ASCII rows (character offsets are byte offsets there), Python slices elsewhere."""
+    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(False), dtype=bool)
+    wanted = ~bad[parents]
+    by_bytes = wanted & ascii_rows[parents]
+    size = np.where(by_bytes, end - start, 0)
+    offsets = np.zeros(len(size) + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    src_off, src_data = _buffers(source)
+    runs = np.flatnonzero(size)
+    data = np.zeros(0, np.uint8)
+    if len(runs):
+        small = np.int32 if len(src_data) < 2**31 else np.int64
+        at = src_off[parents[runs]] + start[runs]
+        data = src_data[_runs(at, size[runs], offsets[runs], int(offsets[-1]), small)]
+    width, kind = (np.int32, pa.string()) if offsets[-1] < 2**31 else (np.int64, pa.large_string())
+    value = pa.Array.from_buffers(
+        kind, len(size), [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(data)]
+    ).cast(pa.string())
+    rest = np.flatnonzero(wanted & ~by_bytes)
+    if not len(rest):
+        return value
+    texts = source.to_pylist()
+    cut = [
+        texts[p][a:b]
+        for p, a, b in zip(parents[rest].tolist(), start[rest].tolist(), end[rest].tolist(),
+                           strict=True)
+    ]  # fmt: skip
+    mask = np.zeros(len(size), dtype=bool)
+    mask[rest] = True
+    return pc.replace_with_mask(value, pa.array(mask), pa.array(cut, pa.string()))
+
+
+_NOT_PLAIN = r"['\\\x00-\x1f\x7f]"  # repr() of an ASCII string quotes it as is, but these
+
+
+def _reprs(value: pa.Array) -> pa.Array:
+    """``repr(v)`` of each value: ``'v'`` for plain ASCII, Python's repr for the others."""
+    quoted = pc.binary_join_element_wise("'", value, "'", "")
+    odd = pc.or_(pc.invert(pc.string_is_ascii(value)), pc.match_substring_regex(value, _NOT_PLAIN))
+    if not pc.any(odd).as_py():
+        return quoted
+    reprs = [repr(v) for v in value.filter(odd).to_pylist()]
+    return pc.replace_with_mask(quoted, odd, pa.array(reprs, pa.string()))

@@ -7,6 +7,7 @@ hostile rows (offsets in and out of range, values off by a byte, non-ASCII text)
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from _dataset_rows import LEGACY_ROW, check_normalised, current_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pii_gemini._exceptions import DatasetError
 from pii_gemini.dataset import load_pii_dataset
 from pii_gemini.dataset._bulk_spans import current_spans
 from pii_gemini.dataset._spanarray import SPAN_LIST, SpanArray, span_series, spans_from_dicts
@@ -168,3 +170,79 @@ def test_a_current_row_with_a_non_ascii_text_is_checked_by_characters() -> None:
         ],
     )
     assert load_pii_dataset(pd.DataFrame([row]))["privacy_mask"].iloc[0][1]["value"] == "Omar"
+
+
+_LEGACY_TEXT = st.text(alphabet=st.sampled_from("ab '\"\\\n\té€-1"), min_size=1, max_size=14)
+_BREAK = ["none"] * 5 + [
+    "huge", "space", "lower", "unicode_digit", "no_quote", "brackets", "value", "order",
+    "label_o", "double_quotes", "empty",
+]  # fmt: skip
+
+
+@st.composite
+def _legacy_row(draw: Any) -> dict[str, Any]:
+    """An original-schema row whose span_labels and privacy_mask are canonical or broken one
+    way; values may hold quotes, backslashes, control and non-ASCII characters."""
+    text = draw(_LEGACY_TEXT)
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=6))))
+    labels = draw(st.lists(st.sampled_from(["NAME_1", "EMAIL_1", "NAME_2", "ID_9"]),
+                           min_size=len(cuts), max_size=len(cuts)))  # fmt: skip
+    items, mapping, at = [], {}, 0
+    for (start, end), label in zip(zip(cuts[::2], cuts[1::2], strict=False), labels, strict=False):
+        if start > at:
+            items.append([at, start, "O"])
+        items.append([start, end, label])
+        mapping[f"[{label}]"] = text[start:end]
+        at = end
+    how = draw(st.sampled_from(_BREAK))
+    pii = [i for i, item in enumerate(items) if item[2] != "O"]
+    spans = repr(items)
+    if pii and how in ("huge", "space", "lower", "unicode_digit", "no_quote", "label_o"):
+        k = draw(st.sampled_from(pii))
+        s, e, label = items[k]
+        broken = {
+            "huge": f"[{'9' * 20}{s}, {e}, '{label}']",
+            "space": f"[{s},  {e}, '{label}']",
+            "lower": f"[{s}, {e}, '{label.lower()}']",
+            "unicode_digit": f"[{s}, {e}\u0661, '{label}']",
+            "no_quote": f"[{s}, {e}, {label}]",
+            "label_o": f"[{s}, {e}, 'O']",
+        }[how]
+        spans = "[" + ", ".join(broken if i == k else repr(x) for i, x in enumerate(items)) + "]"
+    elif how == "brackets":
+        spans = "[" + spans + "]"
+    elif how == "double_quotes":
+        spans = spans.replace("'", '"')
+    elif how == "empty":
+        spans = ""
+    mask = repr(mapping)
+    if how == "value" and mapping:
+        key = draw(st.sampled_from(sorted(mapping)))
+        mask = repr({**mapping, key: mapping[key] + "x"})
+    elif how == "order" and len(mapping) > 1:
+        mask = repr(dict(reversed(list(mapping.items()))))
+    return {"unmasked_text": text, "masked_text": text, "privacy_mask": mask,
+            "span_labels": spans}  # fmt: skip
+
+
+def _loaded(load: Any) -> Any:
+    try:
+        df = load()
+    except DatasetError as exc:
+        return ("error", exc.row, exc.column)
+    return df["privacy_mask"].tolist(), df.attrs["skipped_rows"], df.attrs["skipped_reasons"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_legacy_row(), min_size=1, max_size=6), st.sampled_from(["raise", "skip"]))
+def test_legacy_rows_column_wise_agree_with_the_row_path(
+    rows: list[dict[str, Any]], errors: str
+) -> None:
+    """The same spans, or the same error (row, column), from a file (column-wise parse of
+    span_labels, values cut as bytes, reprs rebuilt) as from the rows in a DataFrame."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.jsonl"
+        pd.DataFrame(rows).to_json(path, orient="records", lines=True, force_ascii=False)
+        by_file = _loaded(lambda: load_pii_dataset(path, errors=errors))
+    by_frame = _loaded(lambda: load_pii_dataset(pd.DataFrame(rows), errors=errors))
+    assert by_file == by_frame
