@@ -128,18 +128,25 @@ def _check_values(
     rest = np.flatnonzero(~by_bytes & checked)
     if not len(rest):
         return
-    texts = source.to_pylist()
-    rows = parents[rest].tolist()
+    rows = parents[rest]
     values = value.take(pa.array(rest)).to_pylist()
     differ_rest = [
         t is None or t[s:e] != v
         for t, s, e, v in zip(
-            map(texts.__getitem__, rows), start[rest].tolist(), end[rest].tolist(), values,
+            _texts_of(source, rows), start[rest].tolist(), end[rest].tolist(), values,
             strict=True,
         )
     ]  # fmt: skip
     if any(differ_rest):
-        bad[np.asarray(rows)[np.array(differ_rest, dtype=bool)]] = True
+        bad[rows[np.array(differ_rest, dtype=bool)]] = True
+
+
+def _texts_of(source: pa.Array, rows: np.ndarray[Any, Any]) -> list[str | None]:
+    """``source[row]`` for each of ``rows`` (ascending, repeated), as Python strings: only
+    the rows named are converted, each once."""
+    unique, index = np.unique(rows, return_inverse=True)
+    texts: list[str | None] = source.take(pa.array(unique)).to_pylist()
+    return [texts[i] for i in index.tolist()]
 
 
 def _bytes_differ(
@@ -244,42 +251,22 @@ def legacy_spans(
     return ~bad, _lists(lengths, spans)
 
 
-_MAX_DIGITS = 18  # longer offsets do not fit int64: the careful path reports them
+# "[[0, 5, 'O'" / "5, 8, 'NAME_1'": offsets of at most 18 digits (longer ones do not fit int64:
+# the careful path reports them)
+_LEGACY_ITEM = r"^\[*(?P<s>\d{1,18}), (?P<e>\d{1,18}), '(?P<l>[A-Za-z0-9_]+)'\]*$"
 
 
 def _legacy_items(
     items: pa.Array,
 ) -> tuple[Bools, np.ndarray[Any, Any], np.ndarray[Any, Any], pa.Array]:
-    """(parsed, start, end, label) of each ``span_labels`` item, canonical form only: any
-    ``[`` then ``START, END, 'LABEL'`` (ASCII digits; letters, digits and ``_``) then any
-    ``]`` - what the dataset wrote. Parsed with literal string kernels (a regex kernel over
-    millions of items costs more than the rest of the load); items that are not canonical
-    get 0, 0, "O" and ``parsed`` False."""
-    core = pc.utf8_rtrim(pc.utf8_ltrim(items, characters="["), characters="]")
-    split = pc.greater_equal(pc.count_substring(core, ", "), 2)
-    parts = pc.split_pattern(pc.if_else(split, core, "0, 0, 'O'"), ", ", max_splits=2)
-    first, second, third = (pc.list_element(parts, i) for i in range(3))
-    inner = pc.utf8_slice_codeunits(third, 1, -1)
-    parsed = np.asarray(split, dtype=bool)
-    for test in (
-        _offset_text(first),
-        _offset_text(second),
-        pc.starts_with(third, "'"),
-        pc.ends_with(third, "'"),
-        pc.greater_equal(pc.binary_length(third), 3),
-        pc.ascii_is_alnum(pc.replace_substring(inner, "_", "a")),
-    ):
-        parsed &= np.asarray(test, dtype=bool)
-    keep = pa.array(parsed)
-    start = np.asarray(pc.if_else(keep, first, "0").cast(pa.int64()), dtype=np.int64)
-    end = np.asarray(pc.if_else(keep, second, "0").cast(pa.int64()), dtype=np.int64)
-    return parsed, start, end, pc.if_else(keep, inner, "O")
-
-
-def _offset_text(text: pa.Array) -> pa.Array:
-    """ASCII digits that fit int64 (true/false per item)."""
-    short = pc.less_equal(pc.binary_length(text), _MAX_DIGITS)
-    return pc.and_(pc.ascii_is_decimal(text), short)
+    """(parsed, start, end, label) of each ``span_labels`` item in the canonical form (what
+    the dataset wrote); items that are not canonical get 0, 0, "O" and ``parsed`` False."""
+    parts = pc.extract_regex(items, _LEGACY_ITEM)
+    parsed = ~np.asarray(parts.is_null(), dtype=bool)
+    keep = pa.array(parsed)  # a struct's fields do not carry its nulls: mask them here
+    start = np.asarray(pc.if_else(keep, parts.field("s"), "0").cast(pa.int64()), dtype=np.int64)
+    end = np.asarray(pc.if_else(keep, parts.field("e"), "0").cast(pa.int64()), dtype=np.int64)
+    return parsed, start, end, pc.if_else(keep, parts.field("l"), "O")
 
 
 def _cut(
@@ -311,12 +298,9 @@ def _cut(
     rest = np.flatnonzero(wanted & ~by_bytes)
     if not len(rest):
         return value
-    texts = source.to_pylist()
-    cut = [
-        texts[p][a:b]
-        for p, a, b in zip(parents[rest].tolist(), start[rest].tolist(), end[rest].tolist(),
-                           strict=True)
-    ]  # fmt: skip
+    texts = _texts_of(source, parents[rest])
+    cut = [(t or "")[a:b] for t, a, b in zip(texts, start[rest].tolist(), end[rest].tolist(),
+                                               strict=True)]  # fmt: skip
     mask = np.zeros(len(size), dtype=bool)
     mask[rest] = True
     return pc.replace_with_mask(value, pa.array(mask), pa.array(cut, pa.string()))
