@@ -10,6 +10,7 @@ rows at a time by pyarrow, and a frame saved with ``to_parquet`` reads back with
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -73,6 +74,22 @@ class SpanArray(pd.arrays.ArrowExtensionArray):
         for chunk in self._pa_array.iterchunks():  # type: ignore[attr-defined]
             for lo in range(0, len(chunk), _BLOCK):
                 yield from chunk.slice(lo, _BLOCK).to_pylist()
+
+    def _cmp_method(self, other: Any, op: Any) -> Any:
+        """``==``/``!=`` compare rows as lists of span dicts (as on the object column before;
+        Arrow cannot compare nested values); other comparisons as pandas does."""
+        if op not in (operator.eq, operator.ne):
+            return super()._cmp_method(other, op)  # type: ignore[misc]  # pragma: no cover
+        rows = list(self)
+        if isinstance(other, (pd.Series, pd.Index)):
+            other = other.array
+        if isinstance(other, (pd.api.extensions.ExtensionArray, np.ndarray, list, tuple)):
+            if len(other) != len(rows):
+                raise ValueError("Lengths must match to compare")
+            result = [op(a, b) for a, b in zip(rows, other, strict=True)]
+        else:
+            result = [op(a, other) for a in rows]
+        return np.array(result, dtype=bool)
 
     def to_numpy(
         self, dtype: Any = None, copy: bool = False, na_value: Any = pd.api.extensions.no_default

@@ -71,6 +71,20 @@ def test_slices_takes_and_concat_keep_the_span_dtype() -> None:
     assert df.head(0)["privacy_mask"].tolist() == []
 
 
+def test_rows_compare_as_lists_and_an_object_copy_takes_new_cells() -> None:
+    """``==`` compares rows as lists of dicts (Arrow alone says False for equal nested rows);
+    ``astype(object)`` gives the plain column back, whose cells can be replaced one by one."""
+    df = load_pii_dataset(_ROWS)
+    column = df["privacy_mask"]
+    assert (column == column.copy()).all() and not (column != column.tolist()).any()
+    assert (column == column.iloc[::-1].reset_index(drop=True)).tolist() == [
+        a == b for a, b in zip(column.tolist(), column.tolist()[::-1], strict=True)
+    ]
+    plain = df.astype({"privacy_mask": object})
+    plain.at[0, "privacy_mask"] = []
+    assert plain["privacy_mask"].tolist() == [[], *_by_rows(_ROWS)[1:]]
+
+
 def test_a_loaded_frame_survives_a_parquet_round_trip(tmp_path: Path) -> None:
     """pandas cannot read back a nested ``pd.ArrowDtype`` column it saved itself; the named
     ``pii_spans`` dtype reads back as itself."""
