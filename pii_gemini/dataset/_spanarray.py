@@ -6,6 +6,8 @@ array over one Arrow ``list<struct<value, start, end, label>>`` array (``pii_spa
 row access (``iloc[i]``, ``tolist()``, iteration, ``itertuples``, ``to_numpy()``) still gives
 each row as a list of ``{"value", "start", "end", "label"}`` dicts, built on demand a block of
 rows at a time by pyarrow, and a frame saved with ``to_parquet`` reads back with this dtype.
+The dicts are fresh on every access (changing one does not change the frame); to edit spans
+cell by cell, take ``df.astype({"privacy_mask": object})`` first.
 """
 
 from __future__ import annotations
