@@ -113,15 +113,15 @@ def _check_values(
 ) -> None:
     """Mark rows where some ``source[start:end] != value``.
 
-    In ASCII rows character offsets are byte offsets: their spans are compared as bytes
-    with numpy, all at once. The spans of other rows are compared in Python. Rows already
-    ``bad`` are not compared: their offsets may point past the text (and past the buffer).
+    Where the text is ASCII up to a span's end, character offsets are byte offsets: those
+    spans (all of an ASCII row's, and those before a row's first non-ASCII character) are
+    compared as bytes with numpy, all at once; the others in Python. Rows already ``bad``
+    are not compared: their offsets may point past the text (and past the buffer).
     """
     if not len(parents):
         return
-    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(False), dtype=bool)
     checked = ~bad[parents]
-    by_bytes = ascii_rows[parents] & checked
+    by_bytes = (end <= _ascii_prefix(source)[parents]) & checked
     if by_bytes.any():
         differ = _bytes_differ(source, value, start, end, parents, by_bytes)
         bad[parents[by_bytes][differ]] = True
@@ -139,6 +139,18 @@ def _check_values(
     ]  # fmt: skip
     if any(differ_rest):
         bad[rows[np.array(differ_rest, dtype=bool)]] = True
+
+
+def _ascii_prefix(source: pa.Array) -> np.ndarray[Any, Any]:
+    """How many characters of each text are ASCII from its start (the whole length for an
+    ASCII text, -1 for a missing one)."""
+    length = np.asarray(pc.utf8_length(source).fill_null(-1), dtype=np.int64)
+    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(True), dtype=bool)
+    other = np.flatnonzero(~ascii_rows)
+    if len(other):  # before the first non-ASCII character, a byte index is a character one
+        first = pc.find_substring_regex(source.take(pa.array(other)), "[^\\x00-\\x7f]")
+        length[other] = np.asarray(first, dtype=np.int64)
+    return length
 
 
 def _texts_of(source: pa.Array, rows: np.ndarray[Any, Any]) -> list[str | None]:
