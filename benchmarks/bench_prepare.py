@@ -19,7 +19,7 @@ pii-masking-200k schemas, generated rows; and the real dev rows x200 when presen
 Goals (issue 17): Parquet < 2 s and JSONL < 3 s (ours, API, cold), and >= 5x the seed's path
 on object dtype.
 
-    python benchmarks/bench_prepare.py [--rows 200000] [--repeat 3] [--big 1000000]
+    python benchmarks/bench_prepare.py [--rows 200000] [--repeat 3] [--big 1000000 | 0]
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def compare(path: Path, repeat: int, out: Path) -> dict[str, float]:
     fig = {
         "cold": cold, "cold_cpu": med(r["cold_cpu"] for r in ours), "warm": warm,
         "import": med(r["import"] for r in ours), "seed_object": base,
+        "seed_object_cpu": med(r["cold_cpu"] for r in seed_obj),
         "seed_str": seed_str[0]["cold"], "cli_cpu": med(r["cpu"] for r in cli),
         "cli_wall": med(r["process_wall"] for r in cli), "cli_peak": max(r["peak_mb"] for r in cli),
     }  # fmt: skip
@@ -158,6 +159,10 @@ def compare(path: Path, repeat: int, out: Path) -> dict[str, float]:
     print(f"    seed's path: {base:.2f} s on object dtype -> ours {base / cold:.1f}x "
           f"(goal >= 5x: {'met' if base / cold >= 5 else 'NOT met'}); "
           f"{fig['seed_str']:.2f} s on pandas 3's str dtype")  # fmt: skip
+    seed_cpu = fig["seed_object_cpu"]
+    print(f"    in CPU seconds (all threads; a loaded machine stretches the wall clock of "
+          f"threaded readers most): seed {seed_cpu:.2f} s, ours {fig['cold_cpu']:.2f} s -> "
+          f"{seed_cpu / fig['cold_cpu']:.1f}x")  # fmt: skip
     print(f"    pii-gemini prepare (whole process, files written): {fig['cli_cpu']:.2f} s CPU, "
           f"{fig['cli_wall']:.2f} s wall, peak {fig['cli_peak']} MB")  # fmt: skip
     return fig
@@ -188,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--big", type=int, default=1_000_000, help="rows of the memory run")
+    parser.add_argument("--big", type=int, default=1_000_000,
+                        help="rows of the memory run (0: skip it)")  # fmt: skip
     args = parser.parse_args(argv)
     print(f"{args.rows:,} rows, median of {args.repeat} fresh processes each, "
           f"{os.cpu_count()} CPUs, load average {load()}")  # fmt: skip
@@ -210,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n[{label}]")
             for path in paths:
                 results[path.name] = compare(path, args.repeat, out)
-        flat = memory(folder, current.head(min(args.rows, 200_000)), args.big, out)
+        flat = (
+            memory(folder, current.head(min(args.rows, 200_000)), args.big, out)
+            if args.big
+            else None
+        )
     met = all(
         r["cold"] < (2.0 if name.endswith(".parquet") else 3.0)
         and r["seed_object"] / r["cold"] >= 5
@@ -218,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nload average at the end {load()}")
     print(f"{'PASS' if met else 'FAIL'}  first call: Parquet < 2 s, JSONL < 3 s, >= 5x the seed")
-    print(f"{'PASS' if flat else 'FAIL'}  prepare's peak memory flat in the row count")
-    return 0 if met and flat else 1
+    verdict = "SKIP" if flat is None else "PASS" if flat else "FAIL"
+    print(f"{verdict}  prepare's peak memory flat in the row count")
+    return 0 if met and flat is not False else 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ those of the row-by-row path (``tests/dataset/test_bulk.py`` compares the two).
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -26,6 +24,7 @@ from ._arrow import SPAN_TYPE
 from ._bulk_spans import Bools, current_spans, legacy_spans, nulls, plain
 from ._normalise import check_row, row_error, skip_reason
 from ._schemas import SCHEMAS, normalize_language
+from ._spanarray import span_series
 from ._spans import RowError
 
 __all__ = ["NORMALISED_ARROW", "BulkNormaliser", "to_frame"]
@@ -94,17 +93,14 @@ class BulkNormaliser:
         if bad_lang is not None:
             ok &= ~bad_lang
         keep, careful = self._walk(batch, first, np.flatnonzero(wanted), ok)
-        if careful:
-            spans = _with_careful(spans, keep, careful)
-        else:
-            spans = spans.take(pa.array(keep, pa.int64()))
-        picked = pa.array(keep, pa.int64())
         lang = language if language is not None else pa.nulls(n, pa.string())
-        return pa.Table.from_arrays(
-            [ids.take(picked), _as_string(source).take(picked),
-             _as_string(target).take(picked), spans, lang.take(picked)],
-            schema=NORMALISED_ARROW,
-        )  # fmt: skip
+        columns = [ids, _as_string(source), _as_string(target), spans, lang]
+        if len(keep) < n:  # keep is ascending and unique: all n rows need no take
+            picked = pa.array(keep, pa.int64())
+            columns = [c.take(picked) for c in columns]
+        if careful:
+            columns[3] = _with_careful(spans, keep, careful)
+        return pa.Table.from_arrays(columns, schema=NORMALISED_ARROW)
 
     def _walk(
         self, batch: pa.RecordBatch, first: int, rows: np.ndarray[Any, Any], ok: Bools
@@ -232,40 +228,15 @@ def _languages(batch: pa.RecordBatch) -> tuple[pa.Array, Bools | None]:
 
 
 def to_frame(tables: list[pa.Table], normaliser: BulkNormaliser) -> pd.DataFrame:
-    """The normalised DataFrame of the normalised tables (``privacy_mask`` as lists of span
-    dicts, built column-wise with the GC paused)."""
+    """The normalised DataFrame of the normalised tables (``privacy_mask`` stays in Arrow:
+    ``_spanarray``)."""
     table = pa.concat_tables(tables) if tables else NORMALISED_ARROW.empty_table()
-    mask = table.column("privacy_mask").combine_chunks()
-    flat = mask.flatten()
-    labels = flat.field("label").dictionary_encode()  # one str object per distinct label
-    names = labels.dictionary.to_pylist()
-    columns = [
-        flat.field("value").to_pylist(),
-        np.asarray(flat.field("start")).tolist(),
-        np.asarray(flat.field("end")).tolist(),
-        list(map(names.__getitem__, np.asarray(labels.indices).tolist())),
-    ]
-    lengths = np.asarray(pc.list_value_length(mask).fill_null(0), dtype=np.int64)
-    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=bounds[1:])
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        spans = [
-            {"value": v, "start": s, "end": e, "label": lb}
-            for v, s, e, lb in zip(*columns, strict=True)
-        ]
-        cuts = bounds.tolist()
-        masks = [spans[a:b] for a, b in pairwise(cuts)]
-    finally:
-        if enabled:
-            gc.enable()
     frame: pd.DataFrame = pd.DataFrame(
         {
             "id": _strings(table.column("id")),
             "source_text": _strings(table.column("source_text")),
             "target_text": _strings(table.column("target_text")),
-            "privacy_mask": pd.Series(masks, dtype=object),
+            "privacy_mask": span_series(table.column("privacy_mask")),
             "language": pd.Series(table.column("language").to_pylist(), dtype=object),
         }
     )

@@ -25,7 +25,6 @@ from ._spans import known_label
 __all__ = ["Bools", "current_spans", "legacy_spans", "nulls", "plain"]
 
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
-_LEGACY_ITEM = r"^\[*(?P<s>\d+), (?P<e>\d+), '(?P<l>[A-Za-z0-9_]+)'\]*$"  # "[[0, 5, 'O']"
 
 
 def plain(array: pa.Array) -> pa.Array:
@@ -114,33 +113,52 @@ def _check_values(
 ) -> None:
     """Mark rows where some ``source[start:end] != value``.
 
-    In ASCII rows character offsets are byte offsets: their spans are compared as bytes
-    with numpy, all at once. The spans of other rows are compared in Python. Rows already
-    ``bad`` are not compared: their offsets may point past the text (and past the buffer).
+    Where the text is ASCII up to a span's end, character offsets are byte offsets: those
+    spans (all of an ASCII row's, and those before a row's first non-ASCII character) are
+    compared as bytes with numpy, all at once; the others in Python. Rows already ``bad``
+    are not compared: their offsets may point past the text (and past the buffer).
     """
     if not len(parents):
         return
-    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(False), dtype=bool)
     checked = ~bad[parents]
-    by_bytes = ascii_rows[parents] & checked
+    by_bytes = (end <= _ascii_prefix(source)[parents]) & checked
     if by_bytes.any():
         differ = _bytes_differ(source, value, start, end, parents, by_bytes)
         bad[parents[by_bytes][differ]] = True
     rest = np.flatnonzero(~by_bytes & checked)
     if not len(rest):
         return
-    texts = source.to_pylist()
-    rows = parents[rest].tolist()
+    rows = parents[rest]
     values = value.take(pa.array(rest)).to_pylist()
     differ_rest = [
         t is None or t[s:e] != v
         for t, s, e, v in zip(
-            map(texts.__getitem__, rows), start[rest].tolist(), end[rest].tolist(), values,
+            _texts_of(source, rows), start[rest].tolist(), end[rest].tolist(), values,
             strict=True,
         )
     ]  # fmt: skip
     if any(differ_rest):
-        bad[np.asarray(rows)[np.array(differ_rest, dtype=bool)]] = True
+        bad[rows[np.array(differ_rest, dtype=bool)]] = True
+
+
+def _ascii_prefix(source: pa.Array) -> np.ndarray[Any, Any]:
+    """How many characters of each text are ASCII from its start (the whole length for an
+    ASCII text, -1 for a missing one)."""
+    length = np.asarray(pc.utf8_length(source).fill_null(-1), dtype=np.int64)
+    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(True), dtype=bool)
+    other = np.flatnonzero(~ascii_rows)
+    if len(other):  # before the first non-ASCII character, a byte index is a character one
+        first = pc.find_substring_regex(source.take(pa.array(other)), "[^\\x00-\\x7f]")
+        length[other] = np.asarray(first, dtype=np.int64)
+    return length
+
+
+def _texts_of(source: pa.Array, rows: np.ndarray[Any, Any]) -> list[str | None]:
+    """``source[row]`` for each of ``rows`` (ascending, repeated), as Python strings: only
+    the rows named are converted, each once."""
+    unique, index = np.unique(rows, return_inverse=True)
+    texts: list[str | None] = source.take(pa.array(unique)).to_pylist()
+    return [texts[i] for i in index.tolist()]
 
 
 def _bytes_differ(
@@ -166,12 +184,30 @@ def _bytes_differ(
         np.cumsum(n[:-1], out=first[1:])
         total = int(first[-1] + n[-1])
         small = np.int32 if max(len(src_data), len(val_data)) < 2**31 else np.int64
-        at_value = np.repeat((lo[same] - first).astype(small), n) + np.arange(total, dtype=small)
-        shift = src_off[parents[idx[same]]] + start[idx[same]] - lo[same]
-        at_source = at_value + np.repeat(shift.astype(small), n)
-        mismatch = val_data[at_value] != src_data[at_source]
-        differ[same] = np.logical_or.reduceat(mismatch, first)
+        if total == int(val_off[-1] - val_off[0]) and len(same) == len(val_off) - 1:
+            values = val_data[val_off[0] : val_off[-1]]  # every span: the bytes as they lie
+        else:
+            values = val_data[_runs(lo[same], n, first, total, small)]
+        sources = src_data[_runs(src_off[parents[idx[same]]] + start[idx[same]], n, first, total,
+                                 small)]  # fmt: skip
+        differ[same] = np.logical_or.reduceat(values != sources, first)
     return differ
+
+
+def _runs(
+    at: np.ndarray[Any, Any],
+    n: np.ndarray[Any, Any],
+    first: np.ndarray[Any, Any],
+    total: int,
+    small: type[np.signedinteger[Any]],
+) -> np.ndarray[Any, Any]:
+    """The byte positions at[i], at[i] + 1, ..., at[i] + n[i] - 1 of every run, in one array
+    (``first``: where each run starts in it): one cumulative sum over steps of 1 that jump
+    to the next run's start."""
+    steps = np.ones(total, dtype=small)
+    steps[0] = at[0]
+    steps[first[1:]] = (at[1:] - (at[:-1] + n[:-1] - 1)).astype(small)
+    return np.cumsum(steps, dtype=small)
 
 
 def _buffers(array: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -204,29 +240,16 @@ def legacy_spans(
         return np.zeros(n, dtype=bool), empty
     items = pc.split_pattern(labels.fill_null(""), "], [")
     parents = np.asarray(pc.list_parent_indices(items), dtype=np.int64)
-    parts = pc.extract_regex(items.flatten(), _LEGACY_ITEM)
+    parsed, start, end, name = _legacy_items(items.flatten())
     bad = nulls(labels) | nulls(mask)
-    unparsed = np.asarray(parts.is_null(), dtype=bool)
-    bad[parents[unparsed]] = True
-    name = parts.field("l").fill_null("O")
-    pii = np.asarray(pc.not_equal(name, "O"), dtype=bool) & ~unparsed
+    bad[parents[~parsed]] = True
+    pii = parsed & np.asarray(pc.not_equal(name, "O"), dtype=bool)
     parents = parents[pii]
-    pii_idx = pa.array(np.flatnonzero(pii))
-    name = name.take(pii_idx)
-    start = np.asarray(parts.field("s").take(pii_idx).cast(pa.int64()), dtype=np.int64)
-    end = np.asarray(parts.field("e").take(pii_idx).cast(pa.int64()), dtype=np.int64)
+    name = name.filter(pa.array(pii))
+    start, end = start[pii], end[pii]
     _check_offsets(start, end, parents, source, bad)
-    texts = source.to_pylist()
-    values = [
-        "" if bad[p] or t is None else t[s:e]
-        for p, t, s, e in zip(
-            parents.tolist(), map(texts.__getitem__, parents.tolist()), start.tolist(),
-            end.tolist(), strict=True,
-        )
-    ]  # fmt: skip
-    value = pa.array(values, pa.string())
-    reprs = pa.array(list(map(repr, values)), pa.string())  # typed: no values is no null array
-    entry = pc.binary_join_element_wise("'[", name, "]': ", reprs, "")
+    value = _cut(source, start, end, parents, bad)
+    entry = pc.binary_join_element_wise("'[", name, "]': ", _reprs(value), "")
     lengths = np.bincount(parents, minlength=n).astype(np.int32)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -238,3 +261,71 @@ def legacy_spans(
         [value, pa.array(start), pa.array(end), labels_out], fields=list(SPAN_TYPE)
     )
     return ~bad, _lists(lengths, spans)
+
+
+# "[[0, 5, 'O'" / "5, 8, 'NAME_1'": offsets of at most 18 digits (longer ones do not fit int64:
+# the careful path reports them)
+_LEGACY_ITEM = r"^\[*(?P<s>\d{1,18}), (?P<e>\d{1,18}), '(?P<l>[A-Za-z0-9_]+)'\]*$"
+
+
+def _legacy_items(
+    items: pa.Array,
+) -> tuple[Bools, np.ndarray[Any, Any], np.ndarray[Any, Any], pa.Array]:
+    """(parsed, start, end, label) of each ``span_labels`` item in the canonical form (what
+    the dataset wrote); items that are not canonical get 0, 0, "O" and ``parsed`` False."""
+    parts = pc.extract_regex(items, _LEGACY_ITEM)
+    parsed = ~np.asarray(parts.is_null(), dtype=bool)
+    keep = pa.array(parsed)  # a struct's fields do not carry its nulls: mask them here
+    start = np.asarray(pc.if_else(keep, parts.field("s"), "0").cast(pa.int64()), dtype=np.int64)
+    end = np.asarray(pc.if_else(keep, parts.field("e"), "0").cast(pa.int64()), dtype=np.int64)
+    return parsed, start, end, pc.if_else(keep, parts.field("l"), "O")
+
+
+def _cut(
+    source: pa.Array,
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    parents: np.ndarray[Any, Any],
+    bad: Bools,
+) -> pa.Array:
+    """``source[parent][start:end]`` of each span ("" in ``bad`` rows): bytes gathered with
+    numpy in ASCII rows (character offsets are byte offsets there), Python slices elsewhere."""
+    ascii_rows = np.asarray(pc.string_is_ascii(source).fill_null(False), dtype=bool)
+    wanted = ~bad[parents]
+    by_bytes = wanted & ascii_rows[parents]
+    size = np.where(by_bytes, end - start, 0)
+    offsets = np.zeros(len(size) + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    src_off, src_data = _buffers(source)
+    runs = np.flatnonzero(size)
+    data = np.zeros(0, np.uint8)
+    if len(runs):
+        small = np.int32 if len(src_data) < 2**31 else np.int64
+        at = src_off[parents[runs]] + start[runs]
+        data = src_data[_runs(at, size[runs], offsets[runs], int(offsets[-1]), small)]
+    width, kind = (np.int32, pa.string()) if offsets[-1] < 2**31 else (np.int64, pa.large_string())
+    value = pa.Array.from_buffers(
+        kind, len(size), [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(data)]
+    ).cast(pa.string())
+    rest = np.flatnonzero(wanted & ~by_bytes)
+    if not len(rest):
+        return value
+    texts = _texts_of(source, parents[rest])
+    cut = [(t or "")[a:b] for t, a, b in zip(texts, start[rest].tolist(), end[rest].tolist(),
+                                               strict=True)]  # fmt: skip
+    mask = np.zeros(len(size), dtype=bool)
+    mask[rest] = True
+    return pc.replace_with_mask(value, pa.array(mask), pa.array(cut, pa.string()))
+
+
+_NOT_PLAIN = r"['\\\x00-\x1f\x7f]"  # repr() of an ASCII string quotes it as is, but these
+
+
+def _reprs(value: pa.Array) -> pa.Array:
+    """``repr(v)`` of each value: ``'v'`` for plain ASCII, Python's repr for the others."""
+    quoted = pc.binary_join_element_wise("'", value, "'", "")
+    odd = pc.or_(pc.invert(pc.string_is_ascii(value)), pc.match_substring_regex(value, _NOT_PLAIN))
+    if not pc.any(odd).as_py():
+        return quoted
+    reprs = [repr(v) for v in value.filter(odd).to_pylist()]
+    return pc.replace_with_mask(quoted, odd, pa.array(reprs, pa.string()))

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._exceptions import DatasetError
 from ._schemas import SCHEMAS, detect_schema, normalize_language
+from ._spanarray import span_series, spans_from_dicts
 from ._spans import RowError, fast_current, fast_legacy, spans_current, spans_legacy
 
 __all__ = ["check_row", "normalise_frame", "row_error", "skip_reason"]
@@ -266,7 +267,7 @@ def _normalise(
             "id": _ids_of(frame, None if every else positions),
             "source_text": _as_text(frame[src_col], None if every else positions),
             "target_text": _as_text(frame[tgt_col], None if every else positions),
-            "privacy_mask": pd.Series(out_masks, dtype=object, index=pd.RangeIndex(len(good))),
+            "privacy_mask": span_series(spans_from_dicts(out_masks)),
             "language": pd.Series(lang if every else lang[positions], dtype=object),
         }
     )

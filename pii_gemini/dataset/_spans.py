@@ -32,8 +32,9 @@ __all__ = [
 
 # "[[0, 5, 'O'], [5, 8, 'PREFIX_1'], ...]" (legacy, Python repr) or the JSON form (current)
 _SPAN_LABEL_RE = re.compile(r"\[\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(['\"])(.*?)\3\s*\]")
-# the canonical legacy form, non-"O" entries only (anything else takes the careful path)
-_FAST_SPAN_RE = re.compile(r"\[(\d+), (\d+), '(?!O')([A-Z][A-Z0-9_]*)'\]")
+# the canonical legacy form of an item ("O" ones too: every "[" but the outer one must start
+# one, else the row takes the careful path, which reads items this form does not take)
+_FAST_SPAN_RE = re.compile(r"\[(\d+), (\d+), '([A-Z][A-Z0-9_]*)'\]")
 _BY_START = itemgetter("start")
 
 
@@ -269,7 +270,12 @@ def fast_legacy(text: object, raw_mask: object, raw_spans: object) -> list[dict[
     labels = _LABELS
     spans = []
     expected = {}
-    for a, b, name in _FAST_SPAN_RE.findall(raw_spans):
+    items = _FAST_SPAN_RE.findall(raw_spans)
+    if len(items) + 1 != raw_spans.count("["):
+        return None
+    for a, b, name in items:
+        if name == "O":
+            continue
         start = int(a)
         end = int(b)
         label = labels.get(name) or known_label(name)

@@ -200,3 +200,18 @@ def test_the_hand_written_legacy_row_from_a_file(tmp_path: Path) -> None:
     _write([LEGACY_ROW, LEGACY_ROW], path)
     by_file = load_pii_dataset(path)
     pd.testing.assert_frame_equal(by_file, load_pii_dataset(pd.DataFrame([LEGACY_ROW] * 2)))
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_legacy_offset_too_big_for_int64_is_a_malformed_row(tmp_path: Path, suffix: str) -> None:
+    """The column-wise parse cast it to int64 and failed with a bare ArrowInvalid."""
+    rows = to_legacy_schema(pd.DataFrame(_BASE)).to_dict(orient="records")
+    first_pii = rows[2]["span_labels"].index("], [") + 4
+    huge = rows[2]["span_labels"][:first_pii] + "9" * 25 + rows[2]["span_labels"][first_pii:]
+    rows[2] = dict(rows[2], span_labels=huge)
+    path = tmp_path / f"rows{suffix}"
+    _write(rows, path)
+    with pytest.raises(DatasetError) as info:
+        load_pii_dataset(path)
+    assert (info.value.row, info.value.column) == (2, "span_labels")
+    assert len(load_pii_dataset(path, errors="skip")) == len(rows) - 1

@@ -188,3 +188,31 @@ def test_fast_paths_take_canonical_rows_in_a_fresh_process() -> None:
         [sys.executable, "-c", _FIRST_CALL], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    "item", ["[0,  1, 'NAME_1']", "[0,\t1, 'NAME_1']", '[0, 1, "NAME_1"]', "[ 0, 1, 'NAME_1' ]"]
+)
+def test_a_legacy_item_the_fast_path_cannot_read_sends_the_row_to_the_careful_path(
+    item: str,
+) -> None:
+    """The fast path skipped a span_labels item it could not parse and kept the row with one
+    span fewer; the careful path (and a file's column-wise path) reads the item."""
+    spans = load_pii_dataset(pd.DataFrame([_two_names(item)]))["privacy_mask"].iloc[0]
+    assert [(s["start"], s["end"]) for s in spans] == [(0, 1), (2, 3)]
+
+
+def test_a_legacy_item_with_a_lower_case_label_is_a_malformed_row() -> None:
+    """Its placeholder is not the one privacy_mask names (the fast path dropped the item)."""
+    with pytest.raises(DatasetError) as info:
+        load_pii_dataset(pd.DataFrame([_two_names("[0, 1, 'name_1']")]))
+    assert (info.value.row, info.value.column) == (0, "privacy_mask")
+
+
+def _two_names(item: str) -> dict[str, str]:
+    return {
+        "unmasked_text": "111",
+        "masked_text": "[NAME_1]1[NAME_1]",
+        "privacy_mask": "{'[NAME_1]': '1'}",
+        "span_labels": f"[{item}, [1, 2, 'O'], [2, 3, 'NAME_1']]",
+    }
