@@ -248,7 +248,8 @@ def test_follow_up_hints_keep_the_backend_and_state(
         "--model", _field(started.out, "model"), "--state", str(state),
     )  # fmt: skip
     assert early.code != 0
-    assert f"pii-gemini status JOB --backend fake --state {state}" in early.err
+    model = _field(started.out, "model")
+    assert f"pii-gemini status {model} --backend fake --state {state}" in early.err
     monkeypatch.setattr(FakeBackend, "name", "local")  # a job on another backend
     elsewhere = _tune(run, prepared)
     assert elsewhere.code == 0, elsewhere.err

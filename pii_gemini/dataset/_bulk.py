@@ -79,7 +79,7 @@ class BulkNormaliser:
             raise DatasetError(
                 "cannot filter by language: the data has no 'language' column", column="language"
             )
-        ids = _ids(batch, first)
+        ids, id_col = _ids(batch, first)
         wanted: Bools = np.ones(n, dtype=bool)
         if self.languages is not None and language is not None:
             member = pc.is_in(language, pa.array(sorted(self.languages))).fill_null(False)
@@ -90,6 +90,8 @@ class BulkNormaliser:
         else:
             ok, spans = current_spans(batch.column(mask_col), source)
         ok &= ~nulls(target) & ~nulls(source)
+        if id_col is not None:
+            ok &= ~nulls(ids)  # a row without its id is malformed (the careful path says so)
         if bad_lang is not None:
             ok &= ~bad_lang
         keep, careful = self._walk(batch, first, np.flatnonzero(wanted), ok)
@@ -113,7 +115,8 @@ class BulkNormaliser:
             return keep, {}
         src_col, tgt_col, mask_col = SCHEMAS[self.schema]
         columns = {c: batch.column(c) for c in (src_col, tgt_col, mask_col, "span_labels",
-                                               "language") if c in batch.schema.names}  # fmt: skip
+                                               "language", "id", "uid")
+                   if c in batch.schema.names}  # fmt: skip
         keep, careful = [], {}
         for row in rows.tolist():
             if len(keep) >= budget:
@@ -137,6 +140,9 @@ class BulkNormaliser:
 
 def _careful(schema: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     src_col, tgt_col, mask_col = SCHEMAS[schema]
+    id_col = next((c for c in ("id", "uid") if c in values), None)
+    if id_col is not None and values[id_col] is None:
+        raise RowError(id_col, f"{id_col} is missing")
     language = values.get("language")
     if language is not None and not isinstance(language, str):
         raise RowError("language", "language is not a string")
@@ -192,23 +198,22 @@ def _as_string(array: pa.Array) -> pa.Array:
     return array if array.type == pa.string() else array.cast(pa.string())
 
 
-def _ids(batch: pa.RecordBatch, first: int) -> pa.Array:
-    """Row ids as strings: the id/uid column, else the row number in the file."""
+def _ids(batch: pa.RecordBatch, first: int) -> tuple[pa.Array, str | None]:
+    """Row ids as strings and the column they come from: the id/uid column, else the row
+    number in the file (column None). A missing id stays null: that row is malformed."""
     for column in ("id", "uid"):
         if column in batch.schema.names:
             ids = batch.column(column)
-            if ids.null_count:
-                row = first + int(np.flatnonzero(np.asarray(ids.is_null(), bool))[0])
-                raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
             kind = ids.type
             if (
                 pa.types.is_integer(kind)
                 or pa.types.is_string(kind)
                 or pa.types.is_large_string(kind)
             ):
-                return ids.cast(pa.string())
-            return pa.array([str(v) for v in ids.to_pylist()], pa.string())  # as pandas does
-    return pa.array(np.arange(first, first + batch.num_rows).astype(str), pa.string())
+                return ids.cast(pa.string()), column
+            texts = [None if v is None else str(v) for v in ids.to_pylist()]  # as pandas does
+            return pa.array(texts, pa.string()), column
+    return pa.array(np.arange(first, first + batch.num_rows).astype(str), pa.string()), None
 
 
 def _languages(batch: pa.RecordBatch) -> tuple[pa.Array, Bools | None]:

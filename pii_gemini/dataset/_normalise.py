@@ -74,11 +74,16 @@ def _ids_of(frame: pd.DataFrame, positions: np.ndarray[Any, Any] | None) -> pd.S
         numbers = np.arange(len(frame)) if positions is None else positions
         numbered: pd.Series = pd.Series(numbers.astype(str))
         return numbered
-    ids = frame[column]
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise DatasetError(f"row {row}: {column} is missing", column=column, row=row)
-    return _as_text(ids, positions)
+    return _as_text(frame[column], positions)  # rows without an id are malformed: not kept
+
+
+def _missing_ids(frame: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """Rows whose id is missing (while others have one): row -> (column, reason)."""
+    column = _id_column(frame)
+    if column is None:
+        return {}
+    rows = np.flatnonzero(frame[column].isna().to_numpy()).tolist()
+    return dict.fromkeys(rows, (column, f"{column} is missing"))
 
 
 _SURROGATE = re.compile("[\\ud800-\\udfff]")
@@ -204,6 +209,7 @@ def _normalise(
     # rows known to be malformed before their spans are read: row -> (column, reason)
     bad_rows = dict.fromkeys(_bad_strings(frame[tgt_col]), (tgt_col, f"{tgt_col} is not a string"))
     bad_rows.update(dict.fromkeys(bad_langs, ("language", "language is not a string")))
+    bad_rows.update(_missing_ids(frame))
     bad_rows.update(lone)
     bad_rows.update(dict.fromkeys(surrogate_langs, ("language", _lone("language"))))
     legacy = name == "legacy"

@@ -203,3 +203,30 @@ def test_skip_drops_unparseable_jsonl_lines_and_counts_them_by_reason(tmp_path: 
         "line is not a JSON object": 2,
         "malformed 'source_text'": 1,
     }
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".parquet", "frame"])
+def test_a_row_without_its_id_is_malformed_skipped_with_skip(tmp_path: Path, suffix: str) -> None:
+    """Ids are read from ``id``: a row without one is that row's error, named with raise and
+    skipped and counted with errors="skip" (it stopped the whole load either way). (CSV
+    has no null: an empty cell is read as the text it holds, an empty id.)"""
+    rows = [current_row(id=f"r{i}") for i in range(6)]
+    rows[3]["id"] = None
+    frame = pd.DataFrame(rows)
+    if suffix == "frame":
+        source: object = frame
+    else:
+        source = tmp_path / f"rows{suffix}"
+        if suffix == ".jsonl":
+            frame.to_json(source, orient="records", lines=True)
+        elif suffix == ".json":
+            frame.to_json(source, orient="records")
+        else:
+            frame.to_parquet(source)
+    with pytest.raises(DatasetError, match=r"id is missing") as caught:
+        load_pii_dataset(source)
+    assert caught.value.row == 3 or "line 4" in str(caught.value)
+    df = load_pii_dataset(source, errors="skip")
+    assert df["id"].tolist() == ["r0", "r1", "r2", "r4", "r5"]
+    assert df.attrs["skipped_rows"] == 1
+    assert df.attrs["skipped_reasons"] == {"malformed 'id'": 1}
