@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["MASK_COLUMNS", "MaskBatch", "make_mask_batch", "mask_batch"]
 
 #: Columns added to every batch (as ``Masker.mask_dataframe`` adds them), in this order.
-#: ``vault_tokens``: the row's vault tokens (``MaskResult.tokens``), so a shared vault can
-#: unmask each row later with only its own values; ``safety_net_spans``: the part of
+#: ``vault_tokens``: the row's vault tokens (``MaskResult.tokens``), so ``mask_batch`` with
+#: a vault can unmask each row later with only its own values (``make_mask_batch`` refuses
+#: vaults: always empty there); ``safety_net_spans``: the part of
 #: ``spans`` the safety net added (``MaskResult.safety_net_spans``, what
 #: ``metrics.evaluate(safety_net_spans=...)`` takes). New columns may be appended: select
 #: the ones you keep by name (a Spark schema, a Parquet layout).
@@ -69,6 +70,26 @@ def mask_batch(
     return out
 
 
+def _refuse_reversible(masker_kwargs: dict[str, Any]) -> None:
+    """Refuse a vault or a reversible operator: the workers cannot share one vault (it holds
+    a lock and does not pickle; one per worker would number tokens apart and never be
+    saved), so the masked rows could not be unmasked later."""
+    from .masking._settings import _operators_of  # late: keeps this module light to import
+
+    operator = masker_kwargs.get("operator", "replace")
+    reversible = [op.name for op in _operators_of(operator) if op.reversible]
+    given = [k for k in ("vault", "vault_path") if k in masker_kwargs]
+    if reversible or given:
+        what = f"operator {', '.join(sorted(set(reversible)))}" if reversible else given[0]
+        raise ConfigError(
+            f"make_mask_batch cannot take {what}: its workers cannot share one vault, so "
+            "the rows could not be unmasked later. Use an irreversible operator "
+            "('replace', 'redact', 'mask_chars', 'hash') here, or mask each partition with "
+            "Masker.mask_file(..., vault_path=) and its own vault file (one vault per "
+            "partition), or mask_batch(pdf, Masker(..., vault=vault)) in one process"
+        )
+
+
 class MaskBatch:
     """A picklable ``pd.DataFrame -> pd.DataFrame`` that masks one batch.
 
@@ -88,6 +109,7 @@ class MaskBatch:
             raise ConfigError("backend_factory must be a callable returning a Backend")
         if not model:
             raise ConfigError("model must be a non-empty model name")
+        _refuse_reversible(masker_kwargs)
         self.backend_factory = backend_factory
         self.model = model
         self.text_column = text_column
@@ -149,5 +171,7 @@ def make_mask_batch(
 
     ``backend_factory`` must be picklable (a module-level function or a small class);
     ``masker_kwargs`` go to ``Masker`` (``concurrency``, ``requests_per_minute``, ...).
+    A reversible operator, ``vault`` or ``vault_path`` is a ``ConfigError``: the workers
+    cannot share one vault, so rows masked that way could never be unmasked.
     """
     return MaskBatch(backend_factory, model, text_column=text_column, **masker_kwargs)

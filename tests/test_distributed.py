@@ -13,6 +13,7 @@ import pytest
 
 from pii_gemini._exceptions import ConfigError, DatasetError
 from pii_gemini.backends._service import FakeService, Progression
+from pii_gemini.backends.base import Backend
 from pii_gemini.backends.fake import FakeBackend
 from pii_gemini.dataset import PromptBuilder, load_pii_dataset
 from pii_gemini.distributed import MASK_COLUMNS, MaskBatch, make_mask_batch, mask_batch
@@ -205,3 +206,27 @@ def test_each_row_carries_the_vault_tokens_it_was_issued(
         assert unmask(text, vault, tokens=tokens) != text or not tokens
     plain = Masker(factory(), model).mask_dataframe(batch)
     assert plain["vault_tokens"].tolist() == [[] for _ in range(len(batch))]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"operator": "numbered"},
+        {"operator": "surrogate", "seed": 1},
+        {"operator": {"EMAIL": "numbered", "DEFAULT": "replace"}},
+        {"operator": "numbered", "vault": "a vault"},
+        {"vault_path": "v.json"},
+    ],
+)
+def test_make_mask_batch_refuses_a_reversible_operator_or_a_vault(
+    kwargs: dict[str, object],
+) -> None:
+    """Workers cannot share one vault (it does not pickle, and one per worker is never
+    saved), so a reversible run is refused up front with the way to do it instead."""
+    with pytest.raises(ConfigError, match="mask_file") as err:
+        make_mask_batch(_unused_factory, "tunedModels/m", **kwargs)
+    assert "vault" in str(err.value)
+
+
+def _unused_factory() -> Backend:
+    raise AssertionError("never called: the recipe is refused before any worker runs")
