@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._exceptions import ConfigError
 from ._types import Span
-from .vault import Vault, unmask
+from .vault import Vault, find_all, unmask
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -373,7 +373,10 @@ class SurrogateOperator(Operator):
             return str(out)
 
         issued: list[str] = ctx.state.setdefault("surrogates", [])
-        token = vault.surrogate(label, value, make, avoid=ctx.source, others=issued)
+        # a surrogate must not occur in the source, nor be one that ``anonymize`` found
+        # misplaced in an earlier rendering of this text (NUL: in no Faker value)
+        avoid = "\x00".join([ctx.source, *sorted(ctx.state.get("excluded", ()))])
+        token = vault.surrogate(label, value, make, avoid=avoid, others=issued)
         if token not in issued:
             issued.append(token)
         return token
@@ -455,7 +458,10 @@ def anonymize(
     validate them before anything is applied. Reversible operators record tokens in
     ``vault`` (a new one per call when None; pass one to share it across documents).
     Spans are offsets into ``source``; overlapping spans are merged so nothing between
-    them stays visible; empty spans are skipped. Inputs are not modified.
+    them stays visible; empty spans are skipped. Inputs are not modified. A surrogate that
+    would not be found again exactly where it was placed (it straddles a neighbour or sits
+    inside another) is drawn again, so ``unmask(text, vault, tokens=tokens)`` gives back
+    ``source`` whatever the surrogates' neighbours.
     """
     if not isinstance(source, str):
         raise ConfigError(f"source must be a str, got {type(source).__name__}")
@@ -491,6 +497,36 @@ def anonymize(
     if vault is None and any(op.reversible for op in used):
         vault = Vault()
     ctx = OperatorContext(params=params, vault=vault, source=source)
+    for _ in range(_PLACEMENT_TRIES):
+        out = _render(source, merged, per_label, default, ctx)
+        misplaced = _misplaced(out, source)
+        if not misplaced:
+            return out
+        # draw those surrogates again for this text, the misplaced ones excluded
+        excluded = ctx.state.setdefault("excluded", set())
+        excluded.update(misplaced)
+        ctx = OperatorContext(
+            params=params,
+            vault=vault,
+            source=source,
+            state={k: ctx.state[k] for k in ("excluded", "random_seed") if k in ctx.state},
+        )
+    raise ConfigError(
+        f"could not place surrogates that unmask finds again in {_PLACEMENT_TRIES} tries"
+    )
+
+
+_PLACEMENT_TRIES = 20  # renderings of a text before giving up (one is the rule)
+
+
+def _render(
+    source: str,
+    merged: list[Span],
+    per_label: Mapping[str, Operator],
+    default: Operator,
+    ctx: OperatorContext,
+) -> Anonymized:
+    """``source`` with each span of ``merged`` (sorted, disjoint) replaced by its operator."""
     pieces: list[str] = []
     items: list[AnonymizedItem] = []
     tokens: dict[str, None] = {}
@@ -507,4 +543,27 @@ def anonymize(
         items.append(AnonymizedItem(out_start, out_len, span.label, op.name, span.start, span.end))
         pos = span.end
     pieces.append(source[pos:])
-    return Anonymized(text="".join(pieces), items=tuple(items), vault=vault, tokens=tuple(tokens))
+    return Anonymized(
+        text="".join(pieces), items=tuple(items), vault=ctx.vault, tokens=tuple(tokens)
+    )
+
+
+def _misplaced(out: Anonymized, source: str) -> set[str]:
+    """The surrogates of ``out`` that a scoped unmask would not find exactly where they were
+    placed (also found elsewhere: straddling a neighbour or inside another surrogate).
+    Empty when ``out`` unmasks back to ``source`` (every one when it does not for another
+    reason)."""
+    vault = out.vault
+    if vault is None:
+        return set()
+    placed: dict[str, list[int]] = {}
+    for item in out.items:
+        token = out.text[item.start : item.end]
+        if vault.kind_of(token) == "surrogate":
+            placed.setdefault(token, []).append(item.start)
+    if not placed:
+        return set()
+    bad = {token for token, starts in placed.items() if find_all(token, out.text) != starts}
+    if bad or vault.unmask(out.text, tokens=out.tokens) == source:
+        return bad
+    return set(placed)

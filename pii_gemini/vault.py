@@ -29,6 +29,7 @@ output it belongs to (``masked_output=``) unless ``allow_same_dir=True``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -101,7 +102,8 @@ class VaultEntry:
 @dataclass(frozen=True)
 class Unmasked:
     """A text with originals restored: how many tokens were filled and how many
-    placeholder-like strings were left (unknown, or not issued for this text)."""
+    placeholder-like strings were left (unknown, or not issued for this text), plus, with
+    ``tokens``, occurrences of the text's own surrogates that could not be filled."""
 
     text: str = field(repr=False)
     restored: int
@@ -138,27 +140,53 @@ def _word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def occurs(needle: str, hay: str) -> bool:
-    """True when :func:`unmask` could match ``needle`` inside ``hay`` (the ends of ``hay``
-    count as boundaries): an occurrence whose word-character edges touch no word character."""
-    start = hay.find(needle)
+def _whole_at(needle: str, hay: str, start: int) -> bool:
+    """True when ``needle``, found at ``start`` in ``hay``, is a whole word there: its
+    word-character edges touch no word character (the ends of ``hay`` count as boundaries)."""
+    end = start + len(needle)
+    return (start == 0 or not _word(needle[0]) or not _word(hay[start - 1])) and (
+        end == len(hay) or not _word(needle[-1]) or not _word(hay[end])
+    )
+
+
+def find_all(needle: str, hay: str) -> list[int]:
+    """Every start of ``needle`` in ``hay``, overlapping ones included."""
+    starts, start = [], hay.find(needle)
     while start >= 0:
-        end = start + len(needle)
-        if (start == 0 or not _word(needle[0]) or not _word(hay[start - 1])) and (
-            end == len(hay) or not _word(needle[-1]) or not _word(hay[end])
-        ):
-            return True
+        starts.append(start)
         start = hay.find(needle, start + 1)
-    return False
+    return starts
 
 
-def _surrogate_pattern(tokens: Iterable[str]) -> str | None:
-    """An alternation of surrogates, longest first, whole-word where they start/end a word."""
+def occurs(needle: str, hay: str) -> bool:
+    """True when :func:`unmask` without ``tokens`` could match ``needle`` inside ``hay``: an
+    occurrence that is a whole word (see ``_whole_at``)."""
+    return any(_whole_at(needle, hay, start) for start in find_all(needle, hay))
+
+
+def _surrogate_pattern(tokens: Iterable[str], *, whole: bool = True) -> str | None:
+    """An alternation of surrogates, longest first; with ``whole``, whole-word where they
+    start/end a word, else wherever they occur."""
     alts = [
-        ("(?<!\\w)" if _word(t[0]) else "") + re.escape(t) + ("(?!\\w)" if _word(t[-1]) else "")
+        ("(?<!\\w)" if whole and _word(t[0]) else "")
+        + re.escape(t)
+        + ("(?!\\w)" if whole and _word(t[-1]) else "")
         for t in sorted(tokens, key=lambda t: (-len(t), t))
     ]
     return "(?P<s>" + "|".join(alts) + ")" if alts else None
+
+
+def _unfilled(tokens: Iterable[str], text: str, filled: list[tuple[int, int]]) -> int:
+    """How many occurrences of ``tokens`` in ``text`` no span of ``filled`` (in text order)
+    covers: surrogates issued for the text that stay in it (glued to a copy elsewhere)."""
+    starts = [a for a, _ in filled]
+    count = 0
+    for token in tokens:
+        for start in find_all(token, text):
+            i = bisect.bisect_right(starts, start) - 1
+            if i < 0 or filled[i][1] < start + len(token):
+                count += 1
+    return count
 
 
 class Vault:
@@ -216,6 +244,11 @@ class Vault:
         """The original value behind an exact token, or None."""
         entry = self._entries.get(token)
         return entry.original if entry else None
+
+    def kind_of(self, token: str) -> Kind | None:
+        """Whether an exact token is a placeholder or a surrogate of this vault, or None."""
+        entry = self._entries.get(token)
+        return entry.kind if entry else None
 
     def token_for(self, label: str, original: str, kind: Kind = "placeholder") -> str | None:
         """The first token given to ``original`` under ``label``, or None."""
@@ -352,19 +385,24 @@ class Vault:
             raise ConfigError(f"text to unmask must be a str, got {type(text).__name__}")
         check_vault_id(self, vault_id)
         scope = None if tokens is None else frozenset(tokens)
+        mine: list[str] = []
         if scope is None:
             pattern = self._global_pattern()
         else:
             mine = [t for t in scope if (e := self._entries.get(t)) and e.kind == "surrogate"]
-            surrogates = _surrogate_pattern(mine)
+            # the source never contains a surrogate of its own, so in the masked text one
+            # is where it was placed, glued to its neighbours or not: match it anywhere
+            surrogates = _surrogate_pattern(mine, whole=False)
             pattern = re.compile("|".join(p for p in (surrogates, _BRACKETED, _BARE) if p))
         restored = left = 0
+        filled: list[tuple[int, int]] = []  # spans of the text replaced by a surrogate
 
         def fill(m: re.Match[str]) -> str:
             nonlocal restored, left
             surrogate = m.groupdict().get("s")
             if surrogate is not None:
                 restored += 1
+                filled.append(m.span())
                 return self._entries[surrogate].original
             entry = self._keys.get(_key_of_match(m))
             if entry is None or (scope is not None and entry.token not in scope):
@@ -373,7 +411,8 @@ class Vault:
             restored += 1
             return entry.original
 
-        return Unmasked(pattern.sub(fill, text), restored, left)
+        out = pattern.sub(fill, text)
+        return Unmasked(out, restored, left + _unfilled(mine, text, filled))
 
     def unmask(
         self, text: str, *, tokens: Iterable[str] | None = None, vault_id: str | None = None
@@ -485,8 +524,10 @@ def unmask(
 ) -> str:
     """Restore original values into ``text`` (e.g. an LLM's answer to masked text).
 
-    Replaced: exact surrogates (case-sensitive; a surrogate that starts or ends with a word
-    character must not touch another word character, so "Ann" in "Annual" stays) and
+    Replaced: exact surrogates (case-sensitive; without ``tokens`` a surrogate that starts
+    or ends with a word character must not touch another word character, so "Ann" in
+    "Annual" stays; with ``tokens`` the text's own surrogates wherever they occur, as
+    masking may glue them to their neighbours: "+44" and a fake number) and
     numbered placeholders known to the vault, tolerating letter case, inner whitespace
     ("[ firstname _ 1 ]"), leading zeros, and missing brackets for an upper-case whole-token
     ``FIRSTNAME_1``. Unknown placeholders and ``[LABEL]`` without a number stay as they are.
