@@ -42,7 +42,7 @@ class VaultLog:
             count = len(parsed.records)
             known = {r[0] for r in parsed.records}
             foreign = any(e.token not in known for e in self._vault.entries_since(0))
-            self._vault._merge(parsed.records)  # a token bound elsewhere: ConfigError
+            self._vault._merge(parsed.records, parsed.place)  # a token bound twice: DatasetError
             if parsed.vault_id is not None:
                 self._vault._id = parsed.vault_id
             self._compact = parsed.version == 1 or foreign or parsed.vault_id is None
