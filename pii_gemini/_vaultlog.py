@@ -53,7 +53,8 @@ class VaultLog:
         return count
 
     def append(self) -> None:
-        """Make every entry of the vault durable in the file."""
+        """Make every entry of the vault durable in the file (created, with its header,
+        even when there is none yet: a run that issued no token still writes its vault)."""
         vault_id = self._vault.ensure_id()
         if self._compact:
             snapshot = self._vault.entries_since(0)
@@ -61,7 +62,7 @@ class VaultLog:
             self._compact, self._written = False, len(snapshot)
             return
         new = self._vault.entries_since(self._written)
-        if not new and self._cut_at is None:
+        if not new and self._cut_at is None and self.path.exists():
             return
         _vaultfile.append(self.path, records_of(new), vault_id, cut_at=self._cut_at)
         self._cut_at = None

@@ -163,11 +163,11 @@ class FileJob:
                 _check_tokens(out, self._vault, vault_log)
 
         run = self._new_run()
-        skipped = 0
+        skipped = skipped_ok = 0
         pending: deque[tuple[InputRow, bool]] = deque()  # (row, redo: an earlier failure)
 
         def to_do() -> Iterator[object]:
-            nonlocal skipped
+            nonlocal skipped, skipped_ok
             records = out.records()
             redone = out.redone()
             exhausted = not resuming
@@ -188,6 +188,7 @@ class FileJob:
                     run.keep_failed(record.get("error"), row.index)
                 self._prefill(record, row)
                 skipped += 1
+                skipped_ok += record.get("status") == MaskStatus.OK.value
             if not exhausted and next(records, None) is not None:
                 raise DatasetError(
                     f"output file {out_path.name} has more rows than the input; "
@@ -257,7 +258,7 @@ class FileJob:
             finally:
                 close(failing=sys.exc_info()[0] is not None)
         finally:
-            summary = run.summary(skipped)
+            summary = run.summary(skipped, skipped_ok)
             report(summary)
             bar.close()  # the summary is returned (and logged), not printed under the bar
         logger.info("mask_file: %s", summary)
