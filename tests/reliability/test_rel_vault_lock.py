@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from _rel_support import MODEL, ScriptedBackend, patch_cli, read_jsonl, write_jsonl
 
+# the rows, values and input writer of the vault-id tests (tests/reliability is on sys.path)
+from test_rel_vault_id import _PII, _ROWS_A, _ROWS_B, _input
+
 from pii_gemini import ConfigError, DatasetError, VaultMismatchError, unmask_file
 from pii_gemini._files import run_lock
 from pii_gemini._types import Generation, GenerationConfig
@@ -22,21 +25,12 @@ from pii_gemini.cli import main
 from pii_gemini.masking import Masker
 from pii_gemini.vault import Vault
 
-_ROWS_A = ["Mail Alice at alice@example.org", "Bruno called", "Ask Alice or Chen"]
-_ROWS_B = ["Mail Dana at dana@example.org", "Emeka called", "Ask Dana or Farah"]
-_PII = ("Alice", "Bruno", "Chen", "Dana", "Emeka", "Farah", "alice@", "dana@")
-
 
 @pytest.fixture
 def folders(tmp_path: Path) -> tuple[Path, Path]:
-    """(data folder, a separate folder for the vaults)."""
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    return tmp_path, keys
-
-
-def _input(path: Path, texts: list[str]) -> Path:
-    return write_jsonl(path, [{"source_text": t} for t in texts])
+    """(data folder, a separate folder for the vaults: not beside the outputs)."""
+    (tmp_path / "vaults").mkdir()
+    return tmp_path, tmp_path / "vaults"
 
 
 def _masker(backend: ScriptedBackend | None = None) -> Masker:
