@@ -53,6 +53,15 @@ class Parsed:
     clean_end: int  # bytes up to the end of the last complete entry (a torn tail after it)
     version: int  # 0 for an empty file
     vault_id: str | None = None  # None: written before vault ids (or an empty file)
+    name: str = ""  # the file's name, for messages
+    lines: tuple[int, ...] = ()  # the line of each record in a log (a document: none)
+
+    def place(self, index: int) -> str:
+        """Where record ``index`` is, for a message: ``v.json line 3`` (``entry 2`` in a
+        version-1 document, which is not one entry per line)."""
+        if index < len(self.lines):
+            return f"{self.name} line {self.lines[index]}"
+        return f"{self.name} entry {index + 1}"
 
 
 def _record(item: object, where: str) -> Record:
@@ -110,7 +119,7 @@ def parse(data: bytes, name: str) -> Parsed:
     header = _header(data[: first_end if first_end >= 0 else len(data)])
     if header is None or header.get("version") != _LOG_VERSION:
         try:
-            return Parsed(*_with_end(parse_document(data), len(data)))
+            return Parsed(*_with_end(parse_document(data), len(data)), name=name)
         except ConfigError as exc:
             raise ConfigError(f"{name} is not a pii_gemini vault file ({exc})") from None
     try:
@@ -118,7 +127,7 @@ def parse(data: bytes, name: str) -> Parsed:
     except ConfigError as exc:
         raise ConfigError(f"{name} line 1: {exc}") from None
     if first_end < 0:
-        return Parsed((), 0, _LOG_VERSION, vault_id)  # the header's newline is torn
+        return Parsed((), 0, _LOG_VERSION, vault_id, name)  # the header's newline is torn
     body_start = first_end + 1
     clean = data.rfind(b"\n") + 1  # a last line without its newline is torn: left out
     body = data[body_start:clean].rstrip(b"\n")
@@ -133,10 +142,9 @@ def parse(data: bytes, name: str) -> Parsed:
                 items.append(json.loads(line) if line.strip() else None)
             except (ValueError, RecursionError):
                 raise ConfigError(f"{name} line {lineno} is not a vault entry") from None
-    records = [
-        _record(item, f"{i + 2} of {name}") for i, item in enumerate(items) if item is not None
-    ]
-    return Parsed(tuple(records), clean, _LOG_VERSION, vault_id)
+    lines = [i + 2 for i, item in enumerate(items) if item is not None]
+    records = [_record(items[n - 2], f"{n} of {name}") for n in lines]
+    return Parsed(tuple(records), clean, _LOG_VERSION, vault_id, name, tuple(lines))
 
 
 def _with_end(

@@ -42,7 +42,7 @@ class VaultLog:
             count = len(parsed.records)
             known = {r[0] for r in parsed.records}
             foreign = any(e.token not in known for e in self._vault.entries_since(0))
-            self._vault._merge(parsed.records)  # a token bound elsewhere: ConfigError
+            self._vault._merge(parsed.records, parsed.place)  # a token bound twice: DatasetError
             if parsed.vault_id is not None:
                 self._vault._id = parsed.vault_id
             self._compact = parsed.version == 1 or foreign or parsed.vault_id is None
@@ -53,7 +53,8 @@ class VaultLog:
         return count
 
     def append(self) -> None:
-        """Make every entry of the vault durable in the file."""
+        """Make every entry of the vault durable in the file (created, with its header,
+        even when there is none yet: a run that issued no token still writes its vault)."""
         vault_id = self._vault.ensure_id()
         if self._compact:
             snapshot = self._vault.entries_since(0)
@@ -61,7 +62,7 @@ class VaultLog:
             self._compact, self._written = False, len(snapshot)
             return
         new = self._vault.entries_since(self._written)
-        if not new and self._cut_at is None:
+        if not new and self._cut_at is None and self.path.exists():
             return
         _vaultfile.append(self.path, records_of(new), vault_id, cut_at=self._cut_at)
         self._cut_at = None

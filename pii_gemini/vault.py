@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import _vaultfile
-from ._exceptions import ConfigError, VaultMismatchError
+from ._exceptions import ConfigError, DatasetError, VaultMismatchError
 
 __all__ = [
     "PLACEHOLDER_LABEL_RE",
@@ -449,17 +449,35 @@ class Vault:
 
     @classmethod
     def _of_records(
-        cls, records: Iterable[tuple[str, str, str, str]], vault_id: str | None
+        cls,
+        records: Iterable[tuple[str, str, str, str]],
+        vault_id: str | None,
+        place: Callable[[int], str] | None = None,
     ) -> Vault:
         vault = cls()
         vault._id = vault_id
-        vault._merge(records)
+        vault._merge(records, place)
         return vault
 
-    def _merge(self, records: Iterable[tuple[str, str, str, str]]) -> None:
+    def _merge(
+        self,
+        records: Iterable[tuple[str, str, str, str]],
+        place: Callable[[int], str] | None = None,
+    ) -> None:
+        """Add ``records``; with ``place`` (where record i is in its file), an entry that
+        conflicts (a token already given to another value: a damaged file, e.g. written by
+        two runs at once) is a ``DatasetError`` naming the file and line."""
         with self._lock:
-            for token, original, label, kind in records:  # VaultEntry checks the kind
-                self.add(VaultEntry(token, original, label, kind))  # type: ignore[arg-type]
+            for i, (token, original, label, kind) in enumerate(records):
+                try:  # VaultEntry checks the kind
+                    self.add(VaultEntry(token, original, label, kind))  # type: ignore[arg-type]
+                except ConfigError as exc:
+                    if place is None:
+                        raise
+                    raise DatasetError(
+                        f"vault file {place(i)}: {exc} (the file is damaged, e.g. written by "
+                        "two runs at once; restore it from a backup)"
+                    ) from None
 
     def save(
         self,
@@ -482,7 +500,7 @@ class Vault:
     def load(cls, path: str | os.PathLike[str]) -> Vault:
         """Read a vault written by :meth:`save` or ``VaultLog`` (or a version-1 file)."""
         parsed = _vaultfile.read(Path(path))
-        return cls._of_records(parsed.records, parsed.vault_id)
+        return cls._of_records(parsed.records, parsed.vault_id, parsed.place)
 
 
 def check_vault_id(vault: Vault, vault_id: str | None, what: str = "the text") -> None:

@@ -86,7 +86,8 @@ def _prepare(args: argparse.Namespace) -> int:
     echo(f"test:  {summary.test_rows} rows -> {summary.test_path}")
     if summary.skipped_rows:
         why = "; ".join(f"{reason}: {count}" for reason, count in summary.skipped_reasons)
-        echo(f"skipped {summary.skipped_rows} rows ({why})")
+        rows = "row" if summary.skipped_rows == 1 else "rows"
+        echo(f"skipped {summary.skipped_rows} {rows} ({why})")
     return EXIT_OK
 
 

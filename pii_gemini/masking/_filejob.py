@@ -8,19 +8,20 @@ flushed as written and fsynced every ``chunk_size`` rows; with a vault, a batch 
 written only after the vault entries holding its tokens were appended to the vault log
 (``VaultLog``); each line names the vault's id (``vault``). On resume the output is checked
 against the input row by row (row number, id, keyed hash) before anything is cut or written,
-and its vault id against the vault's (another vault would reuse its tokens for other
-values); rows written ``ok`` (or blocked, empty, truncated) are skipped and prefill the
-cache; rows written ``failed`` are masked again (``retry_failed``) and their new lines go to
-the redo journal, merged at the end.
+its vault id against the vault's (another vault would reuse its tokens for other values),
+and every token its lines name must be in the vault (one restored from an older backup
+would issue them again); rows written ``ok`` (or blocked, empty, truncated) are skipped and
+prefill the cache; rows written ``failed`` are masked again (``retry_failed``) and their new
+lines go to the redo journal, merged at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,9 @@ class FileJob:
     ) -> MaskSummary:
         """Mask ``in_path`` into ``out_path``; ``report`` gets the summary even on failure.
 
-        One run at a time per output: a second one (another process or thread) is refused
-        before it reads or sends anything, as its lines would interleave with the first's.
+        One run at a time per output and per vault file: a second one (another process or
+        thread) is refused before it reads or sends anything, as its lines would interleave
+        with the first's, or its tokens be numbered afresh in the same vault.
         """
         if out_path.suffix.lower() not in _OUTPUT_SUFFIXES:
             raise ConfigError(
@@ -112,14 +114,22 @@ class FileJob:
         # Nothing to lock yet without an input to read or a folder to write in (_run names
         # the problem; a new folder is created with the output's first line).
         ready = in_path.is_file() and out_path.parent.is_dir()
-        try:
-            with storage_errors(out_path, "lock"), run_lock(out_path) if ready else nullcontext():
-                return self._run(in_path, out_path, options, report)
-        except RunLockedError:
-            raise ConfigError(
-                f"another run is writing {out_path.name} (its lock .{out_path.name}.lock is "
-                "held); wait for it to end, or write to another path"
-            ) from None
+        vault = options.vault_path
+        vault_ready = (
+            ready
+            and vault is not None
+            and vault.parent.is_dir()
+            and vault.resolve() != out_path.resolve()  # _vault_log refuses that
+        )
+        with (
+            _held(
+                out_path, ready, f"another run is writing {out_path.name}", "write to another path"
+            ),
+            _held(
+                vault, vault_ready, f"another run is using the vault {vault}", "use another vault"
+            ),
+        ):
+            return self._run(in_path, out_path, options, report)
 
     def _run(
         self,
@@ -143,25 +153,21 @@ class FileJob:
                 f"output file {out_path.name} has more rows than the input; it was written "
                 "from another input (use resume=False or a new path)"
             )
-        loaded = 0
         if vault_log is not None:
             with storage_errors(vault_log.path, "read the vault"):
-                loaded = vault_log.open()  # always: a vault file is extended, never overwritten
+                vault_log.open()  # always: a vault file is extended, never overwritten
         vault_id = None if self._vault is None else self._vault.ensure_id()
         if resuming and written:
             _check_vault(out_path, self._vault, vault_log)
-            if vault_log is not None and not loaded:
-                logger.warning(
-                    "resuming %d written rows without their vault entries in %s: their "
-                    "tokens cannot be unmasked with this vault", written, vault_log.path.name,
-                )  # fmt: skip
+            with storage_errors(out_path, "read"):
+                _check_tokens(out, self._vault, vault_log)
 
         run = self._new_run()
-        skipped = 0
+        skipped = skipped_ok = 0
         pending: deque[tuple[InputRow, bool]] = deque()  # (row, redo: an earlier failure)
 
         def to_do() -> Iterator[object]:
-            nonlocal skipped
+            nonlocal skipped, skipped_ok
             records = out.records()
             redone = out.redone()
             exhausted = not resuming
@@ -182,6 +188,7 @@ class FileJob:
                     run.keep_failed(record.get("error"), row.index)
                 self._prefill(record, row)
                 skipped += 1
+                skipped_ok += record.get("status") == MaskStatus.OK.value
             if not exhausted and next(records, None) is not None:
                 raise DatasetError(
                     f"output file {out_path.name} has more rows than the input; "
@@ -251,7 +258,7 @@ class FileJob:
             finally:
                 close(failing=sys.exc_info()[0] is not None)
         finally:
-            summary = run.summary(skipped)
+            summary = run.summary(skipped, skipped_ok)
             report(summary)
             bar.close()  # the summary is returned (and logged), not printed under the bar
         logger.info("mask_file: %s", summary)
@@ -331,6 +338,45 @@ def _check_vault(out_path: Path, vault: Vault | None, vault_log: VaultLog | None
         "other values; resume with the vault it was masked with, or start over with "
         "resume=False (or a new output path)"
     )
+
+
+def _check_tokens(out: OutputFile, vault: Vault | None, vault_log: VaultLog | None) -> None:
+    """Refuse to resume when tokens the written lines name are missing from the vault (it
+    was restored from an older backup, or lost its last entries): the vault would issue
+    them again for other values, and unmask would fill the written rows with those."""
+    if vault is None:
+        return
+    missing: set[str] = set()
+    for path in (out.path, out.redo_path):
+        for record in complete_records(path) if path.exists() else ():
+            tokens = record.get("tokens")
+            if isinstance(tokens, list):
+                missing.update(t for t in tokens if isinstance(t, str) and t not in vault)
+    if not missing:
+        return
+    given = "the vault given" if vault_log is None else f"vault file {vault_log.path.name}"
+    raise VaultMismatchError(
+        f"output file {out.path.name} names {len(missing)} tokens that {given} does not "
+        "hold (was it restored from an older backup?): resuming would give them other "
+        "values; resume with the vault the output was masked with, or start over with "
+        "resume=False (or a new output path)"
+    )
+
+
+@contextlib.contextmanager
+def _held(path: Path | None, lock: bool, busy: str, instead: str) -> Iterator[None]:
+    """Hold ``path``'s run lock (``_files.run_lock``) while the run lasts, when ``lock``;
+    a lock another live run holds is a ConfigError saying ``busy``."""
+    if path is None or not lock:
+        yield
+        return
+    try:
+        with storage_errors(path, "lock"), run_lock(path):
+            yield
+    except RunLockedError:
+        raise ConfigError(
+            f"{busy} (its lock .{path.name}.lock is held); wait for it to end, or {instead}"
+        ) from None
 
 
 def _read(rows: Iterator[InputRow], path: Path) -> Iterator[InputRow]:

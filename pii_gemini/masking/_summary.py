@@ -46,7 +46,8 @@ class MaskSummary:
 
     ``done`` counts rows that got a result in this run, whatever their status, so
     ``done == ok + failed + blocked + empty + truncated``; ``total`` adds the rows skipped
-    because a previous run had already written them (``skipped_resumed``).
+    because a previous run had already written them (``skipped_resumed``, of which
+    ``resumed_ok`` were masked), so a resumed run's text counts the output's rows.
     ``safety_net_caught`` counts the values the safety net masked that the model had missed.
 
     Failures: ``failure_reasons`` pairs each kind of error (PII-free: an error type and
@@ -83,6 +84,7 @@ class MaskSummary:
     stopped: str | None = None
     foreign_placeholders: int = 0
     failure_first_rows: tuple[tuple[str, int], ...] = ()
+    resumed_ok: int = 0
 
     @property
     def input_failures(self) -> int:
@@ -120,10 +122,14 @@ class MaskSummary:
 
     def __str__(self) -> str:
         # "3 of 5 rows masked": rows that came back failed, blocked, empty or cut hold no
-        # masked text, so they are not counted as masked
-        masked = f"{self.ok}" if self.ok == self.done else f"{self.ok} of {self.done}"
+        # masked text, so they are not counted as masked. A resumed run counts the rows of
+        # the output (those written before too), then this run's own.
+        ok, rows = self.ok + self.resumed_ok, self.done + self.skipped_resumed
+        masked = f"{ok} rows masked" if ok == rows else f"{ok} of {rows} rows masked"
+        if self.skipped_resumed:
+            masked += f" (this run: {self.ok} of {self.done}; resumed: {self.skipped_resumed})"
         text = (
-            f"{masked} rows masked in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
+            f"{masked} in {self.elapsed_s:.1f}s ({self.rows_per_s:.1f} rows/s): "
             f"ok={self.ok} failed={self.failed} blocked={self.blocked} empty={self.empty} "
             f"truncated={self.truncated} retried={self.retried} cached={self.cached} "
             f"resumed={self.skipped_resumed} redone={self.redone} "
@@ -199,7 +205,8 @@ class MaskRun(RunStats):
     def done(self) -> int:
         return sum(self.statuses.values())
 
-    def summary(self, skipped: int = 0) -> MaskSummary:
+    def summary(self, skipped: int = 0, skipped_ok: int = 0) -> MaskSummary:
+        """The counts so far; ``skipped`` rows were resumed, ``skipped_ok`` of them masked."""
         elapsed = time.perf_counter() - self.started
         done = self.done
         return MaskSummary(
@@ -225,6 +232,7 @@ class MaskRun(RunStats):
             kept_failed=self.kept_failed,
             stopped=self.stopped,
             foreign_placeholders=self.foreign,
+            resumed_ok=skipped_ok,
         )
 
 

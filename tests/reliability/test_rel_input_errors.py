@@ -42,7 +42,7 @@ def test_prepare_skip_names_the_malformed_line(
     out = str(tmp_path / "p")
     rc = main(["prepare", str(src), "--errors", "skip", "--test-size", "2", "--out", out])
     assert rc == 0  # the line is skipped and counted, as --errors skip says
-    assert "skipped 1 rows (line is not a JSON object: 1)" in capsys.readouterr().out
+    assert "skipped 1 row (line is not a JSON object: 1)" in capsys.readouterr().out
     assert (tmp_path / "p" / "train.jsonl").exists()
     rc = main(["prepare", str(src), "--test-size", "2", "--out", out])
     assert rc == 3 and "line 4 is not a JSON object" in capsys.readouterr().err
