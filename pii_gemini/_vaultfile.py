@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, DatasetError
 from ._files import atomic_write, create_exclusive, fsync_dir
 from ._io import json_line
 
@@ -112,7 +112,8 @@ def _header(line: bytes) -> dict[str, object] | None:
 
 
 def parse(data: bytes, name: str) -> Parsed:
-    """Read a vault file's bytes (either version); a torn last log line is left out."""
+    """Read a vault file's bytes (either version); a torn last log line is left out. A
+    damaged file is a DatasetError naming it (and the line), never its content."""
     if not data.strip():
         return Parsed((), 0, 0)
     first_end = data.find(b"\n")
@@ -121,11 +122,11 @@ def parse(data: bytes, name: str) -> Parsed:
         try:
             return Parsed(*_with_end(parse_document(data), len(data)), name=name)
         except ConfigError as exc:
-            raise ConfigError(f"{name} is not a pii_gemini vault file ({exc})") from None
+            raise DatasetError(f"{name} is not a pii_gemini vault file ({exc})") from None
     try:
         vault_id = _vault_id(header)
     except ConfigError as exc:
-        raise ConfigError(f"{name} line 1: {exc}") from None
+        raise DatasetError(f"{name} line 1: {exc}") from None
     if first_end < 0:
         return Parsed((), 0, _LOG_VERSION, vault_id, name)  # the header's newline is torn
     body_start = first_end + 1
@@ -141,9 +142,12 @@ def parse(data: bytes, name: str) -> Parsed:
             try:
                 items.append(json.loads(line) if line.strip() else None)
             except (ValueError, RecursionError):
-                raise ConfigError(f"{name} line {lineno} is not a vault entry") from None
+                raise DatasetError(f"{name} line {lineno} is not a vault entry") from None
     lines = [i + 2 for i, item in enumerate(items) if item is not None]
-    records = [_record(items[n - 2], f"{n} of {name}") for n in lines]
+    try:
+        records = [_record(items[n - 2], f"{n} of {name}") for n in lines]
+    except ConfigError as exc:  # what a file holds is data: a damaged one is a data error
+        raise DatasetError(str(exc)) from None
     return Parsed(tuple(records), clean, _LOG_VERSION, vault_id, name, tuple(lines))
 
 

@@ -197,3 +197,29 @@ def test_save_and_load_errors_name_the_file_not_the_content(tmp_path: Path) -> N
         _vault().save(tmp_path)
     with pytest.raises(ConfigError, match=r"nope\.json"):
         Vault.load(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"not json at all\n", "is not a pii_gemini vault file"),
+        (b'{"format": "pii_gemini.vault", "version": 2, "id": "XYZ"}\n', "line 1"),
+        (
+            b'{"format": "pii_gemini.vault", "version": 2}\n{"token": "[EMAIL_1]"\n{}\n',
+            "line 2 is not a vault entry",
+        ),
+        (b'{"format": "pii_gemini.vault", "version": 2}\n{"token": 1}\n', "2 of v.json"),
+    ],
+)
+def test_a_damaged_vault_file_is_a_data_error_naming_the_file(
+    tmp_path: Path, content: bytes, where: str
+) -> None:
+    """What a vault file holds is data: a damaged one is a DatasetError (exit 3 on the CLI,
+    as a vault with a token given twice), naming the file and place, never the content."""
+    from pii_gemini._exceptions import DatasetError
+
+    path = tmp_path / "v.json"
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=r"v\.json") as caught:
+        Vault.load(path)
+    assert where in str(caught.value)

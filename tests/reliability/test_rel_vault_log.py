@@ -102,13 +102,13 @@ def test_a_version_1_vault_file_is_still_read_and_extended(tmp_path: Path) -> No
 def test_a_file_that_is_not_a_vault_is_refused_not_overwritten(
     tmp_path: Path, garbage: bytes
 ) -> None:
-    from pii_gemini import ConfigError
+    from pii_gemini import DatasetError
 
     path = tmp_path / "v.jsonl"
     path.write_bytes(garbage)
     src = write_jsonl(tmp_path / "in.jsonl", [{"source_text": "Mail new@example.org"}])
     masker = Masker(ScriptedBackend(), MODEL, operator="numbered")
-    with pytest.raises(ConfigError, match="vault"):
+    with pytest.raises(DatasetError, match="vault"):  # a damaged file: data, exit 3
         masker.mask_file(src, tmp_path / "out.jsonl", vault_path=path,
                          vault_allow_same_dir=True, progress=False)  # fmt: skip
     assert path.read_bytes() == garbage
