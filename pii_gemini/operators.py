@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._exceptions import ConfigError
 from ._types import Span
-from .vault import Vault, find_all, unmask
+from ._vaulttext import find_all
+from .vault import Vault, unmask
 
 if TYPE_CHECKING:
     from faker import Faker

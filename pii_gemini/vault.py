@@ -29,7 +29,6 @@ output it belongs to (``masked_output=``) unless ``allow_same_dir=True``.
 
 from __future__ import annotations
 
-import bisect
 import json
 import os
 import re
@@ -43,6 +42,19 @@ from typing import Literal
 
 from . import _vaultfile
 from ._exceptions import ConfigError, DatasetError, VaultMismatchError
+from ._vaulttext import (
+    BARE,
+    BRACKETED,
+    PLACEHOLDER_LABEL_RE,
+    PLACEHOLDERS,
+    count_placeholders,
+    key_of_match,
+    occurs,
+    placeholder_key,
+    split_token,
+    surrogate_pattern,
+    unfilled,
+)
 
 __all__ = [
     "PLACEHOLDER_LABEL_RE",
@@ -55,17 +67,6 @@ __all__ = [
 ]
 
 _MAX_SURROGATE_ATTEMPTS = 1000  # candidates tried before giving up (the built-in never needs it)
-
-PLACEHOLDER_LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-"""Labels a numbered placeholder ``[LABEL_N]`` can carry (what :func:`unmask` can parse)."""
-
-# What unmask accepts as a numbered placeholder, besides the exact "[LABEL_N]":
-#   any letter case, whitespace inside the brackets and around "_" ("[ firstname _ 1 ]"),
-#   leading zeros in N ("[FIRSTNAME_01]"), and - without brackets - "LABEL_N" when it is
-#   upper-case and a whole token (no letter, digit, "_" or bracket touching it).
-_BRACKETED = r"\[\s*(?P<bl>[A-Za-z][A-Za-z0-9_]*?)\s*_\s*(?P<bn>\d+)\s*\]"
-_BARE = r"(?<![\w\[])(?P<rl>[A-Z][A-Z0-9_]*?)_(?P<rn>\d+)(?![\w\]])"
-_PLACEHOLDERS = re.compile(f"{_BRACKETED}|{_BARE}")
 
 Kind = Literal["placeholder", "surrogate"]
 _ID_BYTES = 16  # a vault id: 128 random bits, 32 hex digits
@@ -108,85 +109,6 @@ class Unmasked:
     text: str = field(repr=False)
     restored: int
     left: int
-
-
-def _placeholder_key(label: str, index: int | str) -> str:
-    return f"[{label.upper()}_{int(index)}]"
-
-
-def _split_token(token: str) -> tuple[str, str] | None:
-    """``("EMAIL", "3")`` for ``"[EMAIL_3]"``; None unless it looks like ``[LABEL_N]``
-    (what a regex would say, faster on a big vault load)."""
-    if len(token) < 5 or token[0] != "[" or token[-1] != "]":
-        return None
-    label, _, n = token[1:-1].rpartition("_")
-    if not (n.isascii() and n.isdigit()) or not PLACEHOLDER_LABEL_RE.fullmatch(label):
-        return None
-    return label, n
-
-
-def _key_of_match(m: re.Match[str]) -> str:
-    if m.group("bl") is not None:
-        return _placeholder_key(m.group("bl"), m.group("bn"))
-    return _placeholder_key(m.group("rl"), m.group("rn"))
-
-
-def count_placeholders(text: str) -> int:
-    """How many strings in ``text`` :func:`unmask` would read as numbered placeholders."""
-    return sum(1 for _ in _PLACEHOLDERS.finditer(text))
-
-
-def _word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
-def _whole_at(needle: str, hay: str, start: int) -> bool:
-    """True when ``needle``, found at ``start`` in ``hay``, is a whole word there: its
-    word-character edges touch no word character (the ends of ``hay`` count as boundaries)."""
-    end = start + len(needle)
-    return (start == 0 or not _word(needle[0]) or not _word(hay[start - 1])) and (
-        end == len(hay) or not _word(needle[-1]) or not _word(hay[end])
-    )
-
-
-def find_all(needle: str, hay: str) -> list[int]:
-    """Every start of ``needle`` in ``hay``, overlapping ones included."""
-    starts, start = [], hay.find(needle)
-    while start >= 0:
-        starts.append(start)
-        start = hay.find(needle, start + 1)
-    return starts
-
-
-def occurs(needle: str, hay: str) -> bool:
-    """True when :func:`unmask` without ``tokens`` could match ``needle`` inside ``hay``: an
-    occurrence that is a whole word (see ``_whole_at``)."""
-    return any(_whole_at(needle, hay, start) for start in find_all(needle, hay))
-
-
-def _surrogate_pattern(tokens: Iterable[str], *, whole: bool = True) -> str | None:
-    """An alternation of surrogates, longest first; with ``whole``, whole-word where they
-    start/end a word, else wherever they occur."""
-    alts = [
-        ("(?<!\\w)" if whole and _word(t[0]) else "")
-        + re.escape(t)
-        + ("(?!\\w)" if whole and _word(t[-1]) else "")
-        for t in sorted(tokens, key=lambda t: (-len(t), t))
-    ]
-    return "(?P<s>" + "|".join(alts) + ")" if alts else None
-
-
-def _unfilled(tokens: Iterable[str], text: str, filled: list[tuple[int, int]]) -> int:
-    """How many occurrences of ``tokens`` in ``text`` no span of ``filled`` (in text order)
-    covers: surrogates issued for the text that stay in it (glued to a copy elsewhere)."""
-    starts = [a for a, _ in filled]
-    count = 0
-    for token in tokens:
-        for start in find_all(token, text):
-            i = bisect.bisect_right(starts, start) - 1
-            if i < 0 or filled[i][1] < start + len(token):
-                count += 1
-    return count
 
 
 class Vault:
@@ -271,10 +193,10 @@ class Vault:
                     raise ConfigError(f"vault token for label {entry.label} is already in use")
                 return
             if entry.kind == "placeholder":
-                parts = _split_token(entry.token)
+                parts = split_token(entry.token)
                 if parts is None:
                     raise ConfigError("a placeholder token must look like [LABEL_N]")
-                key = _placeholder_key(*parts)
+                key = placeholder_key(*parts)
                 if key in self._keys:
                     raise ConfigError(f"placeholder key for label {entry.label} is already in use")
                 self._keys[key] = entry
@@ -301,13 +223,13 @@ class Vault:
             )
         with self._lock:
             for token in self._by_value.get(("placeholder", label, original), ()):
-                parts = _split_token(token)
-                if parts is not None and _placeholder_key(*parts) not in avoid:
+                parts = split_token(token)
+                if parts is not None and placeholder_key(*parts) not in avoid:
                     return token
             n = self._next[label.upper()]
             while True:
                 n += 1
-                key = _placeholder_key(label, n)
+                key = placeholder_key(label, n)
                 if key not in self._keys and key not in avoid:
                     break
             token = f"[{label}_{n}]"
@@ -364,10 +286,10 @@ class Vault:
     def _global_pattern(self) -> re.Pattern[str]:
         with self._lock:
             if self._pattern is None:
-                surrogates = _surrogate_pattern(
+                surrogates = surrogate_pattern(
                     e.token for e in self._order if e.kind == "surrogate"
                 )
-                parts = [p for p in (surrogates, _BRACKETED, _BARE) if p is not None]
+                parts = [p for p in (surrogates, BRACKETED, BARE) if p is not None]
                 self._pattern = re.compile("|".join(parts))
             return self._pattern
 
@@ -392,8 +314,8 @@ class Vault:
             mine = [t for t in scope if (e := self._entries.get(t)) and e.kind == "surrogate"]
             # the source never contains a surrogate of its own, so in the masked text one
             # is where it was placed, glued to its neighbours or not: match it anywhere
-            surrogates = _surrogate_pattern(mine, whole=False)
-            pattern = re.compile("|".join(p for p in (surrogates, _BRACKETED, _BARE) if p))
+            surrogates = surrogate_pattern(mine, whole=False)
+            pattern = re.compile("|".join(p for p in (surrogates, BRACKETED, BARE) if p))
         restored = left = 0
         filled: list[tuple[int, int]] = []  # spans of the text replaced by a surrogate
 
@@ -404,7 +326,7 @@ class Vault:
                 restored += 1
                 filled.append(m.span())
                 return self._entries[surrogate].original
-            entry = self._keys.get(_key_of_match(m))
+            entry = self._keys.get(key_of_match(m))
             if entry is None or (scope is not None and entry.token not in scope):
                 left += 1
                 return m.group()
@@ -412,7 +334,7 @@ class Vault:
             return entry.original
 
         out = pattern.sub(fill, text)
-        return Unmasked(out, restored, left + _unfilled(mine, text, filled))
+        return Unmasked(out, restored, left + unfilled(mine, text, filled))
 
     def unmask(
         self, text: str, *, tokens: Iterable[str] | None = None, vault_id: str | None = None
@@ -422,7 +344,7 @@ class Vault:
 
     def placeholder_keys_in(self, text: str) -> frozenset[str]:
         """Normalised ``[LABEL_N]`` keys that :func:`unmask` would read in ``text``."""
-        return frozenset(_key_of_match(m) for m in _PLACEHOLDERS.finditer(text))
+        return frozenset(key_of_match(m) for m in PLACEHOLDERS.finditer(text))
 
     # --- persistence ----------------------------------------------------------------------
 
