@@ -27,11 +27,15 @@ __all__ = [
     "JsonlAppender",
     "count_lines",
     "count_rows",
+    "csv_errors",
     "input_format",
+    "is_json_array",
     "iter_rows",
+    "json_array_items",
     "json_line",
     "list_names",
     "not_utf8",
+    "parquet_file",
 ]
 
 _BOM = b"\xef\xbb\xbf"
@@ -100,7 +104,7 @@ def iter_rows(
             raise DatasetError(f"input path {p} is a folder, not a file")
         raise DatasetError(f"input file not found: {p}")
     fmt = input_format(p)
-    if fmt == "jsonl" and _is_json_array(p):
+    if fmt == "jsonl" and is_json_array(p):
         return _iter_json_array(p, text_column, id_column)
     if fmt == "jsonl":
         return _iter_jsonl(p, text_column, id_column)
@@ -136,7 +140,7 @@ def list_names(names: list[Any]) -> str:
     return text or "(none)"
 
 
-def _is_json_array(path: Path) -> bool:
+def is_json_array(path: Path) -> bool:
     """True for a ``.json`` file whose content is a JSON array (``[`` first, after a BOM
     and whitespace); other ``.json`` files are read as JSON lines."""
     if path.suffix.lower() != ".json":
@@ -179,6 +183,12 @@ def _iter_json_array(path: Path, text_column: str, id_column: str | None) -> Ite
         if isinstance(row.text, str) and _ESCAPED_BYTE.search(row.text):
             row = InputRow(index, row.id, None, not_utf8(f"item {index + 1}"))
         yield row
+
+
+def json_array_items(path: Path) -> Iterator[Any]:
+    """The items of a file holding one JSON array, decoded one at a time (a syntax error is
+    a ``DatasetError`` naming the file and the item)."""
+    return iter(_JsonArrayItems(path))
 
 
 class _JsonArrayItems:
@@ -300,7 +310,7 @@ def _iter_csv(
 
     # Bytes that are not UTF-8 are kept as lone surrogates (surrogateescape), so the rows
     # that hold them become row errors instead of stopping the whole file.
-    with _csv_errors(path):
+    with csv_errors(path):
         header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="surrogateescape")
         wanted = [text_column, *([id_column] if id_column else [])]
         _check_columns([str(c) for c in header.columns], wanted, path)
@@ -324,7 +334,7 @@ def _iter_csv(
 def _csv_chunks(reader: Any, path: Path) -> Iterator[Any]:
     """The chunks of a pandas CSV reader, parse errors raised as ``DatasetError``."""
     while True:
-        with _csv_errors(path):
+        with csv_errors(path):
             try:
                 chunk = next(reader)
             except StopIteration:
@@ -333,7 +343,7 @@ def _csv_chunks(reader: Any, path: Path) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _csv_errors(path: Path) -> Iterator[None]:
+def csv_errors(path: Path) -> Iterator[None]:
     """A file pandas cannot parse is a DatasetError naming it, not a crash: an empty file
     (no header: EmptyDataError), an unterminated quote or a row with too many fields
     (ParserError). Their messages may quote the file, so they are named by type only."""
@@ -356,7 +366,7 @@ def _csv_errors(path: Path) -> Iterator[None]:
 def _iter_parquet(
     path: Path, text_column: str, id_column: str | None, chunk_size: int
 ) -> Iterator[InputRow]:
-    pf = _parquet_file(path)
+    pf = parquet_file(path)
     wanted = [text_column, *([id_column] if id_column else [])]
     _check_columns(list(pf.schema_arrow.names), wanted, path)
     index = 0
@@ -371,7 +381,7 @@ def _iter_parquet(
         pf.close()
 
 
-def _parquet_file(path: Path) -> Any:
+def parquet_file(path: Path) -> Any:
     """``path`` opened as a Parquet file; one that is not Parquet is a DatasetError."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -390,9 +400,9 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
     p = Path(path)
     fmt = input_format(p)
     if fmt == "parquet":
-        with _parquet_file(p) as pf:
+        with parquet_file(p) as pf:
             return int(pf.metadata.num_rows)
-    if fmt == "jsonl" and not _is_json_array(p):
+    if fmt == "jsonl" and not is_json_array(p):
         return count_lines(p)
     return None
 

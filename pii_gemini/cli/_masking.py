@@ -201,7 +201,7 @@ def _cmd_unmask(args: argparse.Namespace) -> int:
     except (DatasetError, ConfigError) as exc:  # the library's advice, in options' words
         exc.args = (_option_words(str(exc)), *exc.args[1:])
         raise
-    what = "text" if done.text else f"{done.rows} rows ({args.column})"
+    what = "text" if done.text else f"{done.rows} rows ({args.column}) as {done.format}"
     echo(f"unmasked {what}: {dst}; {done}")
     if done.text:
         hint(
@@ -258,11 +258,16 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "unmask", parents=[common], help="put the original values back (with a vault)",
         description="Restore the values behind numbered placeholders and surrogates in IN "
-        "(a text file, or a JSONL file's --column) into OUT, using the vault of `mask`.",
+        "(a text file, or the --column of a file of records: the output of mask as JSONL, or "
+        "re-saved as a .json array, CSV, TSV or Parquet) into OUT, in IN's format, using the "
+        "vault of `mask`.",
     )  # fmt: skip
-    p.add_argument("input", metavar="IN", help="text file, or .jsonl (e.g. the output of mask)")
-    p.add_argument("output", metavar="OUT", help="where to write the restored text (0600)")
+    p.add_argument("input", metavar="IN",
+                   help="text file, or .jsonl/.json/.csv/.tsv/.parquet records (e.g. the "
+                   "output of mask)")  # fmt: skip
+    p.add_argument("output", metavar="OUT",
+                   help="where to write the restored text (0600), in IN's format")  # fmt: skip
     p.add_argument("--vault", required=True, metavar="PATH", help="the vault saved by mask")
-    p.add_argument("--column", default="masked_text", help="JSONL field to unmask")
+    p.add_argument("--column", default="masked_text", help="the field of each record to unmask")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_unmask)
