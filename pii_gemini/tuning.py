@@ -63,6 +63,17 @@ _DEFAULT_BATCH_SIZE = 4  # the seed notebook's
 _DEFAULT_LEARNING_RATE = 0.001
 _TUNED_SOURCE_RE = re.compile(r"(^|/)tunedModels/|^projects/")  # tuning a tuned model again
 _MODEL_ID_RE = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")  # the service's rule
+#: What the service's rule asks of a tuned model id (the CLI checks ``--model-id`` with it).
+MODEL_ID_RULE = (
+    "must be 1-40 lowercase letters, digits or dashes, start with a letter and not end with a dash"
+)
+
+
+def valid_model_id(model_id: str) -> bool:
+    """True when ``model_id`` may name a tuned model (``MODEL_ID_RULE``)."""
+    return _MODEL_ID_RE.fullmatch(model_id) is not None
+
+
 _MODEL_COLUMNS = [
     "name",
     "display_name",
@@ -173,11 +184,8 @@ class Tuner:
                 UserWarning,
                 stacklevel=2,
             )
-        if model_id is not None and not _MODEL_ID_RE.fullmatch(model_id):
-            raise ConfigError(
-                "model_id must be 1-40 lowercase letters, digits or dashes, start with a "
-                "letter and not end with a dash"
-            )
+        if model_id is not None and not valid_model_id(model_id):
+            raise ConfigError(f"model_id {MODEL_ID_RULE}")
         token = new_client_token()
         if prompt_builder is None:  # what the outputs teach is what the model will answer
             inferred = infer_contract(examples) or TrainingContract(target="")

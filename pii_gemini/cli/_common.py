@@ -8,6 +8,8 @@ Messages never carry input text, PII values or API keys (``print_error`` redacts
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -36,6 +38,8 @@ EXIT_USAGE = 2  # a bad option or a missing credential
 EXIT_DATA = 3  # a missing or malformed input file, a missing column
 EXIT_INCOMPLETE = 4  # `mask` left rows failed or not done (outage, quota): run it again later
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_PIPE_CLOSED = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as shell tools
+MAX_CONCURRENCY = 1024  # requests in flight: each is a thread
 
 _FAKE_POLL_INTERVAL = 0.1  # seconds between polls of a fake job (the real default is 10)
 _LOCAL_POLL_INTERVAL = 1.0  # a local job reads a few files per poll
@@ -45,6 +49,11 @@ _TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 class UsageError(Exception):
     """A bad option, value or combination of options (exit code 2): printed as every error is,
     ``pii-gemini: error: UsageError: <message>``, the message naming the option."""
+
+
+class StdoutClosed(Exception):
+    """Whoever read stdout has gone (``pii-gemini evaluate ... | head -2``): the command
+    ends quietly with exit code 141, as shell tools killed by SIGPIPE do."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -62,8 +71,26 @@ class Parser(argparse.ArgumentParser):
 
 
 def echo(text: str = "") -> None:
-    """Print a result line on stdout (flushed: progress bars share the terminal)."""
-    print(text, file=sys.stdout, flush=True)
+    """Print a result line on stdout (flushed: progress bars share the terminal).
+
+    A closed stdout raises ``StdoutClosed`` after pointing stdout at the null device, so
+    that Python's flush at exit does not fail on it again (as the Python docs advise)."""
+    try:
+        print(text, file=sys.stdout, flush=True)
+    except BrokenPipeError:
+        quiet_stdout()
+        raise StdoutClosed from None
+
+
+def quiet_stdout() -> None:
+    """Send what is still written to stdout to the null device (its reader has gone)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def hint(text: str) -> None:
@@ -86,19 +113,48 @@ def exit_code(exc: PiiGeminiError) -> int:
 
 
 def positive_float(raw: str) -> float:
-    """Argument type: a number > 0."""
+    """Argument type: a finite number > 0 (``inf`` and ``nan`` are refused)."""
     value = _number(raw, float, "a number > 0")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {raw}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {raw}")
     return value
 
 
 def non_negative_float(raw: str) -> float:
-    """Argument type: a number >= 0."""
+    """Argument type: a finite number >= 0."""
     value = _number(raw, float, "a number >= 0")
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {raw}")
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {raw}")
     return value
+
+
+def concurrency(raw: str) -> int:
+    """Argument type of ``--concurrency``: an integer from 1 to ``MAX_CONCURRENCY`` (each
+    request in flight is a thread: 100000 of them is no run, only a thread error)."""
+    value = positive_int(raw)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {MAX_CONCURRENCY}, got {raw}"
+        )
+    return value
+
+
+def non_empty(raw: str) -> str:
+    """Argument type: a text that is not empty (or only spaces)."""
+    if not raw.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return raw
+
+
+def folder(raw: str) -> str:
+    """Argument type of an output folder: refused when it, or a folder above it, is a file
+    (``mkdir`` would fail with FileExistsError after the work)."""
+    path = Path(raw).expanduser()
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            where = "" if part == path else f" ({part})"
+            raise argparse.ArgumentTypeError(f"{raw}{where} is a file, not a folder")
+    return raw
 
 
 def positive_int(raw: str) -> int:
@@ -121,6 +177,8 @@ def existing_file(path: str) -> Path:
     """``path`` as a Path, or DatasetError (exit code 3) when it is not a file."""
     p = Path(path).expanduser()
     if not p.is_file():
+        if p.is_dir():
+            raise DatasetError(f"input path {path} is a folder, not a file")
         raise DatasetError(f"input file not found: {path}")
     return p
 

@@ -10,13 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._contract import write_model_card
+from .._exceptions import ConfigError
 from .._types import TrainingContract
 from ..dataset import PromptBuilder
 from ..dataset._prepare import prepare_files
-from ._common import EXIT_OK, echo, keep_earlier_card, positive_int
+from ._common import EXIT_OK, UsageError, echo, folder, keep_earlier_card, positive_int
 
 if TYPE_CHECKING:
     from ._common import Subparsers
+
+
+_TEST_SIZE = "test_size="  # how the library names --test-size in its errors
 
 
 def _test_size(raw: str) -> int | float:
@@ -66,18 +70,24 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace) -> int:
     builder = PromptBuilder(target=args.target)
-    summary = prepare_files(
-        args.source,
-        args.out,
-        builder=builder,
-        test_size=args.test_size,
-        method=args.split,
-        seed=args.seed,
-        split=args.hf_split,
-        language=args.language,
-        limit=args.limit,
-        errors=args.errors,
-    )
+    try:
+        summary = prepare_files(
+            args.source,
+            args.out,
+            builder=builder,
+            test_size=args.test_size,
+            method=args.split,
+            seed=args.seed,
+            split=args.hf_split,
+            language=args.language,
+            limit=args.limit,
+            errors=args.errors,
+        )
+    except ConfigError as exc:  # a --test-size the data cannot split: name the option
+        message = str(exc)
+        if not message.startswith(_TEST_SIZE):
+            raise
+        raise UsageError(f"--test-size {message.removeprefix(_TEST_SIZE)}") from None
     contract = TrainingContract(builder.target, builder.template, builder.instruction)
     card = summary.train_path.parent / "model-card.json"
     keep_earlier_card(card, "")
@@ -98,7 +108,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         description="Load an ai4privacy dataset (HF name or local file), build prompts, split.",
     )  # fmt: skip
     p.add_argument("source", help="HF dataset name or a .jsonl/.json/.csv/.parquet file/folder")
-    p.add_argument("--out", "-o", default=".", metavar="DIR", help="folder for train/test.jsonl")
+    p.add_argument("--out", "-o", default=".", metavar="DIR", type=folder,
+                   help="folder for train/test.jsonl")  # fmt: skip
     p.add_argument("--hf-split", default="train", help="dataset split to load (default train)")
     p.add_argument("--language", action="append", help="keep this language (repeatable)")
     p.add_argument("--limit", type=positive_int, help="keep the first N rows (after --language)")

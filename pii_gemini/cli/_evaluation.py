@@ -15,8 +15,10 @@ from ._common import (
     EXIT_OK,
     PROG,
     command,
+    concurrency,
     echo,
     existing_file,
+    folder,
     hint,
     open_backend,
     poll_interval,
@@ -262,7 +264,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("predictions", metavar="PRED_FILE", help="output of `pii-gemini mask`")
     p.add_argument("--gold", required=True, help="gold file, e.g. test.jsonl from `prepare`")
-    p.add_argument("--plots", metavar="DIR", help="save recall-per-label plot here")
+    p.add_argument("--plots", metavar="DIR", type=folder,
+                   help="save recall-per-label plot here")  # fmt: skip
     p.add_argument("--output", "-o", metavar="MD", help="also write the report to this file")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -272,12 +275,12 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "and the untuned model and compare them.",
     )  # fmt: skip
     p.add_argument("--rows", type=positive_int, default=2000, help="rows to generate (2000)")
-    p.add_argument("--out", "-o", default="pii-gemini-demo", metavar="DIR")
+    p.add_argument("--out", "-o", default="pii-gemini-demo", metavar="DIR", type=folder)
     p.add_argument("--test-size", type=positive_int, help="test rows (default min(100, rows/20))")
     p.add_argument("--epochs", type=positive_int, default=2)
     p.add_argument("--batch-size", type=positive_int, default=4)
     p.add_argument("--learning-rate", type=positive_float, default=0.001)
-    p.add_argument("--concurrency", type=positive_int, default=8)
+    p.add_argument("--concurrency", type=concurrency, default=8)
     p.add_argument(
         "--source-model",
         help="base model (default: the backend's, e.g. gemini-2.5-flash-lite on vertex)",

@@ -20,14 +20,17 @@ from ..backends._fake_state import DEFAULT_SPEED, SPEED_ENV, STATE_ENV
 from . import _data, _evaluation, _masking, _tuning
 from ._common import (
     EXIT_INTERRUPTED,
+    EXIT_PIPE_CLOSED,
     EXIT_RUNTIME,
     EXIT_USAGE,
     PROG,
     Parser,
+    StdoutClosed,
     UsageError,
     exit_code,
     non_negative_float,
     print_error,
+    quiet_stdout,
 )
 
 if TYPE_CHECKING:
@@ -112,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # argparse: --help/--version (0)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # --help into `| head`
+        quiet_stdout()
+        return EXIT_PIPE_CLOSED
     for key, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)
@@ -123,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted")
         return EXIT_INTERRUPTED
+    except StdoutClosed:  # `| head`: the reader has what it wanted
+        return EXIT_PIPE_CLOSED
     except UsageError as exc:
         print_error(f"{UsageError.__name__}: {exc}")
         return EXIT_USAGE

@@ -24,11 +24,14 @@ from ..dataset import PromptBuilder
 from ._common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
+    MAX_CONCURRENCY,
     UsageError,
     command,
+    concurrency,
     echo,
     existing_file,
     hint,
+    non_empty,
     open_backend,
     positive_float,
     positive_int,
@@ -66,6 +69,11 @@ def _check_model_ready(args: argparse.Namespace, backend: Backend, model: str) -
     return info.base_model or model
 
 
+def _same_path(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` name the same file (whether or not it exists)."""
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
 def _operator_params(operator: str) -> dict[str, Any]:
     """Parameters for ``--operator``: the ``hash`` key comes from the environment."""
     if operator != "hash":
@@ -86,6 +94,8 @@ def _cmd_mask(args: argparse.Namespace) -> int:
         )
     if args.vault and args.operator not in _REVERSIBLE:
         raise UsageError(f"--vault needs a reversible --operator ({', '.join(_REVERSIBLE)})")
+    if args.vault and _same_path(args.vault, args.output):
+        raise UsageError("--vault must differ from OUT (the vault holds the original values)")
     params = _operator_params(args.operator)
     with open_backend(args) as backend:
         base = _check_model_ready(args, backend, args.model)
@@ -226,7 +236,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("input", metavar="IN", help=".jsonl/.json/.csv/.tsv/.parquet input")
     p.add_argument("output", metavar="OUT", help=".jsonl output")
-    p.add_argument("--model", required=True,
+    p.add_argument("--model", required=True, type=non_empty,
                    help="tuned model name, e.g. tunedModels/x (or a base model for a "
                    "baseline, e.g. models/gemini-2.5-flash-lite)")  # fmt: skip
     p.add_argument("--text-column", "--column", dest="text_column", default="source_text",
@@ -235,7 +245,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--target", choices=PromptBuilder.TARGETS, default=None,
                    help="what the model was tuned to answer (default: its training "
                    "contract, else masked_text); a mismatch is refused")  # fmt: skip
-    p.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight")
+    p.add_argument("--concurrency", type=concurrency, default=8,
+                   help=f"requests in flight (1 to {MAX_CONCURRENCY})")  # fmt: skip
     p.add_argument("--rpm", type=positive_float, help="requests per minute limit")
     p.add_argument("--tpm", type=positive_float, help="tokens per minute limit")
     p.add_argument("--chunk-size", type=positive_int, default=1000, help="rows per fsync")

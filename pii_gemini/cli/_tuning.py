@@ -109,6 +109,15 @@ def _check_plot(backend: Any, args: argparse.Namespace) -> None:
         raise UsageError(f"--plot: {backend.no_loss}; drop --plot")
 
 
+def _model_id(raw: str) -> str:
+    """Argument type of ``--model-id``: the service's rule, checked before any work."""
+    from ..tuning import MODEL_ID_RULE, valid_model_id
+
+    if not valid_model_id(raw):
+        raise argparse.ArgumentTypeError(f"{MODEL_ID_RULE}, got {raw!r}")
+    return raw
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     from .._contract import write_model_card
     from ..tuning import Tuner
@@ -294,7 +303,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("train", help="train file (.jsonl/.csv/.parquet) with text_input, output")
     p.add_argument("--source-model",
                    help="base model (default: the backend's current tunable model)")  # fmt: skip
-    p.add_argument("--model-id", help="id of the tuned model (lowercase, digits, dashes)")
+    p.add_argument("--model-id", type=_model_id,
+                   help="id of the tuned model (lowercase, digits, dashes)")  # fmt: skip
     p.add_argument("--display-name")
     p.add_argument("--epochs", type=positive_int, default=2)
     p.add_argument("--batch-size", type=positive_int,
