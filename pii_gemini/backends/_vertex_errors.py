@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from .._exceptions import PiiGeminiError
+from .._exceptions import PermissionDeniedError, PiiGeminiError
 from ._errors import api_error, map_errors, translate_common_error
 
-__all__ = ["map_vertex_exceptions", "translate_vertex_exception"]
+__all__ = ["CREDENTIAL_SOURCES", "map_vertex_exceptions", "translate_vertex_exception"]
+
+#: Where the Vertex backend's credentials come from (``_credentials._vertex``), in the order
+#: they are tried: a 401 names them, as a rejected Gemini API key names its variables.
+CREDENTIAL_SOURCES = (
+    "PII_GEMINI_ACCESS_TOKEN (a fixed access token, used first when set), else Application "
+    "Default Credentials ('gcloud auth application-default login' or "
+    "GOOGLE_APPLICATION_CREDENTIALS), or the credentials= given to the backend"
+)
 
 
 def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
@@ -32,7 +40,21 @@ def _http_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
 
 
 def translate_vertex_exception(exc: BaseException, action: str) -> PiiGeminiError | None:
-    """The library exception for a google-genai/httpx/auth exception, or None."""
+    """The library exception for a google-genai/httpx/auth exception, or None; a 401 (a
+    rejected or expired token) names where the credentials come from."""
+    mapped = _translate(exc, action)
+    if isinstance(mapped, PermissionDeniedError) and mapped.code == 401:
+        return PermissionDeniedError(
+            f"{mapped}: the credentials were rejected (wrong or expired); check "
+            f"{CREDENTIAL_SOURCES}",
+            code=mapped.code,
+            status=mapped.status,
+        )
+    return mapped
+
+
+def _translate(exc: BaseException, action: str) -> PiiGeminiError | None:
+    """``translate_vertex_exception`` before the credential advice."""
     from google.genai import errors as genai_errors
 
     timeouts, transports = _http_error_types()
