@@ -50,3 +50,16 @@ def field(out: str, name: str) -> str:
         if line.startswith(f"{name}:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"no {name!r} line in {out!r}")
+
+
+def start_slow_job(run: Runner, tmp_path: Path) -> Run:
+    """Prepare 60 generated rows and start a fake tuning job at 0.001 steps/s (it stays
+    RUNNING for the test); returns the finished ``tune`` command's run."""
+    from pii_gemini.synthetic import write_dataset
+
+    data = write_dataset(tmp_path / "data.jsonl", 60, seed=3)
+    out = tmp_path / "prepared"
+    assert run("prepare", str(data), "--out", str(out), "--test-size", "10").code == 0
+    tuned = run("--fake-speed", "0.001", "tune", str(out / "train.jsonl"), "--epochs", "1")
+    assert tuned.code == 0, tuned.err
+    return tuned

@@ -5,20 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _cli_support import Runner, field
-
-from pii_gemini.synthetic import write_dataset
+from _cli_support import Runner, field, start_slow_job
 
 
 def test_status_without_fake_speed_follows_the_job_at_the_speed_tune_gave(
     run_default_speed: Runner, tmp_path: Path
 ) -> None:
     run = run_default_speed  # no $PII_GEMINI_FAKE_SPEED: 400 steps/s unless the job has its own
-    data = write_dataset(tmp_path / "data.jsonl", 60, seed=3)
-    out = tmp_path / "prepared"
-    assert run("prepare", str(data), "--out", str(out), "--test-size", "10").code == 0
-    tuned = run("--fake-speed", "0.001", "tune", str(out / "train.jsonl"), "--epochs", "1")
-    assert tuned.code == 0, tuned.err
+    tuned = start_slow_job(run, tmp_path)
     job = field(tuned.out, "job")
     follow = field(tuned.out, "follow it with")
     assert "--fake-speed" not in follow  # the job knows its speed: the hint needs none

@@ -5,20 +5,15 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from _cli_support import Runner, field
-
-from pii_gemini.synthetic import write_dataset
+from _cli_support import Runner, field, start_slow_job
 
 
 def test_the_hint_for_a_model_still_training_names_the_model(
     run_default_speed: Runner, tmp_path: Path
 ) -> None:
     run = run_default_speed
-    data = write_dataset(tmp_path / "data.jsonl", 60, seed=3)
+    tuned = start_slow_job(run, tmp_path)
     out = tmp_path / "prepared"
-    assert run("prepare", str(data), "--out", str(out), "--test-size", "10").code == 0
-    tuned = run("--fake-speed", "0.001", "tune", str(out / "train.jsonl"), "--epochs", "1")
-    assert tuned.code == 0, tuned.err
     model = field(tuned.out, "model")
     masked = run("mask", str(out / "test.jsonl"), str(tmp_path / "o.jsonl"), "--model", model)
     assert masked.code != 0 and "RUNNING" in masked.err
