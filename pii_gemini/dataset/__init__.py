@@ -18,8 +18,8 @@ Inside, one job a module, in the order data flows:
 * ``_arrow``      - Parquet/JSONL files as Arrow batches of the needed columns;
 * ``_bulk``       - Arrow batches -> normalised Arrow tables (filter, limit, skip), and the
   DataFrame; ``_bulk_spans`` - the column-wise span checks;
-* ``_spanarray``  - the ``privacy_mask`` column: spans kept in Arrow (``pii_spans`` dtype),
-  read as lists of span dicts;
+* ``_spanarray``  - the ``privacy_mask`` column: spans built and checked in Arrow, handed
+  out as an object column of lists of span dicts;
 * ``_normalise``  - raw frame -> normalised frame: filter, limit, skip, the chunked row loop;
 * ``_spans``      - one row's ``privacy_mask`` -> checked spans (fast path, careful path);
 * ``_split``      - ``train_test_split``;

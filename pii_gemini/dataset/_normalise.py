@@ -87,6 +87,8 @@ def _missing_ids(frame: pd.DataFrame) -> dict[int, tuple[str, str]]:
 
 
 _SURROGATE = re.compile("[\\ud800-\\udfff]")
+#: pandas before 3 keeps strings as Python objects (no Arrow conversion to refuse bad text)
+_PANDAS_2 = int(pd.__version__.split(".", 1)[0]) < 3
 
 
 def _surrogate_rows(values: Sequence[object]) -> set[int]:
@@ -166,17 +168,25 @@ def normalise_frame(
     for and the frame normalised again with those rows malformed (no cost when clean).
     """
     name = detect_schema([str(c) for c in frame.columns], schema)
+    if _PANDAS_2:  # strings stay Python objects there: nothing refuses a lone surrogate
+        return _normalise(frame, name, languages, limit, errors, _lone_rows(frame, name))
     try:
         return _normalise(frame, name, languages, limit, errors, {})
     except UnicodeEncodeError:
-        id_col = _id_column(frame)
-        lone: dict[int, tuple[str, str]] = {}
-        for column in (*SCHEMAS[name][:2], *([id_col] if id_col else [])):
-            rows = _surrogate_rows(frame[column].tolist())
-            lone.update(dict.fromkeys(rows, (column, _lone(column))))
+        lone = _lone_rows(frame, name)
         if not lone:
             raise
         return _normalise(frame, name, languages, limit, errors, lone)
+
+
+def _lone_rows(frame: pd.DataFrame, name: str) -> dict[int, tuple[str, str]]:
+    """Rows with a lone surrogate in a text or id column: row -> (column, reason)."""
+    id_col = _id_column(frame)
+    lone: dict[int, tuple[str, str]] = {}
+    for column in (*SCHEMAS[name][:2], *([id_col] if id_col else [])):
+        rows = _surrogate_rows(frame[column].tolist())
+        lone.update(dict.fromkeys(rows, (column, _lone(column))))
+    return lone
 
 
 def _normalise(
