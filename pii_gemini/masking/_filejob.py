@@ -355,8 +355,9 @@ def _check_tokens(out: OutputFile, vault: Vault | None, vault_log: VaultLog | No
     if not missing:
         return
     given = "the vault given" if vault_log is None else f"vault file {vault_log.path.name}"
+    tokens = "token" if len(missing) == 1 else "tokens"
     raise VaultMismatchError(
-        f"output file {out.path.name} names {len(missing)} tokens that {given} does not "
+        f"output file {out.path.name} names {len(missing)} {tokens} that {given} does not "
         "hold (was it restored from an older backup?): resuming would give them other "
         "values; resume with the vault the output was masked with, or start over with "
         "resume=False (or a new output path)"

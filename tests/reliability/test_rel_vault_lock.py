@@ -9,6 +9,7 @@ filled 120 rows with other people's values, exit 0. Each test failed before.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -144,3 +145,16 @@ def test_resume_refuses_a_vault_restored_from_an_older_backup(folders: tuple[Pat
     assert "k.jsonl" in message and "v.json" in message and "4 tokens" in message, message
     assert not any(value in message for value in _PII)
     assert backend.calls == 0 and out.read_bytes() == b"".join(lines[:3])
+
+
+def test_one_missing_token_is_named_in_the_singular(folders: tuple[Path, Path]) -> None:
+    data, keys = folders
+    vault = keys / "v.json"
+    src, out = _input(data / "x.jsonl", _ROWS_A[:1]), data / "k.jsonl"
+    _masker().mask_file(src, out, vault_path=vault, progress=False)
+    record = json.loads(out.read_text(encoding="utf-8"))
+    record["tokens"] = record["tokens"][:1]
+    out.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    vault.write_bytes(vault.read_bytes().splitlines(keepends=True)[0])  # the header only
+    with pytest.raises(VaultMismatchError, match=r"names 1 token that "):
+        _masker().mask_file(src, out, vault_path=vault, progress=False)
